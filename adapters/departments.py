@@ -1,0 +1,43 @@
+"""The departments process: one adapter runtime per department, all in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from adapters.runtime import AdapterRuntime
+from adapters.simulator import SimulatedDepartment
+from infra import kafka
+from infra.logging import get_logger
+from infra.settings import Settings
+from infra.supervisor import Supervisor
+from one_things.loader import load_catalogue
+
+log = get_logger(__name__)
+
+
+async def run_simulated_departments(
+    settings: Settings, only: list[str] | None = None, stop: asyncio.Event | None = None
+) -> None:
+    """Run a simulated system for every catalogue department (or those in `only`)."""
+    catalogue = load_catalogue(*([settings.catalogue_dir] if settings.catalogue_dir else []))
+    departments = only or catalogue.departments()
+    producer = kafka.producer(settings)
+    await producer.start()
+    runtimes = [
+        AdapterRuntime(SimulatedDepartment(d, catalogue, settings.latency(d)), settings, producer)
+        for d in departments
+    ]
+    try:
+        await asyncio.gather(*(r.start() for r in runtimes))
+        loops = [asyncio.create_task(r.run()) for r in runtimes]
+        log.info("departments_started", departments=departments)
+        Supervisor(settings.state_dir).mark_ready("departments")
+        await (stop or asyncio.Event()).wait()
+        for loop in loops:
+            loop.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.gather(*loops)
+    finally:
+        await asyncio.gather(*(r.stop() for r in runtimes))
+        await producer.stop()

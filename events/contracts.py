@@ -1,0 +1,167 @@
+"""Message contracts between the orchestrator and the departments.
+
+Commands are imperative (`TaskCommand`), events past tense (`ApplicationStatusChanged`);
+a `TaskResult` is a department's answer to one command attempt.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Self
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
+
+
+class Action(StrEnum):
+    """What a department is asked to do with a task."""
+
+    HANDLE = "handle"
+    COMPENSATE = "compensate"
+
+
+class Outcome(StrEnum):
+    """A department's answer to a task command."""
+
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    SUPPLEMENT_REQUIRED = "supplement_required"
+    FAILED = "failed"
+    COMPENSATED = "compensated"
+
+
+class Contract(BaseModel):
+    """Base of every contract: strict about unknown fields, immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def idempotency_key(application_id: str, task_id: str, action: Action) -> str:
+    """The key a department uses to recognise a repeated command: same for every attempt."""
+    return f"{application_id}/{task_id}/{action.value}"
+
+
+class TaskCommand(Contract):
+    """Ask a department to handle (or undo) one matter of one application."""
+
+    application_id: str = Field(pattern=ID_PATTERN)
+    task_id: str = Field(pattern=ID_PATTERN)
+    attempt: int = Field(ge=1, description="1 for the first dispatch, +1 for every re-dispatch.")
+    one_thing: str
+    matter: str
+    department: str
+    action: Action = Action.HANDLE
+    idempotency_key: str = Field(
+        default="",
+        description="application_id/task_id/action: the same for every attempt of this command.",
+    )
+    payload: dict[str, JsonValue] = Field(
+        description="Only the form fields and upstream outputs the catalogue grants this matter."
+    )
+    deadline: datetime = Field(description="Answer before this time or the task is re-dispatched.")
+    reply_token: str = Field(min_length=1, description="Echo it unchanged in the TaskResult.")
+    trace_id: str
+
+    @model_validator(mode="after")
+    def _key_matches(self) -> Self:
+        expected = idempotency_key(self.application_id, self.task_id, self.action)
+        if not self.idempotency_key:
+            object.__setattr__(self, "idempotency_key", expected)
+        elif self.idempotency_key != expected:
+            raise ValueError(f"idempotency_key must be {expected!r}")
+        return self
+
+
+class TaskResult(Contract):
+    """A department's answer to one attempt of a task command."""
+
+    application_id: str = Field(pattern=ID_PATTERN)
+    task_id: str = Field(pattern=ID_PATTERN)
+    attempt: int = Field(ge=1)
+    department: str
+    reply_token: str = Field(min_length=1, description="The reply token of the command answered.")
+    outcome: Outcome
+    outputs: dict[str, str] = Field(
+        default_factory=dict, description="Licence numbers, e-licence references, …"
+    )
+    reason: str | None = Field(default=None, description="Why, readable by the applicant.")
+    supplement_fields: list[str] = Field(default_factory=list)
+    department_reference: str | None = None
+
+    @model_validator(mode="after")
+    def _reason_when_refused(self) -> Self:
+        refused = {Outcome.REJECTED, Outcome.FAILED, Outcome.SUPPLEMENT_REQUIRED}
+        if self.outcome in refused and not self.reason:
+            raise ValueError(f"a {self.outcome.value} result needs a reason")
+        return self
+
+
+class ApplicationStatusChanged(Contract):
+    """An application changed status (for notifications to the applicant)."""
+
+    application_id: str = Field(pattern=ID_PATTERN)
+    one_thing: str
+    status: str = Field(description="running, approved, rejected, …")
+    reason: str | None = None
+    at: datetime
+
+
+class TaskStateChanged(Contract):
+    """One task of an application changed state: dispatched, or answered by its department."""
+
+    application_id: str = Field(pattern=ID_PATTERN)
+    task_id: str = Field(pattern=ID_PATTERN)
+    department: str
+    state: str = Field(description="dispatched, or the outcome the department answered.")
+    attempt: int = Field(ge=1)
+    at: datetime
+
+
+CONTRACTS: tuple[type[Contract], ...] = (
+    TaskCommand,
+    TaskResult,
+    ApplicationStatusChanged,
+    TaskStateChanged,
+)
+
+__all__ = [
+    "CONTRACTS",
+    "Action",
+    "ApplicationStatusChanged",
+    "Contract",
+    "DeadLetter",
+    "Outcome",
+    "TaskCommand",
+    "TaskResult",
+    "TaskStateChanged",
+    "idempotency_key",
+]
+
+
+class DeadLetter(Contract):
+    """A message that could not be parsed or applied, kept with the reason (topic onething.dlq)."""
+
+    reason: str
+    topic: str
+    partition: int
+    offset: int
+    original: str = Field(description="The original message bytes, base64.")
+    at: datetime
+
+    @classmethod
+    def of(cls, reason: str, raw: bytes, topic: str, partition: int, offset: int) -> DeadLetter:
+        return cls(
+            reason=reason[:2000],
+            topic=topic,
+            partition=partition,
+            offset=offset,
+            original=base64.b64encode(raw).decode(),
+            at=datetime.now(UTC),
+        )
+
+    def encode(self) -> bytes:
+        return orjson.dumps(self.model_dump(mode="json"))

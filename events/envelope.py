@@ -1,0 +1,66 @@
+"""CloudEvents 1.0 structured envelope, serialised with orjson."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, Generic, Literal, TypeVar
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field
+
+from events.contracts import ApplicationStatusChanged, TaskCommand, TaskResult, TaskStateChanged
+
+SOURCE = "urn:onething:orchestrator"
+
+DataT = TypeVar("DataT", bound=BaseModel)
+
+EVENT_TYPES: dict[type[BaseModel], str] = {
+    TaskCommand: "org.onething.task.command.v1",
+    TaskResult: "org.onething.task.result.v1",
+    ApplicationStatusChanged: "org.onething.application.status_changed.v1",
+    TaskStateChanged: "org.onething.task.state_changed.v1",
+}
+
+
+class CloudEvent(BaseModel, Generic[DataT]):
+    """A CloudEvents 1.0 structured-mode event; `subject` is the application id."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    specversion: Literal["1.0"] = "1.0"
+    id: str = Field(default_factory=lambda: uuid.uuid4().hex, min_length=1)
+    source: str = Field(min_length=1)
+    type: str = Field(min_length=1)
+    subject: str = Field(min_length=1, description="The application id.")
+    time: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    datacontenttype: Literal["application/json"] = "application/json"
+    data: DataT
+
+
+def wrap(data: BaseModel, *, source: str = SOURCE) -> CloudEvent[Any]:
+    """Put a contract into its envelope; the subject is its application id."""
+    event_class: type[CloudEvent[Any]] = CloudEvent[type(data)]  # type: ignore[misc]
+    return event_class(
+        source=source,
+        type=EVENT_TYPES[type(data)],
+        subject=data.application_id,  # type: ignore[attr-defined]
+        data=data,
+    )
+
+
+def dumps(event: CloudEvent[Any]) -> bytes:
+    """Serialise an envelope to JSON bytes."""
+    return orjson.dumps(event.model_dump(mode="json"))
+
+
+def loads(raw: bytes, data_type: type[DataT]) -> CloudEvent[DataT]:
+    """Parse and validate JSON bytes as an envelope holding `data_type`.
+
+    Raises `pydantic.ValidationError` or `orjson.JSONDecodeError` on bad input.
+    """
+    event = CloudEvent[data_type].model_validate(orjson.loads(raw))  # type: ignore[valid-type]
+    expected = EVENT_TYPES[data_type]
+    if event.type != expected:
+        raise ValueError(f"event type {event.type!r} is not {expected!r}")
+    return event

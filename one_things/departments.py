@@ -1,0 +1,26 @@
+"""The department codes a catalogue may name (DOMAIN.md)."""
+
+DEPARTMENTS: dict[str, str] = {
+    "amr": "market regulation 市场监管",
+    "psb": "public security 公安",
+    "tax": "taxation 税务",
+    "hrss": "human resources & social security 人社",
+    "hpf": "housing provident fund 公积金",
+    "nhc": "health commission 卫健",
+    "nhsa": "medical security 医保",
+    "bank": "bank 银行",
+    "mot": "transport 交通运输",
+    "fire": "fire and rescue 消防",
+    "urban": "urban management 城管",
+    "water": "water utility 供水",
+    "power": "power utility 供电",
+    "gas": "gas utility 燃气",
+    "telecom": "telecom 通信",
+    "ndrc": "development and reform 发改",
+    "court": "court 法院",
+    "moe": "education 教育",
+    "mnr": "natural resources 自然资源",
+    "mca": "civil affairs 民政",
+    "dpf": "disabled persons' federation 残联",
+    "mva": "veterans affairs 退役军人事务",
+}

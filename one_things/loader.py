@@ -1,0 +1,102 @@
+"""Load the catalogue from YAML and validate it, naming the file and field at fault."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from one_things.departments import DEPARTMENTS
+from one_things.errors import CatalogueError, UnknownOneThing
+from one_things.graph import find_cycle
+from one_things.schema import APPLICANT_FIELDS, FieldType, OneThing
+
+CATALOGUE_DIR = Path(__file__).parent / "catalogue"
+
+
+class Catalogue:
+    """Every one thing, by id, validated."""
+
+    def __init__(self, one_things: dict[str, OneThing]) -> None:
+        self._one_things = one_things
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self._one_things.values())
+
+    def get(self, one_thing: str) -> OneThing:
+        try:
+            return self._one_things[one_thing]
+        except KeyError:
+            raise UnknownOneThing(one_thing) from None
+
+    def departments(self) -> list[str]:
+        """Every department some matter of the catalogue names."""
+        return sorted({m.department for ot in self for m in ot.matters})
+
+
+def load_catalogue(directory: Path = CATALOGUE_DIR) -> Catalogue:
+    """Read and validate every `*.yaml` in `directory`."""
+    files = sorted(directory.glob("*.yaml"))
+    if not files:
+        raise CatalogueError(str(directory), "<files>", "no *.yaml one-thing files found")
+    return Catalogue({ot.id: ot for ot in (load_one_thing(f) for f in files)})
+
+
+def load_one_thing(path: Path) -> OneThing:
+    """Read one catalogue file and check it, raising `CatalogueError`."""
+    name = path.name
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise CatalogueError(name, "<yaml>", f"not valid YAML: {exc}") from exc
+    try:
+        one_thing = OneThing.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"]) or "<root>"
+        raise CatalogueError(name, field, err["msg"]) from exc
+    if one_thing.id != path.stem:
+        raise CatalogueError(name, "id", f"must equal the file name {path.stem!r}")
+    check_references(name, one_thing)
+    return one_thing
+
+
+def check_references(name: str, ot: OneThing) -> None:
+    """Every name a matter uses must exist, and the dependencies must form a DAG."""
+    ids = [m.id for m in ot.matters]
+    by_id = {m.id: m for m in ot.matters}
+    for i, matter in enumerate(ot.matters):
+        where = f"matters[{i}]"
+        if ids.count(matter.id) > 1:
+            raise CatalogueError(name, f"{where}.id", f"duplicate matter id {matter.id!r}")
+        if matter.department not in DEPARTMENTS:
+            raise CatalogueError(
+                name, f"{where}.department", f"unknown department {matter.department!r}"
+            )
+        for field in matter.inputs:
+            known = field in ot.form or field in {f"applicant.{a}" for a in APPLICANT_FIELDS}
+            if not known:
+                raise CatalogueError(name, f"{where}.inputs", f"unknown form field {field!r}")
+        for dep in matter.depends_on:
+            if dep not in by_id or dep == matter.id:
+                raise CatalogueError(name, f"{where}.depends_on", f"unknown matter {dep!r}")
+        for ref in matter.upstream:
+            source, _, output = ref.partition(".")
+            if source not in matter.depends_on:
+                raise CatalogueError(
+                    name, f"{where}.upstream", f"{ref!r} needs {source!r} in depends_on"
+                )
+            if output not in by_id[source].outputs:
+                raise CatalogueError(
+                    name, f"{where}.upstream", f"matter {source!r} has no output {output!r}"
+                )
+        if matter.when is not None:
+            when = ot.form.get(matter.when)
+            if when is None or when.type is not FieldType.BOOLEAN:
+                raise CatalogueError(
+                    name, f"{where}.when", f"{matter.when!r} is not a boolean form field"
+                )
+    cycle = find_cycle({m.id: m.depends_on for m in ot.matters})
+    if cycle:
+        raise CatalogueError(name, "matters.depends_on", "cycle " + " -> ".join(cycle))

@@ -1,0 +1,82 @@
+"""The catalogue's schema: one `OneThing` per YAML file."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from enum import StrEnum
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+NAME = r"^[a-z][a-z0-9_]{0,63}$"
+APPLICANT_FIELDS = ("name", "id_number", "phone")
+
+
+class FieldType(StrEnum):
+    """What a form field holds; each type has its own check."""
+
+    STRING = "string"
+    INTEGER = "integer"
+    BOOLEAN = "boolean"
+    DATE = "date"
+    RESIDENT_ID = "resident_id"
+    CREDIT_CODE = "credit_code"
+    PHONE = "phone"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FormField(Strict):
+    """One field of a one thing's single form."""
+
+    type: FieldType
+    title: str
+    required: bool = True
+    pii: bool = False
+    max_length: int | None = Field(default=None, ge=1)
+    minimum: int | None = None
+
+
+class Matter(Strict):
+    """One department's service item inside a one thing (事项)."""
+
+    id: str = Field(pattern=NAME)
+    title: str
+    department: str
+    time_limit: timedelta = Field(description="承诺时限, ISO 8601 duration such as PT2H.")
+    inputs: list[str] = Field(
+        default_factory=list,
+        description="Form fields (or applicant.name|id_number|phone) this matter may see.",
+    )
+    depends_on: list[str] = Field(default_factory=list)
+    upstream: list[str] = Field(
+        default_factory=list, description="matter.output values handed to this matter."
+    )
+    outputs: list[str] = Field(default_factory=list)
+    compensation: str | None = Field(default=None, description="The action that undoes it.")
+    irreversible: bool = False
+    when: str | None = Field(default=None, description="A boolean form field that enables it.")
+
+    @model_validator(mode="after")
+    def _undo_declared(self) -> Self:
+        if bool(self.compensation) == self.irreversible:
+            raise ValueError("declare either a compensation or irreversible: true, not both")
+        if self.time_limit <= timedelta(0):
+            raise ValueError("time_limit must be positive")
+        return self
+
+
+class OneThing(Strict):
+    """A life-event package: one form, many matters, a version."""
+
+    id: str = Field(pattern=NAME)
+    version: str = Field(min_length=1)
+    title: str
+    description: str = ""
+    form: dict[str, FormField]
+    matters: list[Matter] = Field(min_length=1)
+
+    def matter(self, matter_id: str) -> Matter:
+        return next(m for m in self.matters if m.id == matter_id)

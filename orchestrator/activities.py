@@ -1,0 +1,80 @@
+"""Activities: the only place the workflow touches Kafka."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from datetime import UTC, datetime
+
+from aiokafka import AIOKafkaProducer
+from temporalio import activity
+
+from events import topics
+from events.contracts import (
+    ApplicationStatusChanged,
+    Contract,
+    TaskCommand,
+    TaskStateChanged,
+)
+from events.envelope import dumps, wrap
+from orchestrator.models import DispatchTask, TaskAnswer, TaskState
+from orchestrator.workflows import DISPATCH_TASK, PUBLISH_STATUS
+
+
+def encode_token(task_token: bytes) -> str:
+    return base64.urlsafe_b64encode(task_token).decode()
+
+
+def decode_token(reply_token: str) -> bytes:
+    return base64.urlsafe_b64decode(reply_token.encode())
+
+
+class TaskActivities:
+    """Publishes commands and status events with one shared idempotent producer."""
+
+    def __init__(self, producer: AIOKafkaProducer) -> None:
+        self._producer = producer
+
+    async def _send(self, topic: str, *events: Contract) -> None:
+        sent = [
+            await self._producer.send(topic, dumps(wrap(e)), key=topics.key(e.application_id))  # type: ignore[attr-defined]
+            for e in events
+        ]
+        await asyncio.gather(*sent)
+
+    @activity.defn(name=DISPATCH_TASK)
+    async def dispatch_task(self, inp: DispatchTask) -> TaskAnswer:
+        """Publish the task command, then wait: the results bridge completes this activity."""
+        info = activity.info()
+        now = datetime.now(UTC)
+        assert info.start_to_close_timeout is not None
+        command = TaskCommand(
+            application_id=inp.application_id,
+            task_id=inp.task.task_id,
+            attempt=info.attempt,
+            one_thing=inp.one_thing,
+            matter=inp.task.matter,
+            department=inp.task.department,
+            payload=inp.payload,
+            deadline=now + info.start_to_close_timeout,
+            reply_token=encode_token(info.task_token),
+            trace_id=inp.trace_id,
+        )
+        dispatched = TaskStateChanged(
+            application_id=inp.application_id,
+            task_id=inp.task.task_id,
+            department=inp.task.department,
+            state=TaskState.DISPATCHED.value,
+            attempt=info.attempt,
+            at=now,
+        )
+        await asyncio.gather(
+            self._send(topics.department_tasks(inp.task.department), command),
+            self._send(topics.STATUS, dispatched),
+        )
+        activity.raise_complete_async()
+
+    @activity.defn(name=PUBLISH_STATUS)
+    async def publish_status(self, event: ApplicationStatusChanged) -> None:
+        """Tell notification consumers that an application changed status."""
+        await self._send(topics.STATUS, event)

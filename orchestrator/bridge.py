@@ -1,0 +1,78 @@
+"""The results bridge: a Faust app that consumes dept.results and completes waiting activities."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import faust
+from temporalio.client import Client
+
+from events import topics
+from infra.logging import get_logger
+from infra.settings import Settings
+from infra.supervisor import Supervisor
+from orchestrator.results import ResultApplier
+from orchestrator.temporal import connect
+
+log = get_logger(__name__)
+APP_ID = "onething-bridge"
+
+
+def create_app(settings: Settings) -> faust.App:
+    """The Faust app: one agent over dept.results, a metrics page, at-least-once."""
+    app = faust.App(
+        APP_ID,
+        broker=f"kafka://{settings.kafka}",
+        value_serializer="raw",
+        key_serializer="raw",
+        processing_guarantee="at_least_once",
+        producer_acks=-1,
+        store="memory://",
+        web_host=settings.host,
+        web_port=settings.bridge_port,
+        topic_partitions=settings.kafka_partitions,
+        topic_allow_declare=False,
+        consumer_auto_offset_reset="earliest",
+    )
+    results = app.topic(topics.RESULTS, value_type=bytes, key_type=bytes)
+    state: dict[str, Any] = {}
+
+    async def publish(topic: str, key: bytes, value: bytes) -> None:
+        await app.producer.send_and_wait(
+            topic, key, value, partition=None, timestamp=None, headers=None
+        )
+
+    async def applier() -> ResultApplier:
+        if "applier" not in state:
+            client: Client = await connect(settings)
+            state["applier"] = ResultApplier(client, publish)
+        applier_: ResultApplier = state["applier"]
+        return applier_
+
+    @app.agent(results, concurrency=settings.bridge_concurrency)
+    async def apply_results(stream: Any) -> None:
+        async for event in stream.events():
+            message = event.message
+            await (await applier()).apply(
+                event.value, message.topic, message.partition, message.offset
+            )
+
+    @app.page("/metrics")
+    async def metrics(web: Any, request: Any) -> Any:
+        counters = dict(state["applier"].counters) if "applier" in state else {}
+        return web.json(counters)
+
+    @app.task  # type: ignore[untyped-decorator]
+    async def started() -> None:
+        await applier()
+        Supervisor(settings.state_dir).mark_ready("bridge")
+        log.info("bridge_started", topic=topics.RESULTS)
+
+    return app
+
+
+def run_bridge(settings: Settings) -> None:
+    """Run the bridge in the foreground until stopped."""
+    app = create_app(settings)
+    worker = faust.Worker(app, loglevel="WARNING", override_logging=False)
+    worker.execute_from_commandline()

@@ -1,0 +1,186 @@
+"""`onething`: run the stack, the processes, the demo, schema export and operator commands."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from infra.logging import configure
+from infra.services import Deployment
+from infra.settings import Settings
+from infra.supervisor import StackError
+
+app = typer.Typer(
+    help="OneThing: one application, many departments, in parallel.", no_args_is_help=True
+)
+stack_app = typer.Typer(help="The embedded Temporal server and Kafka-protocol broker.")
+schemas_app = typer.Typer(help="Contracts for departments.")
+ops_app = typer.Typer(help="Operator commands.")
+app.add_typer(stack_app, name="stack")
+app.add_typer(schemas_app, name="schemas")
+app.add_typer(ops_app, name="ops")
+console = Console()
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    console.print(f"[red]error:[/red] {exc}")
+    return typer.Exit(1)
+
+
+@stack_app.command("up")
+def stack_up() -> None:
+    """Start the Temporal dev server and the broker, create the topics (no-op if running)."""
+    deployment = Deployment(Settings())
+    try:
+        deployment.stack.up()
+    except StackError as exc:
+        raise _fail(exc) from exc
+    _print_urls(deployment)
+
+
+@stack_app.command("down")
+def stack_down() -> None:
+    """Stop the Temporal dev server and the broker."""
+    console.print(f"stopped: {', '.join(Deployment(Settings()).stack.down()) or 'nothing'}")
+
+
+@stack_app.command("status")
+def stack_status() -> None:
+    """Show what of the stack runs."""
+    _print_status(Deployment(Settings()).stack.status())
+
+
+@app.command("up")
+def up() -> None:
+    """Start the stack and every process in the background; print the URLs."""
+    deployment = Deployment(Settings())
+    try:
+        deployment.up()
+    except StackError as exc:
+        raise _fail(exc) from exc
+    _print_urls(deployment)
+
+
+@app.command("down")
+def down() -> None:
+    """Stop every process and the stack."""
+    console.print(f"stopped: {', '.join(Deployment(Settings()).down()) or 'nothing'}")
+
+
+@app.command("status")
+def status() -> None:
+    """Show which processes run."""
+    _print_status(Deployment(Settings()).status())
+
+
+def _print_urls(deployment: Deployment) -> None:
+    for what, url in deployment.urls().items():
+        console.print(f"{what:>24}  {url}")
+
+
+def _print_status(pids: dict[str, int | None]) -> None:
+    for name, pid in pids.items():
+        console.print(f"{name:>12}  {'running (pid ' + str(pid) + ')' if pid else 'stopped'}")
+
+
+def _serve(main: object) -> None:
+    """Run one service coroutine function until SIGTERM or SIGINT."""
+
+    async def runner() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await main(Settings(), stop=stop)  # type: ignore[operator]
+
+    configure()
+    asyncio.run(runner())
+
+
+@app.command("worker")
+def worker() -> None:
+    """Run the Temporal worker (workflows and activities) in the foreground."""
+    from orchestrator.worker import run_worker
+
+    _serve(run_worker)
+
+
+@app.command("departments")
+def departments() -> None:
+    """Run the simulated department systems in the foreground."""
+    from adapters.departments import run_simulated_departments
+
+    _serve(run_simulated_departments)
+
+
+@app.command("bridge")
+def bridge() -> None:
+    """Run the results bridge (Faust) in the foreground."""
+    from orchestrator.bridge import run_bridge
+
+    configure()
+    run_bridge(Settings())
+
+
+@app.command("api")
+def api() -> None:
+    """Run the intake API in the foreground."""
+    import uvicorn
+
+    from orchestrator.api import create_app
+
+    configure()
+    settings = Settings()
+    uvicorn.run(
+        create_app(settings), host=settings.host, port=settings.api_port, log_level="warning"
+    )
+
+
+@app.command("demo")
+def demo(
+    json_file: Annotated[
+        Path | None, typer.Option("--json", help="Write the final progress documents here.")
+    ] = None,
+) -> None:
+    """Start everything on free ports, submit three applications, show them, stop everything."""
+    from orchestrator.demo import run_demo
+
+    raise typer.Exit(run_demo(console, json_file))
+
+
+@schemas_app.command("export")
+def schemas_export(directory: Path) -> None:
+    """Write one JSON Schema per contract into DIRECTORY."""
+    from events.schemas import export
+
+    for path in export(directory):
+        console.print(str(path))
+
+
+@ops_app.command("history")
+def ops_history(application_id: str, file: Path) -> None:
+    """Write the workflow history of one application to FILE (JSON), e.g. for replay tests."""
+    from orchestrator.temporal import connect
+
+    async def fetch() -> str:
+        client = await connect(Settings())
+        history = await client.get_workflow_handle(application_id).fetch_history()
+        return history.to_json()
+
+    file.write_text(asyncio.run(fetch()))
+    console.print(f"wrote {file}")
+
+
+def main() -> None:
+    with contextlib.suppress(KeyboardInterrupt):
+        app()
+
+
+if __name__ == "__main__":
+    main()

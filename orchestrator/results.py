@@ -1,0 +1,119 @@
+"""Apply a department's result to the activity that waits for it (async completion)."""
+
+from __future__ import annotations
+
+import asyncio
+import binascii
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+import orjson
+from pydantic import ValidationError
+from temporalio.client import AsyncActivityHandle, Client
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from events import topics
+from events.contracts import DeadLetter, Outcome, TaskResult, TaskStateChanged
+from events.envelope import dumps, loads, wrap
+from infra.logging import get_logger
+from orchestrator.activities import decode_token
+from orchestrator.models import TaskAnswer
+
+log = get_logger(__name__)
+
+Publish = Callable[[str, bytes, bytes], Awaitable[None]]  # topic, key, value
+TRANSIENT = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.UNKNOWN}
+
+
+class ResultApplier:
+    """Completes the waiting `dispatch_task` activity with a department's result.
+
+    A result whose attempt is over (duplicate, stale, or its application ended) finds no
+    activity: Temporal answers NotFound, and it is counted, never applied twice.
+    """
+
+    def __init__(self, client: Client, publish: Publish) -> None:
+        self._client = client
+        self._publish = publish
+        self.counters: Counter[str] = Counter()
+
+    async def apply(self, raw: bytes, topic: str, partition: int, offset: int) -> None:
+        try:
+            result = loads(raw, TaskResult).data
+            token = decode_token(result.reply_token)
+        except (ValidationError, orjson.JSONDecodeError, ValueError, binascii.Error) as exc:
+            await self._dead_letter(f"invalid task result: {exc}", raw, topic, partition, offset)
+            return
+        handle = self._client.get_async_activity_handle(task_token=token)
+        context = {
+            "application_id": result.application_id,
+            "task_id": result.task_id,
+            "attempt": result.attempt,
+            "outcome": result.outcome.value,
+        }
+        try:
+            await _retrying(lambda: self._complete(handle, result))
+        except RPCError as exc:
+            if exc.status is RPCStatusCode.NOT_FOUND:
+                self.counters["stale"] += 1
+                log.info("result_stale", **context)
+                return
+            if exc.status is RPCStatusCode.INVALID_ARGUMENT:
+                await self._dead_letter(
+                    f"reply token rejected: {exc}", raw, topic, partition, offset
+                )
+                return
+            raise
+        self.counters["applied"] += 1
+        self.counters[f"outcome.{result.outcome.value}"] += 1
+        log.info("result_applied", **context)
+        changed = TaskStateChanged(
+            application_id=result.application_id,
+            task_id=result.task_id,
+            department=result.department,
+            state=result.outcome.value,
+            attempt=result.attempt,
+            at=datetime.now(UTC),
+        )
+        await self._publish(topics.STATUS, topics.key(result.application_id), dumps(wrap(changed)))
+
+    @staticmethod
+    async def _complete(handle: AsyncActivityHandle, result: TaskResult) -> None:
+        if result.outcome is Outcome.FAILED:
+            await handle.fail(ApplicationError(result.reason or "failed", type="DepartmentFailed"))
+            return
+        await handle.complete(
+            TaskAnswer(
+                outcome=result.outcome,
+                attempt=result.attempt,
+                outputs=result.outputs,
+                reason=result.reason,
+                supplement_fields=result.supplement_fields,
+                department_reference=result.department_reference,
+            )
+        )
+
+    async def _dead_letter(
+        self, reason: str, raw: bytes, topic: str, partition: int, offset: int
+    ) -> None:
+        self.counters["dead_lettered"] += 1
+        log.warning("message_dead_lettered", topic=topic, partition=partition, offset=offset)
+        letter = DeadLetter.of(reason, raw, topic, partition, offset)
+        await self._publish(topics.DLQ, f"{topic}/{partition}/{offset}".encode(), letter.encode())
+
+
+async def _retrying(call: Callable[[], Awaitable[None]], ceiling: float = 10.0) -> None:
+    """Retry transient Temporal errors with backoff: a result is never dropped for them."""
+    delay = 0.2
+    while True:
+        try:
+            await call()
+            return
+        except RPCError as exc:
+            if exc.status not in TRANSIENT:
+                raise
+            log.warning("temporal_unavailable_retrying", status=exc.status.name, delay=delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, ceiling)

@@ -1,0 +1,36 @@
+"""The worker process: runs OneThingWorkflow and its activities."""
+
+from __future__ import annotations
+
+import asyncio
+
+from temporalio.worker import Worker
+
+from infra import kafka
+from infra.logging import get_logger
+from infra.settings import Settings
+from infra.supervisor import Supervisor
+from orchestrator.activities import TaskActivities
+from orchestrator.temporal import connect
+from orchestrator.workflows import OneThingWorkflow
+
+log = get_logger(__name__)
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    client = await connect(settings)
+    producer = kafka.producer(settings)
+    await producer.start()
+    try:
+        acts = TaskActivities(producer)
+        async with Worker(
+            client,
+            task_queue=settings.task_queue,
+            workflows=[OneThingWorkflow],
+            activities=[acts.dispatch_task, acts.publish_status],
+        ):
+            log.info("worker_started", task_queue=settings.task_queue)
+            Supervisor(settings.state_dir).mark_ready("worker")
+            await (stop or asyncio.Event()).wait()
+    finally:
+        await producer.stop()
