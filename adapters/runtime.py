@@ -1,6 +1,7 @@
 """The adapter runtime: consume dept.<dept>.tasks, call the adapter, publish the result.
 
-At least once: offsets are committed only after every result of a batch is published.
+At least once: an offset is committed only after the results of it and of every earlier
+record of its partition are published; records are handled concurrently.
 """
 
 from __future__ import annotations
@@ -8,10 +9,17 @@ from __future__ import annotations
 import asyncio
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka import (
+    AIOKafkaConsumer,
+    AIOKafkaProducer,
+    ConsumerRebalanceListener,
+    ConsumerRecord,
+    TopicPartition,
+)
 from pydantic import ValidationError
 
 from adapters.base import DepartmentAdapter
+from adapters.offsets import OffsetTracker
 from events import topics
 from events.contracts import DeadLetter, TaskCommand
 from events.envelope import dumps, loads, wrap
@@ -30,33 +38,60 @@ class AdapterRuntime:
         self._adapter = adapter
         self._producer = producer
         self._consumer = AIOKafkaConsumer(
-            topics.department_tasks(adapter.department),
             bootstrap_servers=settings.kafka,
             group_id=f"dept-{adapter.department}",
             enable_auto_commit=False,
             auto_offset_reset="earliest",
         )
+        self._offsets: OffsetTracker[TopicPartition] = OffsetTracker()
+        self._slots = asyncio.Semaphore(settings.adapter_concurrency)
         self.handled = 0
 
     async def start(self) -> None:
+        self._consumer.subscribe(
+            [topics.department_tasks(self._adapter.department)], listener=_Forget(self._offsets)
+        )
         await self._consumer.start()
 
     async def stop(self) -> None:
         await self._consumer.stop()
 
     async def run(self) -> None:
-        """Handle batches until cancelled: all of a batch at once, then commit."""
-        while True:
-            batches = await self._consumer.getmany(timeout_ms=500, max_records=500)
-            records = [r for batch in batches.values() for r in batch]
-            if not records:
-                continue
-            sent = await asyncio.gather(*(self._handle(r) for r in records))
-            await asyncio.gather(*sent)
-            await self._consumer.commit()
-            self.handled += len(records)
+        """Handle records concurrently until cancelled; commit each finished prefix."""
+        committer = asyncio.create_task(self._commit_every(0.2))
+        tasks: set[asyncio.Task[None]] = set()
+        try:
+            async for record in self._consumer:
+                await self._slots.acquire()
+                tp = TopicPartition(record.topic, record.partition)
+                self._offsets.started(tp, record.offset)
+                task = asyncio.create_task(self._process(tp, record))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+        finally:
+            committer.cancel()
+            for task in tasks:
+                task.cancel()
 
-    async def _handle(self, record: ConsumerRecord) -> asyncio.Future[object]:
+    async def _process(self, tp: TopicPartition, record: ConsumerRecord) -> None:
+        try:
+            await self._handle(record)
+            self._offsets.finished(tp, record.offset)
+            self.handled += 1
+        except Exception:
+            # The offset stays uncommitted, so the command is delivered again after a restart.
+            log.exception("command_not_handled", topic=record.topic, offset=record.offset)
+        finally:
+            self._slots.release()
+
+    async def _commit_every(self, seconds: float) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            offsets = self._offsets.take()
+            if offsets:
+                await self._consumer.commit(offsets)
+
+    async def _handle(self, record: ConsumerRecord) -> None:
         try:
             command = loads(record.value, TaskCommand).data
         except (ValidationError, orjson.JSONDecodeError, ValueError) as exc:
@@ -68,9 +103,8 @@ class AdapterRuntime:
                 record.partition,
                 record.offset,
             )
-            return await self._producer.send(  # type: ignore[no-any-return]
-                topics.DLQ, letter.encode(), key=record.key
-            )
+            await self._producer.send_and_wait(topics.DLQ, letter.encode(), key=record.key)
+            return
         result = await self._adapter.handle(command)
         log.info(
             "task_answered",
@@ -80,6 +114,19 @@ class AdapterRuntime:
             attempt=command.attempt,
             outcome=result.outcome.value,
         )
-        return await self._producer.send(  # type: ignore[no-any-return]
+        await self._producer.send_and_wait(
             topics.RESULTS, dumps(wrap(result)), key=topics.key(command.application_id)
         )
+
+
+class _Forget(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Drop offset bookkeeping of partitions this consumer loses in a rebalance."""
+
+    def __init__(self, offsets: OffsetTracker[TopicPartition]) -> None:
+        self._offsets = offsets
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        self._offsets.forget(set(revoked))
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        pass

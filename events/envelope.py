@@ -40,7 +40,7 @@ class CloudEvent(BaseModel, Generic[DataT]):
 
 def wrap(data: BaseModel, *, source: str = SOURCE) -> CloudEvent[Any]:
     """Put a contract into its envelope; the subject is its application id."""
-    event_class: type[CloudEvent[Any]] = CloudEvent[type(data)]  # type: ignore[misc]
+    event_class: type[CloudEvent[Any]] = CloudEvent[type(data)]  # type: ignore[misc,assignment]
     return event_class(
         source=source,
         type=EVENT_TYPES[type(data)],

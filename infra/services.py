@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import sys
-from functools import partial
 from dataclasses import dataclass
+from functools import partial
 
 from infra.settings import Settings
 from infra.stack import EmbeddedStack

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     bridge_port: int = Field(default=6066, description="The results bridge's metrics page.")
     bridge_concurrency: int = Field(default=16, ge=1)
 
+    adapter_concurrency: int = Field(default=256, ge=1, description="Commands in flight.")
+
     catalogue_dir: Path | None = None
     dispatch_attempts: int = Field(
         default=3, ge=1, description="Dispatches of one task before it is given up."

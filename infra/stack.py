@@ -6,8 +6,8 @@ import asyncio
 import contextlib
 import shutil
 import sys
-from functools import partial
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic

@@ -64,7 +64,7 @@ class OneThingWorkflow:
                 for t in plan.tasks
             ],
         )
-        await self._publish_status()
+        announced = asyncio.ensure_future(self._publish_status())
         planned = {t.task_id: t for t in plan.tasks}
         in_flight: dict[str, asyncio.Task[TaskAnswer]] = {}
         while progress.status is ApplicationStatus.RUNNING:
@@ -78,6 +78,7 @@ class OneThingWorkflow:
                     del in_flight[task_id]
                     self._record(planned[task_id], running)
         await self._stop(in_flight)
+        await announced
         if progress.status is ApplicationStatus.RUNNING:
             progress.status = ApplicationStatus.APPROVED
         progress.completed_at = workflow.now()
