@@ -70,13 +70,13 @@ class EmbeddedStack:
                 "--data-dir", str(data / "kafka"),
             ],
         }  # fmt: skip
-        for name, command in argv.items():
-            if self.supervisor.pid(name) is not None:
-                continue
+        missing = [name for name in argv if self.supervisor.pid(name) is None]
+        for name in missing:
             for port, what in self._ports()[name]:
                 if port_open(s.host, port):
                     raise StackError(f"port {port} ({what}) is already in use by another process")
-            self.supervisor.start(name, command)
+        for name in missing:
+            self.supervisor.start(name, argv[name])
         for name, ports in self._ports().items():
             for port, what in ports:
                 self.supervisor.wait_until(name, partial(port_open, s.host, port), what)

@@ -1,0 +1,43 @@
+# OneThing: `make demo` runs the product on the embedded stack; `make test` runs the tests.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: install demo test up down status lint bench schemas clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+demo: install  ## start everything on free ports, run three applications, stop everything
+	$(BIN)/onething demo --json demo-results.json
+
+test: install  ## unit, integration, end-to-end and replay tests on the real stack
+	$(BIN)/pytest -q
+
+up: install  ## stack and every process in the background (ports from ONETHING_* settings)
+	$(BIN)/onething up
+
+down:  ## stop everything `make up` started
+	@if [ -x $(BIN)/onething ]; then $(BIN)/onething down; fi
+
+status: install
+	$(BIN)/onething status
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+bench: install  ## full path vs bare Temporal, applications per second (prints JSON)
+	$(BIN)/python -m tests.bench.fullpath
+
+schemas: install
+	$(BIN)/onething schemas export schemas
+
+clean: down
+	rm -rf $(VENV) .onething .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -1,0 +1,96 @@
+"""Fixtures: one real deployment (Temporal dev server, broker, every process) per test run."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+import pytest_asyncio
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from temporalio.client import Client
+
+from events import topics
+from infra.services import Deployment
+from infra.settings import Settings
+from infra.supervisor import free_port
+from one_things import load_catalogue
+from orchestrator.temporal import connect
+
+LATENCY = {"amr": 0.6, "tax": 0.3, "psb": 0.3, "hrss": 0.3, "hpf": 0.3, "bank": 0.3,
+           "nhc": 0.3, "nhsa": 0.3}
+
+
+def stack_settings(state_dir: Path, **overrides: object) -> Settings:
+    """Settings on free ports, so two runs never clash."""
+    ports = {name: free_port() for name in
+             ("kafka_port", "temporal_port", "temporal_ui_port", "api_port", "bridge_port")}
+    return Settings.model_validate(
+        {"state_dir": state_dir, "sim_latency": LATENCY, **ports, **overrides}
+    )
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    s = stack_settings(tmp_path_factory.mktemp("onething"))
+    deployment = Deployment(s)
+    try:
+        deployment.up()
+        yield s
+    finally:
+        deployment.down()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def temporal(settings: Settings) -> Client:
+    return await connect(settings)
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def http(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=settings.api_url, timeout=10) as client:
+        yield client
+
+
+@dataclass
+class Observer:
+    """Every message on our topics, read by a consumer group of its own."""
+
+    records: list[ConsumerRecord] = field(default_factory=list)
+
+    def on(self, topic: str, application_id: str | None = None) -> list[dict]:  # type: ignore[type-arg]
+        return [
+            orjson.loads(r.value)
+            for r in self.records
+            if r.topic == topic and (application_id is None or r.key == application_id.encode())
+        ]
+
+    def raw(self, topic: str, application_id: str) -> list[ConsumerRecord]:
+        return [r for r in self.records if r.topic == topic and r.key == application_id.encode()]
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def observer(settings: Settings) -> AsyncIterator[Observer]:
+    names = topics.all_topics(load_catalogue().departments())
+    consumer = AIOKafkaConsumer(*names, bootstrap_servers=settings.kafka,
+                                group_id=f"observer-{uuid.uuid4().hex}",
+                                auto_offset_reset="earliest")
+    await consumer.start()
+    seen = Observer()
+
+    async def collect() -> None:
+        async for record in consumer:
+            seen.records.append(record)
+
+    task = asyncio.create_task(collect())
+    yield seen
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    await consumer.stop()

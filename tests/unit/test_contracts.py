@@ -1,0 +1,89 @@
+from datetime import UTC, datetime
+from pathlib import Path
+
+import jsonschema
+import orjson
+import pytest
+from pydantic import ValidationError
+
+from events import Action, Outcome, TaskCommand, TaskResult, dumps, loads, topics, wrap
+from events.schemas import export
+
+
+def command(**changes: object) -> TaskCommand:
+    fields: dict[str, object] = {
+        "application_id": "ot-1",
+        "task_id": "tax_registration",
+        "attempt": 1,
+        "one_thing": "enterprise_opening",
+        "matter": "tax_registration",
+        "department": "tax",
+        "payload": {"company_name": "广州一件事科技有限公司"},
+        "deadline": datetime(2026, 11, 26, tzinfo=UTC),
+        "reply_token": "dG9rZW4=",
+        "trace_id": "run-1",
+    }
+    return TaskCommand.model_validate({**fields, **changes})
+
+
+def test_envelope_round_trip_keeps_cloudevents_attributes() -> None:
+    raw = dumps(wrap(command()))
+    event = loads(raw, TaskCommand)
+    as_json = orjson.loads(raw)
+    assert {"id", "source", "type", "specversion", "time", "subject", "datacontenttype"} <= set(
+        as_json
+    )
+    assert as_json["specversion"] == "1.0"
+    assert as_json["datacontenttype"] == "application/json"
+    assert event.subject == "ot-1"
+    assert event.data == command()
+
+
+def test_idempotency_key_is_the_same_for_every_attempt() -> None:
+    first, third = command(attempt=1), command(attempt=3, reply_token="b3RoZXI=")
+    assert first.idempotency_key == third.idempotency_key == "ot-1/tax_registration/handle"
+    assert command(action=Action.COMPENSATE).idempotency_key == "ot-1/tax_registration/compensate"
+
+
+def test_a_wrong_idempotency_key_is_refused() -> None:
+    with pytest.raises(ValidationError, match="idempotency_key must be"):
+        command(idempotency_key="ot-1/other/handle")
+
+
+def test_a_refusal_without_reason_is_refused() -> None:
+    with pytest.raises(ValidationError, match="needs a reason"):
+        TaskResult(application_id="ot-1", task_id="t", attempt=1, department="amr",
+                   reply_token="x", outcome=Outcome.REJECTED)
+
+
+def test_loads_refuses_another_event_type_and_unknown_fields() -> None:
+    raw = dumps(wrap(command()))
+    with pytest.raises(ValidationError):
+        loads(raw, TaskResult)
+    tampered = orjson.loads(raw)
+    tampered["data"]["surprise"] = 1
+    with pytest.raises(ValidationError, match="surprise"):
+        loads(orjson.dumps(tampered), TaskCommand)
+
+
+def test_messages_are_keyed_by_application_id() -> None:
+    assert topics.key("ot-1") == b"ot-1"
+    assert topics.department_tasks("amr") == "dept.amr.tasks"
+    assert topics.all_topics(["tax", "amr"]) == [
+        "dept.amr.tasks", "dept.tax.tasks", "dept.results", "onething.status", "onething.dlq"
+    ]
+
+
+def test_exported_schemas_accept_our_messages(tmp_path: Path) -> None:
+    written = {p.name: p for p in export(tmp_path)}
+    assert set(written) == {
+        "task-command.schema.json",
+        "task-result.schema.json",
+        "application-status-changed.schema.json",
+        "task-state-changed.schema.json",
+    }
+    schema = orjson.loads(written["task-command.schema.json"].read_bytes())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    jsonschema.validate(orjson.loads(dumps(wrap(command()))), schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"specversion": "1.0"}, schema)
