@@ -23,14 +23,24 @@ from infra.supervisor import free_port
 from one_things import load_catalogue
 from orchestrator.temporal import connect
 
-LATENCY = {"amr": 0.6, "tax": 0.3, "psb": 0.3, "hrss": 0.3, "hpf": 0.3, "bank": 0.3,
-           "nhc": 0.3, "nhsa": 0.3}
+LATENCY = {
+    "amr": 0.6,
+    "tax": 0.3,
+    "psb": 0.3,
+    "hrss": 0.3,
+    "hpf": 0.3,
+    "bank": 0.3,
+    "nhc": 0.3,
+    "nhsa": 0.3,
+}
 
 
 def stack_settings(state_dir: Path, **overrides: object) -> Settings:
     """Settings on free ports, so two runs never clash."""
-    ports = {name: free_port() for name in
-             ("kafka_port", "temporal_port", "temporal_ui_port", "api_port", "bridge_port")}
+    ports = {
+        name: free_port()
+        for name in ("kafka_port", "temporal_port", "temporal_ui_port", "api_port", "bridge_port")
+    }
     return Settings.model_validate(
         {"state_dir": state_dir, "sim_latency": LATENCY, **ports, **overrides}
     )
@@ -78,9 +88,12 @@ class Observer:
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def observer(settings: Settings) -> AsyncIterator[Observer]:
     names = topics.all_topics(load_catalogue().departments())
-    consumer = AIOKafkaConsumer(*names, bootstrap_servers=settings.kafka,
-                                group_id=f"observer-{uuid.uuid4().hex}",
-                                auto_offset_reset="earliest")
+    consumer = AIOKafkaConsumer(
+        *names,
+        bootstrap_servers=settings.kafka,
+        group_id=f"observer-{uuid.uuid4().hex}",
+        auto_offset_reset="earliest",
+    )
     await consumer.start()
     seen = Observer()
 

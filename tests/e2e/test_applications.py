@@ -175,7 +175,10 @@ async def test_a_rejection_ends_the_application_with_its_reason(
 
 
 async def test_a_result_delivered_twice_is_applied_once(
-    enterprise: Progress, observer: Observer, settings: Settings, http: httpx.AsyncClient,
+    enterprise: Progress,
+    observer: Observer,
+    settings: Settings,
+    http: httpx.AsyncClient,
     temporal: Client,
 ) -> None:
     async def counters() -> dict[str, int]:
@@ -196,8 +199,9 @@ async def test_a_result_delivered_twice_is_applied_once(
         while (await counters()).get("stale", 0) < before.get("stale", 0) + 2:
             await asyncio.sleep(0.2)
     history = await temporal.get_workflow_handle(enterprise.id).fetch_history()
-    completed = [e for e in history.events
-                 if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED]
+    completed = [
+        e for e in history.events if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED
+    ]
     assert len(completed) == len(enterprise.tasks)
     again = Progress.model_validate((await http.get(f"/v1/applications/{enterprise.id}")).json())
     assert again == enterprise
@@ -223,12 +227,17 @@ async def test_a_malformed_result_goes_to_the_dead_letter_topic(
     ("change", "status", "location"),
     [
         (lambda b: b["form"].pop("company_name"), 422, ["body", "form", "company_name"]),
-        (lambda b: b["form"].update(favourite_colour="red"), 422,
-         ["body", "form", "favourite_colour"]),
-        (lambda b: b["form"].update(legal_representative_id="110105199003071230"), 422,
-         ["body", "form", "legal_representative_id"]),
-        (lambda b: b["applicant"].update(id_number="123"), 422,
-         ["body", "applicant", "id_number"]),
+        (
+            lambda b: b["form"].update(favourite_colour="red"),
+            422,
+            ["body", "form", "favourite_colour"],
+        ),
+        (
+            lambda b: b["form"].update(legal_representative_id="110105199003071230"),
+            422,
+            ["body", "form", "legal_representative_id"],
+        ),
+        (lambda b: b["applicant"].update(id_number="123"), 422, ["body", "applicant", "id_number"]),
         (lambda b: b.update(one_thing="marriage"), 404, None),
     ],
 )

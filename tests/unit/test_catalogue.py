@@ -33,25 +33,53 @@ def matter(document: dict, matter_id: str) -> dict:  # type: ignore[type-arg]
 @pytest.mark.parametrize(
     ("edit", "field", "message"),
     [
-        (lambda d: matter(d, "business_registration").update(depends_on=["tax_registration"]),
-         "matters.depends_on", "cycle business_registration -> tax_registration -> business_registration"),
-        (lambda d: matter(d, "seal_engraving").update(department="police"),
-         "matters[1].department", "unknown department 'police'"),
-        (lambda d: matter(d, "seal_engraving")["inputs"].append("favourite_colour"),
-         "matters[1].inputs", "unknown form field 'favourite_colour'"),
-        (lambda d: matter(d, "tax_registration").update(depends_on=[]),
-         "matters[2].upstream", "needs 'business_registration' in depends_on"),
-        (lambda d: matter(d, "tax_registration").update(depends_on=["name_check"]),
-         "matters[2].depends_on", "unknown matter 'name_check'"),
-        (lambda d: matter(d, "tax_registration").update(
-            upstream=["business_registration.licence_colour"]),
-         "matters[2].upstream", "has no output 'licence_colour'"),
-        (lambda d: matter(d, "bank_account").update(irreversible=True),
-         "matters.5", "either a compensation or irreversible"),
-        (lambda d: matter(d, "bank_account").update(when="company_name"),
-         "matters[5].when", "not a boolean form field"),
-        (lambda d: d["form"]["company_name"].update(type="colour"),
-         "form.company_name.type", "Input should be"),
+        (
+            lambda d: matter(d, "business_registration").update(depends_on=["tax_registration"]),
+            "matters.depends_on",
+            "cycle business_registration -> tax_registration -> business_registration",
+        ),
+        (
+            lambda d: matter(d, "seal_engraving").update(department="police"),
+            "matters[1].department",
+            "unknown department 'police'",
+        ),
+        (
+            lambda d: matter(d, "seal_engraving")["inputs"].append("favourite_colour"),
+            "matters[1].inputs",
+            "unknown form field 'favourite_colour'",
+        ),
+        (
+            lambda d: matter(d, "tax_registration").update(depends_on=[]),
+            "matters[2].upstream",
+            "needs 'business_registration' in depends_on",
+        ),
+        (
+            lambda d: matter(d, "tax_registration").update(depends_on=["name_check"]),
+            "matters[2].depends_on",
+            "unknown matter 'name_check'",
+        ),
+        (
+            lambda d: matter(d, "tax_registration").update(
+                upstream=["business_registration.licence_colour"]
+            ),
+            "matters[2].upstream",
+            "has no output 'licence_colour'",
+        ),
+        (
+            lambda d: matter(d, "bank_account").update(irreversible=True),
+            "matters.5",
+            "either a compensation or irreversible",
+        ),
+        (
+            lambda d: matter(d, "bank_account").update(when="company_name"),
+            "matters[5].when",
+            "not a boolean form field",
+        ),
+        (
+            lambda d: d["form"]["company_name"].update(type="colour"),
+            "form.company_name.type",
+            "Input should be",
+        ),
         (lambda d: d.update(id="something_else"), "id", "must equal the file name"),
     ],
 )
@@ -74,5 +102,5 @@ def test_invalid_yaml_is_named(tmp_path: Path) -> None:
 
 
 def test_an_empty_directory_is_an_error(tmp_path: Path) -> None:
-    with pytest.raises(CatalogueError, match="no \\*.yaml"):
+    with pytest.raises(CatalogueError, match=r"no \*\.yaml"):
         load_catalogue(tmp_path)

@@ -52,8 +52,14 @@ def test_a_wrong_idempotency_key_is_refused() -> None:
 
 def test_a_refusal_without_reason_is_refused() -> None:
     with pytest.raises(ValidationError, match="needs a reason"):
-        TaskResult(application_id="ot-1", task_id="t", attempt=1, department="amr",
-                   reply_token="x", outcome=Outcome.REJECTED)
+        TaskResult(
+            application_id="ot-1",
+            task_id="t",
+            attempt=1,
+            department="amr",
+            reply_token="x",
+            outcome=Outcome.REJECTED,
+        )
 
 
 def test_loads_refuses_another_event_type_and_unknown_fields() -> None:
@@ -70,7 +76,11 @@ def test_messages_are_keyed_by_application_id() -> None:
     assert topics.key("ot-1") == b"ot-1"
     assert topics.department_tasks("amr") == "dept.amr.tasks"
     assert topics.all_topics(["tax", "amr"]) == [
-        "dept.amr.tasks", "dept.tax.tasks", "dept.results", "onething.status", "onething.dlq"
+        "dept.amr.tasks",
+        "dept.tax.tasks",
+        "dept.results",
+        "onething.status",
+        "onething.dlq",
     ]
 
 

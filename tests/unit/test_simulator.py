@@ -8,20 +8,42 @@ from one_things.identity import check_credit_code, check_resident_id
 CATALOGUE = load_catalogue()
 
 
-def command(department: str, matter: str, one_thing: str, attempt: int = 1,
-            **payload: object) -> TaskCommand:
-    return TaskCommand(application_id="ot-9", task_id=matter, attempt=attempt,
-                       one_thing=one_thing, matter=matter, department=department,
-                       payload=payload, deadline=datetime.now(UTC),
-                       reply_token=f"token-{attempt}", trace_id="t")
+def command(
+    department: str, matter: str, one_thing: str, attempt: int = 1, **payload: object
+) -> TaskCommand:
+    return TaskCommand(
+        application_id="ot-9",
+        task_id=matter,
+        attempt=attempt,
+        one_thing=one_thing,
+        matter=matter,
+        department=department,
+        payload=payload,
+        deadline=datetime.now(UTC),
+        reply_token=f"token-{attempt}",
+        trace_id="t",
+    )
 
 
 async def test_issues_valid_identifiers_the_same_for_every_attempt() -> None:
     amr = SimulatedDepartment("amr", CATALOGUE, latency=0)
-    first = await amr.handle(command("amr", "business_registration", "enterprise_opening",
-                                     company_name="广州一件事科技有限公司"))
-    again = await amr.handle(command("amr", "business_registration", "enterprise_opening",
-                                     attempt=2, company_name="广州一件事科技有限公司"))
+    first = await amr.handle(
+        command(
+            "amr",
+            "business_registration",
+            "enterprise_opening",
+            company_name="广州一件事科技有限公司",
+        )
+    )
+    again = await amr.handle(
+        command(
+            "amr",
+            "business_registration",
+            "enterprise_opening",
+            attempt=2,
+            company_name="广州一件事科技有限公司",
+        )
+    )
     assert first.outcome is Outcome.APPROVED
     assert check_credit_code(first.outputs["unified_social_credit_code"])
     assert first.outputs == again.outputs
@@ -31,8 +53,14 @@ async def test_issues_valid_identifiers_the_same_for_every_attempt() -> None:
 
 async def test_rejects_by_rule_with_a_reason() -> None:
     amr = SimulatedDepartment("amr", CATALOGUE, latency=0)
-    result = await amr.handle(command("amr", "business_registration", "enterprise_opening",
-                                      company_name="国家宇宙科技有限公司"))
+    result = await amr.handle(
+        command(
+            "amr",
+            "business_registration",
+            "enterprise_opening",
+            company_name="国家宇宙科技有限公司",
+        )
+    )
     assert result.outcome is Outcome.REJECTED
     assert result.reason is not None and "国家" in result.reason
     psb = SimulatedDepartment("psb", CATALOGUE, latency=0)
@@ -42,12 +70,16 @@ async def test_rejects_by_rule_with_a_reason() -> None:
 
 async def test_hukou_issues_a_valid_citizen_id_and_compensation_is_confirmed() -> None:
     psb = SimulatedDepartment("psb", CATALOGUE, latency=0)
-    hukou = await psb.handle(command("psb", "hukou_registration", "birth",
-                                     baby_name="李小明", birth_date="2026-11-20"))
+    hukou = await psb.handle(
+        command("psb", "hukou_registration", "birth", baby_name="李小明", birth_date="2026-11-20")
+    )
     citizen_id = hukou.outputs["citizen_id_number"]
     assert check_resident_id(citizen_id) and citizen_id[6:14] == "20261120"
     undo = command("psb", "hukou_registration", "birth").model_copy(
-        update={"action": Action.COMPENSATE, "idempotency_key": "ot-9/hukou_registration/compensate"}
+        update={
+            "action": Action.COMPENSATE,
+            "idempotency_key": "ot-9/hukou_registration/compensate",
+        }
     )
     assert (await psb.handle(undo)).outcome is Outcome.COMPENSATED
 
