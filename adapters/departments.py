@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from adapters.base import DepartmentAdapter
 from adapters.runtime import AdapterRuntime
 from adapters.simulator import SimulatedDepartment
 from infra import kafka
@@ -24,20 +25,19 @@ async def run_simulated_departments(
     departments = only or catalogue.departments()
     producer = kafka.producer(settings)
     await producer.start()
-    runtimes = [
-        AdapterRuntime(SimulatedDepartment(d, catalogue, settings.latency(d)), settings, producer)
-        for d in departments
+    simulators: list[DepartmentAdapter] = [
+        SimulatedDepartment(d, catalogue, settings.latency(d)) for d in departments
     ]
+    runtime = AdapterRuntime(simulators, settings, producer, group_id="dept-simulated")
     try:
-        await asyncio.gather(*(r.start() for r in runtimes))
-        loops = [asyncio.create_task(r.run()) for r in runtimes]
+        await runtime.start()
+        loop = asyncio.create_task(runtime.run())
         log.info("departments_started", departments=departments)
         Supervisor(settings.state_dir).mark_ready("departments")
         await (stop or asyncio.Event()).wait()
-        for loop in loops:
-            loop.cancel()
+        loop.cancel()
         with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.gather(*loops)
+            await loop
     finally:
-        await asyncio.gather(*(r.stop() for r in runtimes))
+        await runtime.stop()
         await producer.stop()

@@ -30,16 +30,24 @@ log = get_logger(__name__)
 
 
 class AdapterRuntime:
-    """Runs one department adapter against its task topic."""
+    """Runs department adapters against their task topics, in one consumer group.
+
+    A department's own adapter runs alone, in group `dept-<department>`; simulated
+    departments share one consumer, since every consumer costs a fetch loop.
+    """
 
     def __init__(
-        self, adapter: DepartmentAdapter, settings: Settings, producer: AIOKafkaProducer
+        self,
+        adapters: list[DepartmentAdapter],
+        settings: Settings,
+        producer: AIOKafkaProducer,
+        group_id: str | None = None,
     ) -> None:
-        self._adapter = adapter
+        self._adapters = {topics.department_tasks(a.department): a for a in adapters}
         self._producer = producer
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=settings.kafka,
-            group_id=f"dept-{adapter.department}",
+            group_id=group_id or f"dept-{adapters[0].department}",
             enable_auto_commit=False,
             auto_offset_reset="earliest",
         )
@@ -48,9 +56,7 @@ class AdapterRuntime:
         self.handled = 0
 
     async def start(self) -> None:
-        self._consumer.subscribe(
-            [topics.department_tasks(self._adapter.department)], listener=_Forget(self._offsets)
-        )
+        self._consumer.subscribe(list(self._adapters), listener=_Forget(self._offsets))
         await self._consumer.start()
 
     async def stop(self) -> None:
@@ -105,7 +111,7 @@ class AdapterRuntime:
             )
             await self._producer.send_and_wait(topics.DLQ, letter.encode(), key=record.key)
             return
-        result = await self._adapter.handle(command)
+        result = await self._adapters[record.topic].handle(command)
         log.info(
             "task_answered",
             department=command.department,

@@ -1,23 +1,5 @@
-"""The orchestrator: workflow, activities, worker, results bridge, intake API and CLI."""
+"""The orchestrator: workflow, activities, worker, results bridge, intake API and CLI.
 
-from orchestrator.models import (
-    ApplicationInput,
-    ApplicationStatus,
-    DispatchTask,
-    Progress,
-    TaskAnswer,
-    TaskProgress,
-    TaskState,
-)
-from orchestrator.workflows import OneThingWorkflow
-
-__all__ = [
-    "ApplicationInput",
-    "ApplicationStatus",
-    "DispatchTask",
-    "OneThingWorkflow",
-    "Progress",
-    "TaskAnswer",
-    "TaskProgress",
-    "TaskState",
-]
+Import the modules themselves (`orchestrator.workflows`, `orchestrator.models`, …): this
+package imports nothing, so the workflow sandbox does not rebuild models for every run.
+"""

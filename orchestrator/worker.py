@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from infra import kafka
 from infra.logging import get_logger
@@ -15,6 +16,8 @@ from orchestrator.temporal import connect
 from orchestrator.workflows import OneThingWorkflow
 
 log = get_logger(__name__)
+# Immutable model code the workflow uses: imported once, not once per workflow run.
+PASSED_THROUGH = ("pydantic", "events", "one_things", "orchestrator.models")
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
@@ -28,6 +31,9 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
             task_queue=settings.task_queue,
             workflows=[OneThingWorkflow],
             activities=[acts.dispatch_task, acts.publish_status],
+            workflow_runner=SandboxedWorkflowRunner(
+                restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSED_THROUGH)
+            ),
         ):
             log.info("worker_started", task_queue=settings.task_queue)
             Supervisor(settings.state_dir).mark_ready("worker")

@@ -17,48 +17,24 @@ import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from temporalio import activity, workflow
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from infra.services import Deployment
+from infra.settings import Settings
 from one_things import Applicant, form_model, load_catalogue, plan
 from orchestrator.demo import APPLICATIONS
 from orchestrator.models import ApplicationInput
 from orchestrator.temporal import connect
 from orchestrator.workflows import OneThingWorkflow
+from tests.bench.bare import BareShapeWorkflow, handle_directly
 from tests.conftest import stack_settings
 
 ENTERPRISE = next(a.body for a in APPLICATIONS if a.label == "enterprise opening")
-
-
-@activity.defn
-async def handle_directly(task: str) -> str:
-    return f"done:{task}"
-
-
-@workflow.defn
-class BareShapeWorkflow:
-    """The enterprise opening's shape with plain activities: one task, then five at once."""
-
-    @workflow.run
-    async def run(self, stages: list[list[str]]) -> int:
-        done = 0
-        for stage in stages:
-            results = await asyncio.gather(
-                *[
-                    workflow.execute_activity(
-                        handle_directly, t, start_to_close_timeout=timedelta(seconds=30)
-                    )
-                    for t in stage
-                ]
-            )
-            done += len(results)
-        return done
 
 
 async def measure(n: int, one: Callable[[int], Awaitable[None]]) -> dict[str, float]:
@@ -81,73 +57,69 @@ async def measure(n: int, one: Callable[[int], Awaitable[None]]) -> dict[str, fl
     }
 
 
-async def run(n: int, settings_dir: Path) -> dict[str, object]:
-    settings = stack_settings(settings_dir, sim_latency={}, sim_default_latency=0.0)
-    deployment = Deployment(settings)
-    deployment.up()
-    try:
-        client: Client = await connect(settings)
-        one_thing = load_catalogue().get("enterprise_opening")
-        snapshot = plan(
-            one_thing,
-            Applicant.model_validate(ENTERPRISE["applicant"]),
-            form_model(one_thing).model_validate(ENTERPRISE["form"]),
+async def run(n: int, settings: Settings) -> dict[str, object]:
+    client: Client = await connect(settings)
+    one_thing = load_catalogue().get("enterprise_opening")
+    snapshot = plan(
+        one_thing,
+        Applicant.model_validate(ENTERPRISE["applicant"]),
+        form_model(one_thing).model_validate(ENTERPRISE["form"]),
+    )
+    stages = [["business_registration"], [t.task_id for t in snapshot.tasks if t.depends_on]]
+
+    async def full_path(_: int) -> None:
+        app_id = f"bench-{uuid.uuid4().hex}"
+        inp = ApplicationInput(application_id=app_id, plan=snapshot, submitted_at=datetime.now(UTC))
+        result = await client.execute_workflow(
+            OneThingWorkflow.run, inp, id=app_id, task_queue=settings.task_queue
         )
-        stages = [["business_registration"], [t.task_id for t in snapshot.tasks if t.depends_on]]
+        assert result.status.value == "approved", result.reason
 
-        async def full_path(_: int) -> None:
-            app_id = f"bench-{uuid.uuid4().hex}"
-            inp = ApplicationInput(
-                application_id=app_id, plan=snapshot, submitted_at=datetime.now(UTC)
-            )
-            result = await client.execute_workflow(
-                OneThingWorkflow.run, inp, id=app_id, task_queue=settings.task_queue
-            )
-            assert result.status.value == "approved", result.reason
-
-        async def bare(_: int) -> None:
-            await client.execute_workflow(
-                BareShapeWorkflow.run,
-                stages,
-                id=f"bare-{uuid.uuid4().hex}",
-                task_queue="bench-bare",
-            )
-
-        http = httpx.AsyncClient(base_url=settings.api_url, timeout=60)
-
-        async def via_api(_: int) -> None:
-            response = await http.post("/v1/applications", json=ENTERPRISE)
-            assert response.status_code == 201, response.text
-            handle = client.get_workflow_handle_for(OneThingWorkflow.run, response.json()["id"])
-            assert (await handle.result()).status.value == "approved"
-
-        out: dict[str, object] = {"n_apps": n, "tasks_per_app": sum(map(len, stages))}
-        async with Worker(
-            client,
+    async def bare(_: int) -> None:
+        await client.execute_workflow(
+            BareShapeWorkflow.run,
+            stages,
+            id=f"bare-{uuid.uuid4().hex}",
             task_queue="bench-bare",
-            workflows=[BareShapeWorkflow],
-            activities=[handle_directly],
-        ):
-            for name, one in (("bare", bare), ("full_path", full_path), ("via_api", via_api)):
-                await measure(10, one)  # warm-up
-                out[name] = await measure(n, one)
-        await http.aclose()
-        for name in ("full_path", "via_api"):
-            out[f"ratio_{name}"] = round(
-                out[name]["apps_per_s"] / out["bare"]["apps_per_s"],
-                2,  # type: ignore[index]
-            )
-        return out
-    finally:
-        deployment.down()
+        )
+
+    http = httpx.AsyncClient(base_url=settings.api_url, timeout=60)
+
+    async def via_api(_: int) -> None:
+        response = await http.post("/v1/applications", json=ENTERPRISE)
+        assert response.status_code == 201, response.text
+        handle = client.get_workflow_handle_for(OneThingWorkflow.run, response.json()["id"])
+        assert (await handle.result()).status.value == "approved"
+
+    out: dict[str, object] = {"n_apps": n, "tasks_per_app": sum(map(len, stages))}
+    async with Worker(
+        client,
+        task_queue="bench-bare",
+        workflows=[BareShapeWorkflow],
+        activities=[handle_directly],
+    ):
+        for name, one in (("bare", bare), ("full_path", full_path), ("via_api", via_api)):
+            await measure(10, one)  # warm-up
+            out[name] = await measure(n, one)
+    await http.aclose()
+    for name in ("full_path", "via_api"):
+        out[f"ratio_{name}"] = round(
+            out[name]["apps_per_s"] / out["bare"]["apps_per_s"],
+            2,  # type: ignore[index]
+        )
+    return out
 
 
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 200
     state = Path(tempfile.mkdtemp(prefix="onething-bench-"))
+    settings = stack_settings(state, sim_latency={}, sim_default_latency=0.0)
+    deployment = Deployment(settings)
     try:
-        print(json.dumps(asyncio.run(run(n, state))))
+        deployment.up()
+        print(json.dumps(asyncio.run(run(n, settings))))
     finally:
+        deployment.down()
         shutil.rmtree(state, ignore_errors=True)
 
 
