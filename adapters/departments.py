@@ -23,6 +23,7 @@ async def run_simulated_departments(
     """Run a simulated system for every catalogue department (or those in `only`)."""
     catalogue = load_catalogue(*([settings.catalogue_dir] if settings.catalogue_dir else []))
     departments = only or catalogue.departments()
+    kafka.pace_fetches(settings)
     producer = kafka.producer(settings)
     await producer.start()
     simulators: list[DepartmentAdapter] = [

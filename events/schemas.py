@@ -8,7 +8,7 @@ from pathlib import Path
 import orjson
 
 from events.contracts import CONTRACTS
-from events.envelope import EVENT_TYPES, CloudEvent
+from events.envelope import ENVELOPES, EVENT_TYPES
 
 
 def _file_name(name: str) -> str:
@@ -20,7 +20,7 @@ def export(directory: Path) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
     written = []
     for contract in CONTRACTS:
-        schema = CloudEvent[contract].model_json_schema()  # type: ignore[valid-type]
+        schema = ENVELOPES[contract].model_json_schema()
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
         schema["title"] = contract.__name__
         schema["description"] = (

@@ -28,12 +28,18 @@ class Deployment:
         return Supervisor(self.settings.state_dir)
 
     def up(self, services: tuple[str, ...] = SERVICES) -> None:
-        self.stack.up()
-        env = self.settings.env()
-        for name in services:
-            self.supervisor.start(name, [sys.executable, "-m", "orchestrator.cli", name], env=env)
-        for name in services:
-            self.supervisor.wait_until(name, partial(self.supervisor.is_ready, name), name)
+        """Start what is not running; if anything fails to start, stop everything again."""
+        try:
+            self.stack.up()
+            env = self.settings.env()
+            for name in services:
+                argv = [sys.executable, "-m", "orchestrator.cli", name]
+                self.supervisor.start(name, argv, env=env)
+            for name in services:
+                self.supervisor.wait_until(name, partial(self.supervisor.is_ready, name), name)
+        except BaseException:
+            self.down()
+            raise
 
     def down(self) -> list[str]:
         stopped = [name for name in reversed(SERVICES) if self.supervisor.stop(name)]

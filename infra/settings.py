@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     )
     kafka_port: int = Field(default=9092, description="Port of the embedded broker.")
     kafka_partitions: int = Field(default=4, ge=1)
+    kafka_fetch_pacing_ms: float = Field(
+        default=10, ge=0, description="Least time between two fetches of one consumer."
+    )
     kafka_replication: int = Field(default=1, ge=1)
 
     temporal_address: str | None = Field(

@@ -8,6 +8,7 @@ import faust
 from temporalio.client import Client
 
 from events import topics
+from infra import kafka
 from infra.logging import get_logger
 from infra.settings import Settings
 from infra.supervisor import Supervisor
@@ -73,6 +74,7 @@ def create_app(settings: Settings) -> faust.App:
 
 def run_bridge(settings: Settings) -> None:
     """Run the bridge in the foreground until stopped."""
+    kafka.pace_fetches(settings)
     app = create_app(settings)
     worker = faust.Worker(app, loglevel="WARNING", override_logging=False)
     worker.execute_from_commandline()

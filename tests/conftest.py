@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from temporalio.client import Client
 
 from events import topics
+from infra import kafka
 from infra.services import Deployment
 from infra.settings import Settings
 from infra.supervisor import free_port
@@ -87,6 +88,7 @@ class Observer:
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def observer(settings: Settings) -> AsyncIterator[Observer]:
+    kafka.pace_fetches(settings)
     names = topics.all_topics(load_catalogue().departments())
     consumer = AIOKafkaConsumer(
         *names,
