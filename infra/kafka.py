@@ -37,10 +37,12 @@ def pace_fetches(settings: Settings) -> None:
 
     async def paced(self: Fetcher, *args: Any) -> Any:
         started = time.monotonic()
+        needs_wakeup = await original(self, *args)
         try:
-            return await original(self, *args)
-        finally:
             await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
+        except asyncio.CancelledError:
+            return False  # as the original does when cancelled: the fetch is of no interest
+        return needs_wakeup
 
     Fetcher._unpaced_proc_fetch_request = original
     Fetcher._proc_fetch_request = paced
