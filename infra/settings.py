@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import orjson
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -71,12 +72,6 @@ class Settings(BaseSettings):
         for name, value in self.model_dump(mode="json").items():
             if value is None:
                 continue
-            text = value if isinstance(value, str) else _json(value)
+            text = value if isinstance(value, str) else orjson.dumps(value).decode()
             out[f"ONETHING_{name.upper()}"] = text
         return out
-
-
-def _json(value: object) -> str:
-    import orjson
-
-    return orjson.dumps(value).decode()

@@ -1,9 +1,10 @@
 """Full-path applications per second against bare Temporal of the same shape, one run.
 
-Usage: python -m tests.bench.fullpath [N_APPS]
+Usage: python -m tests.bench.fullpath [N_APPS] [ROUNDS]
 Starts its own deployment on free ports with departments that answer at once, runs N
 enterprise openings (one task, then five in parallel) through the whole path, and N
-workflows of the same shape whose tasks are plain activities; prints one JSON line.
+workflows of the same shape whose tasks are plain activities; ROUNDS times (default 3), each
+on a fresh deployment; prints one JSON line with the medians and the ratios of the medians.
 """
 
 from __future__ import annotations
@@ -57,7 +58,8 @@ async def measure(n: int, one: Callable[[int], Awaitable[None]]) -> dict[str, fl
     }
 
 
-async def run(n: int, settings: Settings) -> dict[str, object]:
+async def one_round(n: int, settings: Settings) -> dict[str, dict[str, float]]:
+    """Every variant once on one deployment: warm-up, then N applications each."""
     client: Client = await connect(settings)
     one_thing = load_catalogue().get("enterprise_opening")
     snapshot = plan(
@@ -91,36 +93,48 @@ async def run(n: int, settings: Settings) -> dict[str, object]:
         handle = client.get_workflow_handle_for(OneThingWorkflow.run, response.json()["id"])
         assert (await handle.result()).status.value == "approved"
 
-    out: dict[str, object] = {"n_apps": n, "tasks_per_app": sum(map(len, stages))}
+    variants = {"bare": bare, "full_path": full_path, "via_api": via_api}
     async with Worker(
-        client,
-        task_queue="bench-bare",
-        workflows=[BareShapeWorkflow],
-        activities=[handle_directly],
+        client, task_queue="bench-bare", workflows=[BareShapeWorkflow], activities=[handle_directly]
     ):
-        for name, one in (("bare", bare), ("full_path", full_path), ("via_api", via_api)):
-            await measure(10, one)  # warm-up
-            out[name] = await measure(n, one)
+        for one in variants.values():
+            await measure(10, one)
+        results = {name: await measure(n, one) for name, one in variants.items()}
     await http.aclose()
+    return results
+
+
+def summary(n: int, rounds: list[dict[str, dict[str, float]]]) -> dict[str, object]:
+    out: dict[str, object] = {"n_apps": n, "rounds": len(rounds), "tasks_per_app": 6}
+    medians = {}
+    for name in rounds[0]:
+        rates = [r[name]["apps_per_s"] for r in rounds]
+        medians[name] = statistics.median(rates)
+        out[name] = {
+            "apps_per_s_median": medians[name],
+            "apps_per_s": rates,
+            "p50_ms_median": statistics.median(r[name]["p50_ms"] for r in rounds),
+        }
     for name in ("full_path", "via_api"):
-        out[f"ratio_{name}"] = round(
-            out[name]["apps_per_s"] / out["bare"]["apps_per_s"],
-            2,  # type: ignore[index]
-        )
+        out[f"ratio_{name}"] = round(medians[name] / medians["bare"], 2)
     return out
 
 
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 200
-    state = Path(tempfile.mkdtemp(prefix="onething-bench-"))
-    settings = stack_settings(state, sim_latency={}, sim_default_latency=0.0)
-    deployment = Deployment(settings)
-    try:
-        deployment.up()
-        print(json.dumps(asyncio.run(run(n, settings))))
-    finally:
-        deployment.down()
-        shutil.rmtree(state, ignore_errors=True)
+    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    results = []
+    for _ in range(rounds):  # a fresh deployment each round: the embedded broker slows as it grows
+        state = Path(tempfile.mkdtemp(prefix="onething-bench-"))
+        settings = stack_settings(state, sim_latency={}, sim_default_latency=0.0)
+        deployment = Deployment(settings)
+        try:
+            deployment.up()
+            results.append(asyncio.run(one_round(n, settings)))
+        finally:
+            deployment.down()
+            shutil.rmtree(state, ignore_errors=True)
+    print(json.dumps(summary(n, results)))
 
 
 if __name__ == "__main__":
