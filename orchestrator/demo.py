@@ -197,16 +197,8 @@ def _submit_and_watch(
                 if all(p.finished for p in latest.values()):
                     break
                 time.sleep(0.25)
-    summary = Table(title="results", title_justify="left")
-    for column in (
-        "application",
-        "expected",
-        "status",
-        "wall s",
-        "critical path s",
-        "sum s",
-        "reason",
-    ):
+    summary = Table(title="results (wall time against the department latencies)")
+    for column in ("application", "expected", "status", "wall s", "critical path s", "sum s"):
         summary.add_column(column)
     ok = True
     documents = []
@@ -223,9 +215,12 @@ def _submit_and_watch(
             f"{t['wall_s']:.2f}" if t["wall_s"] is not None else "-",
             f"{t['critical_path_s']:.2f}",
             f"{t['sum_s']:.2f}",
-            progress.reason or "",
         )
+    console.print()
     console.print(summary)
+    for app, app_id in zip(APPLICATIONS, ids, strict=True):
+        if latest[app_id].reason:
+            console.print(f"{app.label}: {latest[app_id].reason}")
     if json_file is not None:
         json_file.write_bytes(orjson.dumps(documents, option=orjson.OPT_INDENT_2))
         console.print(f"progress documents written to {json_file}")
