@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Collection
 from typing import Generic, TypeVar
 
 Partition = TypeVar("Partition")
@@ -33,9 +34,9 @@ class OffsetTracker(Generic[Partition]):
         out, self._committable = self._committable, {}
         return out
 
-    def forget(self, partitions: object) -> None:
+    def forget(self, partitions: Collection[Partition]) -> None:
         """Drop partitions this consumer no longer owns."""
         for partition in list(self._started):
-            if partition in partitions:  # type: ignore[operator]
+            if partition in partitions:
                 del self._started[partition], self._finished[partition]
                 self._committable.pop(partition, None)

@@ -121,6 +121,9 @@ class TaskStateChanged(Contract):
     at: datetime
 
 
+Message = TaskCommand | TaskResult | ApplicationStatusChanged | TaskStateChanged
+"""What travels in a CloudEvent envelope, keyed by its application id."""
+
 CONTRACTS: tuple[type[Contract], ...] = (
     TaskCommand,
     TaskResult,
@@ -134,6 +137,7 @@ __all__ = [
     "ApplicationStatusChanged",
     "Contract",
     "DeadLetter",
+    "Message",
     "Outcome",
     "TaskCommand",
     "TaskResult",

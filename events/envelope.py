@@ -9,7 +9,13 @@ from typing import Any, Generic, Literal, TypeVar
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
-from events.contracts import ApplicationStatusChanged, TaskCommand, TaskResult, TaskStateChanged
+from events.contracts import (
+    ApplicationStatusChanged,
+    Message,
+    TaskCommand,
+    TaskResult,
+    TaskStateChanged,
+)
 
 SOURCE = "urn:onething:orchestrator"
 
@@ -44,12 +50,12 @@ ENVELOPES: dict[type[BaseModel], type[CloudEvent[Any]]] = {
 }
 
 
-def wrap(data: BaseModel, *, source: str = SOURCE) -> CloudEvent[Any]:
+def wrap(data: Message, *, source: str = SOURCE) -> CloudEvent[Any]:
     """Put a contract into its envelope; the subject is its application id."""
     return ENVELOPES[type(data)](
         source=source,
         type=EVENT_TYPES[type(data)],
-        subject=data.application_id,  # type: ignore[attr-defined]
+        subject=data.application_id,
         data=data,
     )
 

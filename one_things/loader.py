@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import yaml
@@ -21,7 +22,7 @@ class Catalogue:
     def __init__(self, one_things: dict[str, OneThing]) -> None:
         self._one_things = one_things
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[OneThing]:
         return iter(self._one_things.values())
 
     def get(self, one_thing: str) -> OneThing:

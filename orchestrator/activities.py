@@ -10,12 +10,7 @@ from aiokafka import AIOKafkaProducer
 from temporalio import activity
 
 from events import topics
-from events.contracts import (
-    ApplicationStatusChanged,
-    Contract,
-    TaskCommand,
-    TaskStateChanged,
-)
+from events.contracts import ApplicationStatusChanged, Message, TaskCommand, TaskStateChanged
 from events.envelope import dumps, wrap
 from orchestrator.models import DispatchTask, TaskAnswer, TaskState
 from orchestrator.workflows import DISPATCH_TASK, PUBLISH_STATUS
@@ -35,12 +30,10 @@ class TaskActivities:
     def __init__(self, producer: AIOKafkaProducer) -> None:
         self._producer = producer
 
-    async def _send(self, topic: str, *events: Contract) -> None:
-        sent = [
-            await self._producer.send(topic, dumps(wrap(e)), key=topics.key(e.application_id))  # type: ignore[attr-defined]
-            for e in events
-        ]
-        await asyncio.gather(*sent)
+    async def _send(self, topic: str, event: Message) -> None:
+        await self._producer.send_and_wait(
+            topic, dumps(wrap(event)), key=topics.key(event.application_id)
+        )
 
     @activity.defn(name=DISPATCH_TASK)
     async def dispatch_task(self, inp: DispatchTask) -> TaskAnswer:

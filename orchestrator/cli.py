@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -89,7 +90,7 @@ def _print_status(pids: dict[str, int | None]) -> None:
         console.print(f"{name:>12}  {'running (pid ' + str(pid) + ')' if pid else 'stopped'}")
 
 
-def _serve(main: object) -> None:
+def _serve(main: Callable[..., Awaitable[None]]) -> None:
     """Run one service coroutine function until SIGTERM or SIGINT."""
 
     async def runner() -> None:
@@ -97,7 +98,7 @@ def _serve(main: object) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        await main(Settings(), stop=stop)  # type: ignore[operator]
+        await main(Settings(), stop=stop)
 
     configure()
     asyncio.run(runner())
