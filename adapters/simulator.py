@@ -110,7 +110,7 @@ class SimulatedDepartment(DepartmentAdapter):
     async def handle(self, command: TaskCommand) -> TaskResult:
         await asyncio.sleep(self.latency)
         reference = f"{self.department.upper()}-REF-{_digits(command.idempotency_key, 8)}"
-        if command.action is Action.COMPENSATE:
+        if command.action in (Action.COMPENSATE, Action.VOID):
             return answer(command, Outcome.COMPENSATED, department_reference=reference)
         outputs = self._outputs.get((command.one_thing, command.matter))
         if outputs is None:

@@ -22,6 +22,7 @@ class Action(StrEnum):
 
     HANDLE = "handle"
     COMPENSATE = "compensate"
+    VOID = "void"
 
 
 class Outcome(StrEnum):

@@ -10,10 +10,22 @@ from aiokafka import AIOKafkaProducer
 from temporalio import activity
 
 from events import topics
-from events.contracts import ApplicationStatusChanged, Message, TaskCommand, TaskStateChanged
+from events.contracts import (
+    Action,
+    ApplicationStatusChanged,
+    Message,
+    TaskCommand,
+    TaskStateChanged,
+)
 from events.envelope import dumps, wrap
 from orchestrator.models import DispatchTask, TaskAnswer, TaskState
-from orchestrator.workflows import DISPATCH_TASK, PUBLISH_STATUS
+from orchestrator.workflows import DISPATCH_TASK, PUBLISH_STATUS, PUBLISH_TASK_STATE
+
+SENT = {
+    Action.HANDLE: TaskState.DISPATCHED.value,
+    Action.COMPENSATE: "compensation_sent",
+    Action.VOID: "void_notice_sent",
+}
 
 
 def encode_token(task_token: bytes) -> str:
@@ -44,10 +56,11 @@ class TaskActivities:
         command = TaskCommand(
             application_id=inp.application_id,
             task_id=inp.task.task_id,
-            attempt=info.attempt,
+            attempt=inp.attempts_before + info.attempt,
             one_thing=inp.one_thing,
             matter=inp.task.matter,
             department=inp.task.department,
+            action=inp.action,
             payload=inp.payload,
             deadline=now + info.start_to_close_timeout,
             reply_token=encode_token(info.task_token),
@@ -57,8 +70,8 @@ class TaskActivities:
             application_id=inp.application_id,
             task_id=inp.task.task_id,
             department=inp.task.department,
-            state=TaskState.DISPATCHED.value,
-            attempt=info.attempt,
+            state=SENT[inp.action],
+            attempt=inp.attempts_before + info.attempt,
             at=now,
         )
         await asyncio.gather(
@@ -70,4 +83,9 @@ class TaskActivities:
     @activity.defn(name=PUBLISH_STATUS)
     async def publish_status(self, event: ApplicationStatusChanged) -> None:
         """Tell notification consumers that an application changed status."""
+        await self._send(topics.STATUS, event)
+
+    @activity.defn(name=PUBLISH_TASK_STATE)
+    async def publish_task_state(self, event: TaskStateChanged) -> None:
+        """Tell operators and notification consumers that a task changed state (escalated)."""
         await self._send(topics.STATUS, event)

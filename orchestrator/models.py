@@ -1,4 +1,4 @@
-"""Workflow-side models: the workflow's input, its activities' inputs, and progress."""
+"""Workflow-side models: the workflow's input and signals, its activities' inputs, progress."""
 
 from __future__ import annotations
 
@@ -7,52 +7,66 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from events.contracts import Outcome
+from events.contracts import Action, Outcome
 from one_things.plan import ExecutionPlan, PlannedTask, SkippedMatter
 
 
 class ApplicationStatus(StrEnum):
     RUNNING = "running"
+    AWAITING_SUPPLEMENT = "awaiting_supplement"
+    COMPENSATING = "compensating"
     APPROVED = "approved"
     REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+
+FINAL_STATUSES = frozenset(
+    {ApplicationStatus.APPROVED, ApplicationStatus.REJECTED, ApplicationStatus.WITHDRAWN}
+)
 
 
 class TaskState(StrEnum):
     PENDING = "pending"
     DISPATCHED = "dispatched"
+    AWAITING_SUPPLEMENT = "awaiting_supplement"
+    ESCALATED = "escalated"
     APPROVED = "approved"
     REJECTED = "rejected"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    COMPENSATING = "compensating"
+    COMPENSATED = "compensated"
+    VOIDED = "voided"
 
 
-class ApplicationInput(BaseModel):
-    """Everything one application's workflow needs: the plan snapshot rides in here."""
-
+class Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ApplicationInput(Frozen):
+    """Everything one application's workflow needs: the plan snapshot rides in here."""
 
     application_id: str
     plan: ExecutionPlan
     submitted_at: datetime
     dispatch_attempts: int = Field(default=3, ge=1)
+    supplement_time_limit_seconds: float = Field(default=30 * 86400, gt=0)
 
 
-class DispatchTask(BaseModel):
+class DispatchTask(Frozen):
     """Input of the `dispatch_task` activity: one command to publish."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     application_id: str
     one_thing: str
     task: PlannedTask
     payload: dict[str, JsonValue]
     trace_id: str
+    action: Action = Action.HANDLE
+    attempts_before: int = Field(default=0, ge=0, description="Dispatches of earlier activities.")
 
 
-class TaskAnswer(BaseModel):
+class TaskAnswer(Frozen):
     """What the results bridge completes a `dispatch_task` activity with."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     outcome: Outcome
     attempt: int
@@ -60,6 +74,32 @@ class TaskAnswer(BaseModel):
     reason: str | None = None
     supplement_fields: list[str] = Field(default_factory=list)
     department_reference: str | None = None
+
+
+class Withdrawal(Frozen):
+    """Signal `withdraw`: the applicant gives the application up."""
+
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class Supplement(Frozen):
+    """Signal `supplement`: the fields a department asked for (补正)."""
+
+    task_id: str
+    fields: dict[str, JsonValue]
+
+
+class OperatorDecision(StrEnum):
+    RETRY = "retry"
+    FAIL = "fail"
+
+
+class OperatorAction(Frozen):
+    """Signal `operator`: what an operator decided about an escalated task."""
+
+    task_id: str
+    decision: OperatorDecision
+    reason: str = "operator decision"
 
 
 class TaskProgress(BaseModel):
@@ -74,8 +114,10 @@ class TaskProgress(BaseModel):
     depends_on: list[str] = Field(default_factory=list)
     outputs: dict[str, str] = Field(default_factory=dict)
     reason: str | None = None
+    supplement_fields: list[str] = Field(default_factory=list)
     dispatched_at: datetime | None = None
     completed_at: datetime | None = None
+    compensated_at: datetime | None = None
 
 
 class Progress(BaseModel):
@@ -88,6 +130,7 @@ class Progress(BaseModel):
     reason: str | None = None
     submitted_at: datetime
     completed_at: datetime | None = None
+    supplement_due_at: datetime | None = None
     tasks: list[TaskProgress]
     skipped: list[SkippedMatter] = Field(default_factory=list)
 
@@ -96,4 +139,4 @@ class Progress(BaseModel):
 
     @property
     def finished(self) -> bool:
-        return self.status is not ApplicationStatus.RUNNING
+        return self.status in FINAL_STATUSES

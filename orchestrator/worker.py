@@ -30,7 +30,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
             client,
             task_queue=settings.task_queue,
             workflows=[OneThingWorkflow],
-            activities=[acts.dispatch_task, acts.publish_status],
+            activities=[acts.dispatch_task, acts.publish_status, acts.publish_task_state],
             workflow_runner=SandboxedWorkflowRunner(
                 restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSED_THROUGH)
             ),
