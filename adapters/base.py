@@ -13,8 +13,11 @@ class DepartmentAdapter(ABC):
     department: str
 
     @abstractmethod
-    async def handle(self, command: TaskCommand) -> TaskResult:
-        """Handle (or compensate) one command; the same idempotency key, the same answer."""
+    async def handle(self, command: TaskCommand) -> TaskResult | None:
+        """Handle (or undo) one command; the same idempotency key, the same answer.
+
+        None: no answer now (the department will answer later, or the time limit runs out).
+        """
 
 
 def answer(
@@ -23,6 +26,7 @@ def answer(
     *,
     outputs: dict[str, str] | None = None,
     reason: str | None = None,
+    supplement_fields: list[str] | None = None,
     department_reference: str | None = None,
 ) -> TaskResult:
     """The result answering `command`, echoing its attempt and reply token."""
@@ -35,5 +39,6 @@ def answer(
         outcome=outcome,
         outputs=outputs or {},
         reason=reason,
+        supplement_fields=supplement_fields or [],
         department_reference=department_reference,
     )

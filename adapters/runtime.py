@@ -112,6 +112,15 @@ class AdapterRuntime:
             await self._producer.send_and_wait(topics.DLQ, letter.encode(), key=record.key)
             return
         result = await self._adapters[record.topic].handle(command)
+        if result is None:
+            log.info(
+                "task_unanswered",
+                department=command.department,
+                application_id=command.application_id,
+                task_id=command.task_id,
+                attempt=command.attempt,
+            )
+            return
         log.info(
             "task_answered",
             department=command.department,

@@ -75,6 +75,47 @@ RULES: tuple[RejectionRule, ...] = (
 )
 
 
+@dataclass(frozen=True)
+class SupplementRule:
+    """Ask for `fields` when the payload of `matter` lacks any of them (补正)."""
+
+    department: str
+    matter: str
+    fields: tuple[str, ...]
+    reason: str
+
+    def missing(self, command: TaskCommand) -> list[str]:
+        return [f for f in self.fields if not command.payload.get(f)]
+
+
+@dataclass(frozen=True)
+class SilenceRule:
+    """Give no answer before attempt `answers_from` when `field` contains any of `words`."""
+
+    department: str
+    matter: str
+    field: str
+    words: tuple[str, ...]
+    answers_from: int
+
+    def silent(self, command: TaskCommand) -> bool:
+        value = str(command.payload.get(self.field, ""))
+        return command.attempt < self.answers_from and any(w in value for w in self.words)
+
+
+SUPPLEMENTS: tuple[SupplementRule, ...] = (
+    SupplementRule(
+        "hrss",
+        "social_insurance",
+        ("payroll_certificate_ref",),
+        "需补正工资发放证明 a payroll certificate is needed to register employees",
+    ),
+)
+SILENCES: tuple[SilenceRule, ...] = (
+    SilenceRule("hpf", "housing_fund", "company_name", ("迟复",), answers_from=3),
+)
+
+
 def _digits(seed: str, n: int) -> str:
     digest = int(hashlib.sha256(seed.encode()).hexdigest(), 16)
     return str(digest % 10**n).zfill(n)
@@ -106,8 +147,10 @@ class SimulatedDepartment(DepartmentAdapter):
             if m.department == department
         }
         self._rules = [r for r in RULES if r.department == department]
+        self._supplements = [r for r in SUPPLEMENTS if r.department == department]
+        self._silences = [r for r in SILENCES if r.department == department]
 
-    async def handle(self, command: TaskCommand) -> TaskResult:
+    async def handle(self, command: TaskCommand) -> TaskResult | None:
         await asyncio.sleep(self.latency)
         reference = f"{self.department.upper()}-REF-{_digits(command.idempotency_key, 8)}"
         if command.action in (Action.COMPENSATE, Action.VOID):
@@ -119,6 +162,17 @@ class SimulatedDepartment(DepartmentAdapter):
             if rule.matter == command.matter and rule.rejects(command):
                 return answer(
                     command, Outcome.REJECTED, reason=rule.reason, department_reference=reference
+                )
+        for silence in self._silences:
+            if silence.matter == command.matter and silence.silent(command):
+                return None
+        for supplement in self._supplements:
+            if supplement.matter == command.matter and (missing := supplement.missing(command)):
+                return answer(
+                    command,
+                    Outcome.SUPPLEMENT_REQUIRED,
+                    reason=supplement.reason,
+                    supplement_fields=missing,
                 )
         issued = {name: issue(name, self.department, command) for name in outputs}
         return answer(command, Outcome.APPROVED, outputs=issued, department_reference=reference)

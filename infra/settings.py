@@ -43,7 +43,13 @@ class Settings(BaseSettings):
 
     catalogue_dir: Path | None = None
     dispatch_attempts: int = Field(
-        default=3, ge=1, description="Dispatches of one task before it is given up."
+        default=3, ge=1, description="Dispatches of one task before it is escalated."
+    )
+    time_limit_cap_seconds: float | None = Field(
+        default=None, gt=0, description="Shorten every matter's time limit to this (tests, demo)."
+    )
+    supplement_time_limit_seconds: float = Field(
+        default=30 * 86400, gt=0, description="How long an application waits for a supplement."
     )
 
     sim_latency: dict[str, float] = Field(

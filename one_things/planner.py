@@ -12,10 +12,16 @@ from one_things.plan import ExecutionPlan, PlannedTask, SkippedMatter
 from one_things.schema import OneThing
 
 
-def plan(one_thing: OneThing, applicant: Applicant, form: BaseModel) -> ExecutionPlan:
+def plan(
+    one_thing: OneThing,
+    applicant: Applicant,
+    form: BaseModel,
+    time_limit_cap_seconds: float | None = None,
+) -> ExecutionPlan:
     """The task DAG with each task's minimised payload, and the catalogue version.
 
-    `form` must be an instance of `forms.form_model(one_thing)`.
+    `form` must be an instance of `forms.form_model(one_thing)`; a cap, if given, shortens
+    every time limit to at most that many seconds.
     """
     values: dict[str, Any] = form.model_dump(mode="json", exclude_none=True)
     values.update({f"applicant.{k}": v for k, v in applicant.model_dump(exclude_none=True).items()})
@@ -39,7 +45,9 @@ def plan(one_thing: OneThing, applicant: Applicant, form: BaseModel) -> Executio
             depends_on=list(matter.depends_on),
             payload=payload,
             upstream={ref.partition(".")[2]: ref for ref in matter.upstream},
-            time_limit_seconds=matter.time_limit.total_seconds(),
+            time_limit_seconds=min(
+                matter.time_limit.total_seconds(), time_limit_cap_seconds or float("inf")
+            ),
             compensation=matter.compensation,
             irreversible=matter.irreversible,
         )

@@ -6,11 +6,11 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError, RPCStatusCode
@@ -18,8 +18,23 @@ from temporalio.service import RPCError, RPCStatusCode
 from infra.logging import get_logger
 from infra.settings import Settings
 from infra.supervisor import Supervisor
-from one_things import Applicant, Catalogue, UnknownOneThing, form_model, load_catalogue, plan
-from orchestrator.models import ApplicationInput, Progress
+from one_things import (
+    Applicant,
+    Catalogue,
+    OneThing,
+    UnknownOneThing,
+    form_model,
+    load_catalogue,
+    plan,
+)
+from orchestrator.models import (
+    ApplicationInput,
+    ApplicationStatus,
+    Progress,
+    Supplement,
+    TaskState,
+    Withdrawal,
+)
 from orchestrator.temporal import connect
 from orchestrator.workflows import APPLICATION_STATUS, ONE_THING, OneThingWorkflow
 
@@ -51,6 +66,43 @@ class OneThingSummary(BaseModel):
     description: str
     matters: list[dict[str, str]]
     form: dict[str, dict[str, Any]]
+
+
+def check_supplement(
+    one_thing: OneThing, matter: str, asked: list[str], fields: dict[str, Any]
+) -> None:
+    """The fields a department asked for, each granted to its matter and valid; else 422."""
+    granted = set(one_thing.matter(matter).inputs)
+    model = form_model(one_thing)
+    errors: list[dict[str, Any]] = []
+    for name in sorted(set(asked) - set(fields)):
+        errors.append(
+            {
+                "type": "missing",
+                "loc": ("body", "fields", name),
+                "msg": "the department asked for this field",
+                "input": None,
+            }
+        )
+    for name, value in fields.items():
+        where = ("body", "fields", name)
+        if name not in asked or name not in granted or name not in model.model_fields:
+            errors.append(
+                {
+                    "type": "value_error",
+                    "loc": where,
+                    "input": value,
+                    "msg": f"not asked for by the department of {matter}",
+                }
+            )
+            continue
+        info = model.model_fields[name]
+        try:
+            TypeAdapter(Annotated[info.annotation, info]).validate_python(value)  # type: ignore[arg-type]
+        except ValidationError as exc:
+            errors += [{**e, "loc": where} for e in exc.errors()]
+    if errors:
+        raise RequestValidationError(errors)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -100,7 +152,7 @@ def create_app(settings: Settings) -> FastAPI:
                 [{**e, "loc": ("body", "form", *e["loc"])} for e in exc.errors()]
             ) from exc
         application_id = f"ot-{uuid.uuid4().hex}"
-        snapshot = plan(one_thing, body.applicant, form)
+        snapshot = plan(one_thing, body.applicant, form, settings.time_limit_cap_seconds)
         await clients["temporal"].start_workflow(
             OneThingWorkflow.run,
             ApplicationInput(
@@ -108,6 +160,7 @@ def create_app(settings: Settings) -> FastAPI:
                 plan=snapshot,
                 submitted_at=datetime.now(UTC),
                 dispatch_attempts=settings.dispatch_attempts,
+                supplement_time_limit_seconds=settings.supplement_time_limit_seconds,
             ),
             id=application_id,
             task_queue=settings.task_queue,
@@ -126,8 +179,7 @@ def create_app(settings: Settings) -> FastAPI:
             progress_url=str(request.url_for("progress", application_id=application_id)),
         )
 
-    @app.get("/v1/applications/{application_id}", name="progress")
-    async def progress(application_id: str) -> Progress:
+    async def current(application_id: str) -> Progress:
         handle = clients["temporal"].get_workflow_handle_for(OneThingWorkflow.run, application_id)
         try:
             described = await handle.describe()
@@ -138,5 +190,43 @@ def create_app(settings: Settings) -> FastAPI:
             if exc.status is RPCStatusCode.NOT_FOUND:
                 raise HTTPException(404, f"no application {application_id!r}") from exc
             raise
+
+    async def still_open(application_id: str) -> Progress:
+        progress = await current(application_id)
+        if progress.finished or progress.status is ApplicationStatus.COMPENSATING:
+            raise HTTPException(409, f"the application is already {progress.status.value}")
+        return progress
+
+    async def signal(application_id: str, name: str, arg: BaseModel) -> None:
+        try:
+            await clients["temporal"].get_workflow_handle(application_id).signal(name, arg)
+        except RPCError as exc:  # it ended between the check and the signal
+            if exc.status is RPCStatusCode.NOT_FOUND:
+                raise HTTPException(409, "the application has already ended") from exc
+            raise
+
+    @app.get("/v1/applications/{application_id}", name="progress")
+    async def progress(application_id: str) -> Progress:
+        return await current(application_id)
+
+    @app.post("/v1/applications/{application_id}/withdraw", status_code=202)
+    async def withdraw(application_id: str, body: Withdrawal) -> dict[str, str]:
+        await still_open(application_id)
+        await signal(application_id, "withdraw", body)
+        log.info("application_withdrawn", application_id=application_id)
+        return {"id": application_id, "status": "withdrawing"}
+
+    @app.post("/v1/applications/{application_id}/supplements", status_code=202)
+    async def supplement(application_id: str, body: Supplement) -> dict[str, str]:
+        progress = await still_open(application_id)
+        task = next((t for t in progress.tasks if t.task_id == body.task_id), None)
+        if task is None:
+            raise HTTPException(404, f"no task {body.task_id!r} in this application")
+        if task.state is not TaskState.AWAITING_SUPPLEMENT:
+            raise HTTPException(409, f"task {body.task_id!r} is {task.state.value}")
+        one_thing = catalogue.get(progress.one_thing)
+        check_supplement(one_thing, task.matter, task.supplement_fields, body.fields)
+        await signal(application_id, "supplement", body)
+        return {"id": application_id, "task_id": body.task_id, "status": "redispatching"}
 
     return app

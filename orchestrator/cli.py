@@ -178,6 +178,45 @@ def ops_history(application_id: str, file: Path) -> None:
     console.print(f"wrote {file}")
 
 
+@ops_app.command("retry")
+def ops_retry(application_id: str, task_id: str) -> None:
+    """Dispatch an escalated task once more."""
+    _decide(application_id, task_id, "retry", "retried by an operator")
+
+
+@ops_app.command("fail")
+def ops_fail(
+    application_id: str,
+    task_id: str,
+    reason: Annotated[str, typer.Option(help="Told to the applicant.")] = "no answer in time",
+) -> None:
+    """Fail an escalated task: the application is rejected and its completed tasks undone."""
+    _decide(application_id, task_id, "fail", reason)
+
+
+def _decide(application_id: str, task_id: str, decision: str, reason: str) -> None:
+    from orchestrator.models import OperatorAction, OperatorDecision, Progress, TaskState
+    from orchestrator.temporal import connect
+
+    async def send() -> str | None:
+        handle = (await connect(Settings())).get_workflow_handle(application_id)
+        progress = await handle.query("progress", result_type=Progress)
+        task = next((t for t in progress.tasks if t.task_id == task_id), None)
+        if task is None:
+            return f"no task {task_id!r} in {application_id}"
+        if task.state is not TaskState.ESCALATED:
+            return f"task {task_id!r} is {task.state.value}, not escalated"
+        action = OperatorAction(task_id=task_id, decision=OperatorDecision(decision), reason=reason)
+        await handle.signal("operator", action)
+        return None
+
+    problem = asyncio.run(send())
+    if problem:
+        console.print(f"[red]error:[/red] {problem}")
+        raise typer.Exit(1)
+    console.print(f"{decision}: {application_id} {task_id}")
+
+
 def main() -> None:
     with contextlib.suppress(KeyboardInterrupt):
         app()

@@ -64,6 +64,7 @@ def _enterprise(company_name: str) -> dict[str, Any]:
             "contact_phone": "13800138000",
             "employee_count": 5,
             "seal_count": 2,
+            "payroll_certificate_ref": "GZ-2026-0001",
             "open_bank_account": True,
             "bank_branch": "天河支行",
         },

@@ -6,7 +6,7 @@ import asyncio
 import binascii
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import orjson
 from pydantic import ValidationError
@@ -15,15 +15,24 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from events import topics
-from events.contracts import DeadLetter, Outcome, TaskResult, TaskStateChanged
+from events.contracts import (
+    Action,
+    DeadLetter,
+    Outcome,
+    TaskCommand,
+    TaskResult,
+    TaskStateChanged,
+)
 from events.envelope import dumps, loads, wrap
 from infra.logging import get_logger
 from orchestrator.activities import decode_token
-from orchestrator.models import TaskAnswer
+from orchestrator.models import Progress, TaskAnswer, TaskState
 
 log = get_logger(__name__)
 
 Publish = Callable[[str, bytes, bytes], Awaitable[None]]  # topic, key, value
+ORPHAN_TOKEN = "orphan"  # the reply token of an undo that no activity waits for
+ORPHANED = {TaskState.CANCELLED, TaskState.FAILED, TaskState.REJECTED}
 TRANSIENT = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.UNKNOWN}
 
 
@@ -42,6 +51,15 @@ class ResultApplier:
     async def apply(self, raw: bytes, topic: str, partition: int, offset: int) -> None:
         try:
             result = loads(raw, TaskResult).data
+            if result.reply_token == ORPHAN_TOKEN:
+                self.counters["late_result_undone"] += 1
+                log.info(
+                    "late_result_undone",
+                    application_id=result.application_id,
+                    task_id=result.task_id,
+                    outcome=result.outcome.value,
+                )
+                return
             token = decode_token(result.reply_token)
         except (ValidationError, orjson.JSONDecodeError, ValueError, binascii.Error) as exc:
             await self._dead_letter(f"invalid task result: {exc}", raw, topic, partition, offset)
@@ -59,6 +77,8 @@ class ResultApplier:
             if exc.status is RPCStatusCode.NOT_FOUND:
                 self.counters["stale"] += 1
                 log.info("result_stale", **context)
+                if result.outcome is Outcome.APPROVED:
+                    await self._undo_if_orphaned(result)
                 return
             if exc.status is RPCStatusCode.INVALID_ARGUMENT:
                 await self._dead_letter(
@@ -78,6 +98,44 @@ class ResultApplier:
             at=datetime.now(UTC),
         )
         await self._publish(topics.STATUS, topics.key(result.application_id), dumps(wrap(changed)))
+
+    async def _undo_if_orphaned(self, result: TaskResult) -> None:
+        """Work done for a task that no longer wants it is undone: no orphan records."""
+        handle = self._client.get_workflow_handle(result.application_id)
+        try:
+            progress = await handle.query("progress", result_type=Progress)
+        except RPCError as exc:
+            if exc.status is RPCStatusCode.NOT_FOUND:
+                return
+            raise
+        task = next((t for t in progress.tasks if t.task_id == result.task_id), None)
+        if task is None or task.state not in ORPHANED:
+            return
+        undo = TaskCommand(
+            application_id=result.application_id,
+            task_id=result.task_id,
+            attempt=result.attempt,
+            one_thing=progress.one_thing,
+            matter=task.matter,
+            department=result.department,
+            action=Action.COMPENSATE,
+            payload={},
+            deadline=datetime.now(UTC) + timedelta(days=1),
+            reply_token=ORPHAN_TOKEN,
+            trace_id="late-result",
+        )
+        self.counters["late_result_compensated"] += 1
+        log.info(
+            "late_result_compensated",
+            application_id=result.application_id,
+            task_id=result.task_id,
+            attempt=result.attempt,
+        )
+        await self._publish(
+            topics.department_tasks(result.department),
+            topics.key(result.application_id),
+            dumps(wrap(undo)),
+        )
 
     @staticmethod
     async def _complete(handle: AsyncActivityHandle, result: TaskResult) -> None:

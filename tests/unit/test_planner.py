@@ -35,7 +35,7 @@ def test_each_task_gets_only_its_granted_fields() -> None:
         granted = set(one_thing.matter(task.matter).inputs)
         assert set(task.payload) <= granted
     hrss = next(t for t in plan_for("enterprise opening").tasks if t.department == "hrss")
-    assert set(hrss.payload) == {"company_name", "employee_count"}
+    assert set(hrss.payload) == {"company_name", "employee_count", "payroll_certificate_ref"}
 
 
 def test_applicant_fields_are_granted_by_name() -> None:
