@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import FastAPI, HTTPException, Request
@@ -39,6 +39,7 @@ from orchestrator.temporal import connect
 from orchestrator.workflows import APPLICATION_STATUS, ONE_THING, OneThingWorkflow
 
 log = get_logger(__name__)
+QUERY_TIMEOUT = timedelta(seconds=5)
 
 
 class SubmitApplication(BaseModel):
@@ -185,10 +186,15 @@ def create_app(settings: Settings) -> FastAPI:
             described = await handle.describe()
             if described.status is WorkflowExecutionStatus.COMPLETED:
                 return await handle.result()
-            return await handle.query(OneThingWorkflow.progress)
+            return await handle.query(OneThingWorkflow.progress, rpc_timeout=QUERY_TIMEOUT)
         except RPCError as exc:
             if exc.status is RPCStatusCode.NOT_FOUND:
                 raise HTTPException(404, f"no application {application_id!r}") from exc
+            if exc.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
+                # no worker answered within QUERY_TIMEOUT (one is restarting, say)
+                raise HTTPException(
+                    503, "progress is unavailable for a moment; retry", headers={"Retry-After": "2"}
+                ) from exc
             raise
 
     async def still_open(application_id: str) -> Progress:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -176,6 +178,7 @@ def ops_history(application_id: str, file: Path) -> None:
 
     file.write_text(asyncio.run(fetch()))
     console.print(f"wrote {file}")
+    _exit_now(0)
 
 
 @ops_app.command("retry")
@@ -213,8 +216,20 @@ def _decide(application_id: str, task_id: str, decision: str, reason: str) -> No
     problem = asyncio.run(send())
     if problem:
         console.print(f"[red]error:[/red] {problem}")
-        raise typer.Exit(1)
+        _exit_now(1)
     console.print(f"{decision}: {application_id} {task_id}")
+    _exit_now(0)
+
+
+def _exit_now(code: int) -> NoReturn:
+    """End a short client command without interpreter teardown.
+
+    The Temporal client's Rust threads can crash a finalizing interpreter
+    (temporalio/sdk-python#300: "PyGILState_Release ... must be current").
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def main() -> None:

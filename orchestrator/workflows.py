@@ -17,7 +17,7 @@ from typing import TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, RetryState
 from temporalio.exceptions import TimeoutError as ActivityTimeoutError
 
 with workflow.unsafe.imports_passed_through():
@@ -261,6 +261,9 @@ class OneThingWorkflow:
             answer = finished.result()
         except ActivityError as err:
             state.reason = _why_failed(err)
+            if err.retry_state is RetryState.MAXIMUM_ATTEMPTS_REACHED:
+                assert self._inp is not None
+                state.attempt += self._inp.dispatch_attempts - 1
             if workflow.patched(ESCALATION):
                 state.state = TaskState.ESCALATED
                 self._notices.append(asyncio.ensure_future(self._publish_task_state(state)))

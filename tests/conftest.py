@@ -24,15 +24,16 @@ from infra.supervisor import free_port
 from one_things import load_catalogue
 from orchestrator.temporal import connect
 
+# distinct latencies, so tasks complete in a known order; tax answers after bank
 LATENCY = {
     "amr": 0.6,
-    "tax": 0.3,
-    "psb": 0.3,
+    "psb": 0.2,
     "hrss": 0.3,
-    "hpf": 0.3,
-    "bank": 0.3,
+    "hpf": 0.4,
+    "bank": 0.7,
+    "tax": 0.9,
     "nhc": 0.3,
-    "nhsa": 0.3,
+    "nhsa": 0.4,
 }
 
 
@@ -49,7 +50,12 @@ def stack_settings(state_dir: Path, **overrides: object) -> Settings:
 
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
-    s = stack_settings(tmp_path_factory.mktemp("onething"))
+    s = stack_settings(
+        tmp_path_factory.mktemp("onething"),
+        dispatch_attempts=2,
+        time_limit_cap_seconds=3,
+        supplement_time_limit_seconds=6,
+    )
     deployment = Deployment(s)
     try:
         deployment.up()

@@ -18,52 +18,13 @@ from temporalio.worker import Replayer
 
 from events import topics
 from infra.settings import Settings
-from one_things import load_catalogue
-from orchestrator.demo import APPLICATIONS
 from orchestrator.models import Progress
 from orchestrator.workflows import OneThingWorkflow
 from tests.conftest import Observer
+from tests.e2e.helpers import CATALOGUE, body, commands, eventually, finished, submit
 
 pytestmark = pytest.mark.stack
-CATALOGUE = load_catalogue()
 HISTORIES = Path(__file__).parent.parent / "replay" / "histories"
-
-
-def body(label: str) -> dict[str, Any]:
-    return next(a.body for a in APPLICATIONS if a.label == label)
-
-
-async def submit(http: httpx.AsyncClient, payload: dict[str, Any]) -> str:
-    response = await http.post("/v1/applications", json=payload)
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
-
-
-async def finished(http: httpx.AsyncClient, application_id: str, timeout: float = 60) -> Progress:
-    async with asyncio.timeout(timeout):
-        while True:
-            response = await http.get(f"/v1/applications/{application_id}")
-            assert response.status_code == 200, response.text
-            progress = Progress.model_validate(response.json())
-            if progress.finished:
-                return progress
-            await asyncio.sleep(0.2)
-
-
-async def eventually(check: Any, timeout: float = 15) -> Any:
-    async with asyncio.timeout(timeout):
-        while not (value := check()):
-            await asyncio.sleep(0.1)
-        return value
-
-
-def commands(observer: Observer, application_id: str) -> dict[str, dict[str, Any]]:
-    """The latest command per task that the departments received for one application."""
-    out: dict[str, dict[str, Any]] = {}
-    for department in CATALOGUE.departments():
-        for event in observer.on(topics.department_tasks(department), application_id):
-            out[event["data"]["task_id"]] = event["data"]
-    return out
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")

@@ -1,0 +1,80 @@
+"""Helpers of the end-to-end tests: submit through the API, wait, read what Kafka carried."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from typing import Any
+
+import httpx
+import orjson
+
+from events import topics
+from one_things import load_catalogue
+from orchestrator.demo import APPLICATIONS
+from orchestrator.models import Progress
+from tests.conftest import Observer
+
+CATALOGUE = load_catalogue()
+
+
+def body(label: str, **form_changes: Any) -> dict[str, Any]:
+    """A demo application's request body (a copy), with some form fields changed."""
+    chosen = copy.deepcopy(next(a.body for a in APPLICATIONS if a.label == label))
+    chosen["form"].update(form_changes)
+    return chosen
+
+
+async def submit(http: httpx.AsyncClient, payload: dict[str, Any]) -> str:
+    response = await http.post("/v1/applications", json=payload)
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+async def finished(http: httpx.AsyncClient, application_id: str, timeout: float = 60) -> Progress:
+    async with asyncio.timeout(timeout):
+        while True:
+            response = await http.get(f"/v1/applications/{application_id}")
+            if response.status_code == 503:  # no worker at the moment
+                continue
+            assert response.status_code == 200, response.text
+            progress = Progress.model_validate(response.json())
+            if progress.finished:
+                return progress
+            await asyncio.sleep(0.2)
+
+
+async def eventually(check: Any, timeout: float = 15) -> Any:
+    async with asyncio.timeout(timeout):
+        while not (value := check()):
+            await asyncio.sleep(0.1)
+        return value
+
+
+def commands(observer: Observer, application_id: str) -> dict[str, dict[str, Any]]:
+    """The latest `handle` command per task that the departments received."""
+    out: dict[str, dict[str, Any]] = {}
+    for department in CATALOGUE.departments():
+        for event in observer.on(topics.department_tasks(department), application_id):
+            if event["data"]["action"] == "handle":
+                out[event["data"]["task_id"]] = event["data"]
+    return out
+
+
+def undo_commands(observer: Observer, application_id: str) -> list[tuple[int, dict[str, Any]]]:
+    """(broker timestamp, command) of every compensate or void command, oldest first."""
+    found = [
+        (record.timestamp, orjson.loads(record.value)["data"])
+        for department in CATALOGUE.departments()
+        for record in observer.raw(topics.department_tasks(department), application_id)
+    ]
+    return sorted(((t, c) for t, c in found if c["action"] != "handle"), key=lambda p: p[0])
+
+
+def results(observer: Observer, application_id: str) -> list[tuple[int, dict[str, Any]]]:
+    """(broker timestamp, result) of every result the departments sent, oldest first."""
+    found = [
+        (r.timestamp, orjson.loads(r.value)["data"])
+        for r in observer.raw(topics.RESULTS, application_id)
+    ]
+    return sorted(found, key=lambda p: p[0])
