@@ -32,6 +32,11 @@ DEMO_LATENCY = {
     "nhsa": 0.8,
 }
 STATE_STYLE = {
+    "compensated": "magenta",
+    "voided": "magenta",
+    "compensating": "magenta",
+    "awaiting_supplement": "yellow",
+    "escalated": "red",
     "approved": "green",
     "rejected": "red",
     "failed": "red",
@@ -48,10 +53,11 @@ class DemoApplication:
     label: str
     expected_status: str
     body: dict[str, Any]
+    withdraw_once_approved: str | None = None  # the applicant withdraws when this task is done
 
 
-def _enterprise(company_name: str) -> dict[str, Any]:
-    return {
+def _enterprise(company_name: str, **changes: Any) -> dict[str, Any]:
+    body = {
         "one_thing": "enterprise_opening",
         "applicant": {"name": "张三", "id_number": FOUNDER_ID, "phone": "13800138000"},
         "form": {
@@ -69,6 +75,8 @@ def _enterprise(company_name: str) -> dict[str, Any]:
             "bank_branch": "天河支行",
         },
     }
+    body["form"].update(changes)  # type: ignore[attr-defined]
+    return body
 
 
 APPLICATIONS = (
@@ -93,6 +101,17 @@ APPLICATIONS = (
     ),
     DemoApplication("enterprise opening", "approved", _enterprise("广州一件事科技有限公司")),
     DemoApplication("enterprise opening, refused", "rejected", _enterprise("国家宇宙科技有限公司")),
+    DemoApplication(
+        "enterprise opening, refused late at the bank",
+        "rejected",
+        _enterprise("广州晚拒科技有限公司", bank_branch="横琴已撤销网点"),
+    ),
+    DemoApplication(
+        "enterprise opening, withdrawn",
+        "withdrawn",
+        _enterprise("广州撤回科技有限公司"),
+        withdraw_once_approved="business_registration",
+    ),
 )
 
 
@@ -180,13 +199,25 @@ def _submit_and_watch(
                 raise StackError(f"submitting {app.label}: {response.status_code} {response.text}")
             ids.append(response.json()["id"])
         latest: dict[str, Progress] = {}
+        withdrawn: set[str] = set()
         deadline = time.monotonic() + timeout
         with Live(console=console, refresh_per_second=8) as live:
             while time.monotonic() < deadline:
-                for app_id in ids:
+                for app, app_id in zip(APPLICATIONS, ids, strict=True):
                     latest[app_id] = Progress.model_validate(
                         http.get(f"/v1/applications/{app_id}").json()
                     )
+                    trigger = app.withdraw_once_approved
+                    if (
+                        trigger
+                        and app.label not in withdrawn
+                        and latest[app_id].task(trigger).state.value == "approved"
+                    ):
+                        http.post(
+                            f"/v1/applications/{app_id}/withdraw",
+                            json={"reason": "经营计划变更 change of plans"},
+                        )
+                        withdrawn.add(app.label)
                 live.update(
                     Group(
                         *(
@@ -220,8 +251,16 @@ def _submit_and_watch(
     console.print()
     console.print(summary)
     for app, app_id in zip(APPLICATIONS, ids, strict=True):
-        if latest[app_id].reason:
-            console.print(f"{app.label}: {latest[app_id].reason}")
+        progress = latest[app_id]
+        if progress.reason:
+            console.print(f"[bold]{app.label}[/bold]: {progress.reason}")
+        undone = progress.undone()
+        if undone:
+            steps = " → ".join(
+                f"{t.department} {t.state.value} {t.compensated_at:%H:%M:%S.%f}"[:-3]
+                for t in undone
+            )
+            console.print(f"  undone newest first: {steps}")
     if json_file is not None:
         json_file.write_bytes(orjson.dumps(documents, option=orjson.OPT_INDENT_2))
         console.print(f"progress documents written to {json_file}")

@@ -137,6 +137,11 @@ class Progress(BaseModel):
     def task(self, task_id: str) -> TaskProgress:
         return next(t for t in self.tasks if t.task_id == task_id)
 
+    def undone(self) -> list[TaskProgress]:
+        """The tasks compensated or voided, in the order they were undone."""
+        pairs = [(t.compensated_at, i) for i, t in enumerate(self.tasks) if t.compensated_at]
+        return [self.tasks[i] for _, i in sorted(pairs)]
+
     @property
     def finished(self) -> bool:
         return self.status in FINAL_STATUSES

@@ -294,8 +294,11 @@ class OneThingWorkflow:
     async def _settle(self, in_flight: dict[str, asyncio.Task[TaskAnswer]]) -> None:
         """Let tasks in flight finish (to be undone if need be); close what never ran."""
         if in_flight and workflow.patched(COMPENSATION):
-            await self._despite_cancellation(workflow.wait(list(in_flight.values())))
-            self._record_finished(in_flight)
+            while in_flight:  # one by one, so the order of completion is known
+                await self._despite_cancellation(
+                    workflow.wait(list(in_flight.values()), return_when=asyncio.FIRST_COMPLETED)
+                )
+                self._record_finished(in_flight)
         elif in_flight:
             for running in in_flight.values():
                 running.cancel()

@@ -4,18 +4,34 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import os
+from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
 
 from events import topics
 from one_things import load_catalogue
 from orchestrator.demo import APPLICATIONS
 from orchestrator.models import Progress
+from orchestrator.workflows import OneThingWorkflow
 from tests.conftest import Observer
 
 CATALOGUE = load_catalogue()
+HISTORIES = Path(__file__).parent.parent / "replay" / "histories"
+
+
+async def replay_and_record(temporal: Client, application_id: str, name: str) -> None:
+    """Replay an application's fresh history on today's code; keep it if asked to record."""
+    history = await temporal.get_workflow_handle(application_id).fetch_history()
+    replayer = Replayer(workflows=[OneThingWorkflow], data_converter=pydantic_data_converter)
+    await replayer.replay_workflow(history)
+    if os.environ.get("ONETHING_RECORD_HISTORIES"):
+        (HISTORIES / f"{name}.json").write_text(history.to_json())
 
 
 def body(label: str, **form_changes: Any) -> dict[str, Any]:

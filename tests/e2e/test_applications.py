@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
 from typing import Any
 
@@ -13,15 +12,20 @@ import pytest_asyncio
 from aiokafka import AIOKafkaProducer
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.worker import Replayer
 
 from events import topics
 from infra.settings import Settings
 from orchestrator.models import Progress
-from orchestrator.workflows import OneThingWorkflow
 from tests.conftest import Observer
-from tests.e2e.helpers import CATALOGUE, body, commands, eventually, finished, submit
+from tests.e2e.helpers import (
+    CATALOGUE,
+    body,
+    commands,
+    eventually,
+    finished,
+    replay_and_record,
+    submit,
+)
 
 pytestmark = pytest.mark.stack
 HISTORIES = Path(__file__).parent.parent / "replay" / "histories"
@@ -227,10 +231,6 @@ async def test_recorded_histories_replay(
     temporal: Client, enterprise: Progress, http: httpx.AsyncClient
 ) -> None:
     """Histories of this run replay on today's workflow code (determinism)."""
-    rejected = await finished(http, await submit(http, body("enterprise opening, refused")))
-    replayer = Replayer(workflows=[OneThingWorkflow], data_converter=pydantic_data_converter)
-    for name, application_id in (("approved", enterprise.id), ("rejected", rejected.id)):
-        history = await temporal.get_workflow_handle(application_id).fetch_history()
-        await replayer.replay_workflow(history)
-        if os.environ.get("ONETHING_RECORD_HISTORIES"):
-            (HISTORIES / f"enterprise_opening_{name}.json").write_text(history.to_json())
+    await replay_and_record(temporal, enterprise.id, "enterprise_opening_approved")
+    birth = await finished(http, await submit(http, body("birth")))
+    await replay_and_record(temporal, birth.id, "birth_approved")

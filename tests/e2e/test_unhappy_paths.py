@@ -25,6 +25,7 @@ from tests.e2e.helpers import (
     commands,
     eventually,
     finished,
+    replay_and_record,
     results,
     submit,
     undo_commands,
@@ -48,9 +49,10 @@ async def status_becomes(http: httpx.AsyncClient, application_id: str, status: s
 
 def assert_undone_newest_first(progress: Progress, observer: Observer) -> None:
     """Every approved task was undone, in reverse order of completion, one after another."""
-    done = sorted((t for t in progress.tasks if t.compensated_at), key=lambda t: t.completed_at)  # type: ignore[arg-type, return-value]
-    undone = sorted(done, key=lambda t: t.compensated_at)  # type: ignore[arg-type, return-value]
-    assert [t.task_id for t in undone] == [t.task_id for t in reversed(done)]
+    undone = progress.undone()
+    for newer, older in itertools.pairwise(undone):
+        assert newer.completed_at and older.completed_at
+        assert newer.completed_at >= older.completed_at, f"{newer.task_id} before {older.task_id}"
     sent = undo_commands(observer, progress.id)
     assert [c["task_id"] for _, c in sent] == [t.task_id for t in undone]
     confirmations = {
@@ -63,7 +65,7 @@ def assert_undone_newest_first(progress: Progress, observer: Observer) -> None:
 
 
 async def test_rejection_late_in_the_application_undoes_completed_tasks_newest_first(
-    http: httpx.AsyncClient, observer: Observer
+    http: httpx.AsyncClient, observer: Observer, temporal: Client
 ) -> None:
     app_id = await submit(http, body("enterprise opening", bank_branch=CLOSED_BRANCH))
     progress = await finished(http, app_id)
@@ -78,10 +80,11 @@ async def test_rejection_late_in_the_application_undoes_completed_tasks_newest_f
     await eventually(lambda: len(undo_commands(observer, app_id)) == 5)
     assert_undone_newest_first(progress, observer)
     assert {c["action"] for _, c in undo_commands(observer, app_id)} == {"compensate"}
+    await replay_and_record(temporal, app_id, "enterprise_opening_rejected_compensated")
 
 
 async def test_irreversible_matters_are_voided_and_the_applicant_told(
-    http: httpx.AsyncClient, observer: Observer
+    http: httpx.AsyncClient, observer: Observer, temporal: Client
 ) -> None:
     request = body("birth", baby_name="Li Xiaoming")  # hukou needs standard characters
     progress = await finished(http, await submit(http, request))
@@ -106,10 +109,11 @@ async def test_irreversible_matters_are_voided_and_the_applicant_told(
         "maternity_reimbursement": "compensate",
     }
     assert_undone_newest_first(progress, observer)
+    await replay_and_record(temporal, progress.id, "birth_rejected_voided")
 
 
 async def test_withdrawal_undoes_the_application_and_a_late_approval_is_compensated(
-    http: httpx.AsyncClient, observer: Observer, settings: Settings
+    http: httpx.AsyncClient, observer: Observer, settings: Settings, temporal: Client
 ) -> None:
     app_id = await submit(http, body("enterprise opening", company_name=SLOW_HPF))
     await eventually(lambda: "housing_fund" in commands(observer, app_id))
@@ -139,10 +143,11 @@ async def test_withdrawal_undoes_the_application_and_a_late_approval_is_compensa
         lambda: [c for _, c in undo_commands(observer, app_id) if c["task_id"] == "housing_fund"]
     )
     assert undo[0]["action"] == "compensate" and undo[0]["department"] == "hpf"
+    await replay_and_record(temporal, app_id, "enterprise_opening_withdrawn")
 
 
 async def test_a_supplement_redispatches_the_task_and_the_application_is_approved(
-    http: httpx.AsyncClient, observer: Observer
+    http: httpx.AsyncClient, observer: Observer, temporal: Client
 ) -> None:
     app_id = await submit(http, body("enterprise opening", payroll_certificate_ref=None))
     waiting = await status_becomes(http, app_id, "awaiting_supplement")
@@ -174,10 +179,11 @@ async def test_a_supplement_redispatches_the_task_and_the_application_is_approve
     assert resent["payload"]["payroll_certificate_ref"] == "GZ-2026-0042"
     assert resent["attempt"] == 2
     assert resent["idempotency_key"] == f"{app_id}/social_insurance/handle"
+    await replay_and_record(temporal, app_id, "enterprise_opening_supplemented")
 
 
 async def test_no_supplement_in_time_rejects_with_compensation(
-    http: httpx.AsyncClient, observer: Observer
+    http: httpx.AsyncClient, observer: Observer, temporal: Client
 ) -> None:
     app_id = await submit(http, body("enterprise opening", payroll_certificate_ref=None))
     progress = await finished(http, app_id)
@@ -186,10 +192,11 @@ async def test_no_supplement_in_time_rejects_with_compensation(
     assert progress.task("social_insurance").state.value == "cancelled"
     assert progress.task("business_registration").state.value == "compensated"
     assert_undone_newest_first(progress, observer)
+    await replay_and_record(temporal, app_id, "enterprise_opening_supplement_timed_out")
 
 
 async def test_time_out_redispatch_escalation_operator_retry_approval(
-    http: httpx.AsyncClient, observer: Observer, settings: Settings
+    http: httpx.AsyncClient, observer: Observer, settings: Settings, temporal: Client
 ) -> None:
     app_id = await submit(http, body("enterprise opening", company_name=SLOW_HPF))
     escalated = await eventually(
@@ -211,10 +218,11 @@ async def test_time_out_redispatch_escalation_operator_retry_approval(
     assert done.task("housing_fund").attempt == 3
     sent = [e["data"]["attempt"] for e in observer.on(topics.department_tasks("hpf"), app_id)]
     assert sent == [1, 2, 3]
+    await replay_and_record(temporal, app_id, "enterprise_opening_escalated_retried")
 
 
 async def test_operator_fail_rejects_and_undoes(
-    http: httpx.AsyncClient, observer: Observer, settings: Settings
+    http: httpx.AsyncClient, observer: Observer, settings: Settings, temporal: Client
 ) -> None:
     app_id = await submit(http, body("enterprise opening", company_name=SLOW_HPF))
     await status_of_task(http, app_id, "housing_fund", "escalated")
@@ -226,6 +234,7 @@ async def test_operator_fail_rejects_and_undoes(
     assert progress.reason.endswith(": failed by an operator: 公积金中心系统停机")
     assert progress.task("housing_fund").state.value == "failed"
     assert_undone_newest_first(progress, observer)
+    await replay_and_record(temporal, app_id, "enterprise_opening_escalated_failed")
 
 
 async def test_cancelling_the_workflow_during_compensation_does_not_skip_it(
@@ -240,6 +249,7 @@ async def test_cancelling_the_workflow_during_compensation_does_not_skip_it(
     assert states.pop("bank_account") == "rejected"
     assert set(states.values()) == {"compensated"}
     assert_undone_newest_first(progress, observer)
+    await replay_and_record(temporal, app_id, "enterprise_opening_cancelled_during_compensation")
 
 
 async def test_killing_the_worker_during_compensation_does_not_skip_it(
