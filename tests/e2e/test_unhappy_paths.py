@@ -55,11 +55,10 @@ def assert_undone_newest_first(progress: Progress, observer: Observer) -> None:
         assert newer.completed_at >= older.completed_at, f"{newer.task_id} before {older.task_id}"
     sent = undo_commands(observer, progress.id)
     assert [c["task_id"] for _, c in sent] == [t.task_id for t in undone]
-    confirmations = {
-        r["task_id"]: ts
-        for ts, r in results(observer, progress.id)
-        if r["outcome"] == "compensated"
-    }
+    confirmations: dict[str, int] = {}  # the first confirmation of each undo
+    for at, result in results(observer, progress.id):
+        if result["outcome"] == "compensated":
+            confirmations.setdefault(result["task_id"], at)
     for (_, earlier), (sent_at, _) in itertools.pairwise(sent):
         assert confirmations[earlier["task_id"]] <= sent_at, "next undo sent before confirmation"
 
@@ -275,8 +274,9 @@ async def test_killing_the_worker_during_compensation_does_not_skip_it(
 async def test_every_result_twice_and_out_of_order_is_applied_once(
     http: httpx.AsyncClient, observer: Observer, settings: Settings, temporal: Client
 ) -> None:
-    app_id = await submit(http, body("enterprise opening"))
-    echoed: set[str] = set()
+    """Answers and compensation confirmations alike, each echoed twice, newest first."""
+    app_id = await submit(http, body("enterprise opening", bank_branch=CLOSED_BRANCH))
+    echoed: set[bytes] = set()
 
     async def echo_every_result_twice_in_reverse() -> None:
         while True:
@@ -294,16 +294,24 @@ async def test_every_result_twice_and_out_of_order_is_applied_once(
     echo = asyncio.create_task(echo_every_result_twice_in_reverse())
     try:
         progress = await finished(http, app_id)
-        await eventually(lambda: len(echoed) == len(progress.tasks))
+        undone = len(progress.undone())
+        await eventually(lambda: len(echoed) == len(progress.tasks) + undone)
     finally:
         echo.cancel()
-    assert progress.status.value == "approved"
+    assert progress.status.value == "rejected" and undone == 5
     assert all(t.attempt == 1 for t in progress.tasks)
+    assert_undone_newest_first(progress, observer)
     history = await temporal.get_workflow_handle(app_id).fetch_history()
-    completed = [
-        e for e in history.events if e.HasField("activity_task_completed_event_attributes")
+    scheduled = [
+        e for e in history.events if e.HasField("activity_task_scheduled_event_attributes")
     ]
-    assert len(completed) == len(progress.tasks)
+    completed = [
+        e.activity_task_completed_event_attributes.scheduled_event_id
+        for e in history.events
+        if e.HasField("activity_task_completed_event_attributes")
+    ]
+    assert len(scheduled) == len(progress.tasks) + undone
+    assert sorted(completed) == sorted(e.event_id for e in scheduled)  # each exactly once
 
 
 def ops(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
