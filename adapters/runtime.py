@@ -112,23 +112,17 @@ class AdapterRuntime:
             await self._producer.send_and_wait(topics.DLQ, letter.encode(), key=record.key)
             return
         result = await self._adapters[record.topic].handle(command)
-        if result is None:
-            log.info(
-                "task_unanswered",
-                department=command.department,
-                application_id=command.application_id,
-                task_id=command.task_id,
-                attempt=command.attempt,
-            )
-            return
-        log.info(
-            "task_answered",
+        task_log = log.bind(
             department=command.department,
             application_id=command.application_id,
             task_id=command.task_id,
             attempt=command.attempt,
-            outcome=result.outcome.value,
+            action=command.action.value,
         )
+        if result is None:
+            task_log.info("task_unanswered")
+            return
+        task_log.info("task_answered", outcome=result.outcome.value)
         await self._producer.send_and_wait(
             topics.RESULTS, dumps(wrap(result)), key=topics.key(command.application_id)
         )

@@ -126,7 +126,6 @@ class OneThingWorkflow:
             progress.status = ApplicationStatus.APPROVED
         else:
             if self._completion_order and workflow.patched(COMPENSATION):
-                progress.status = ApplicationStatus.COMPENSATING
                 await self._undo_completed()
             progress.status, progress.reason = self._ending
         progress.completed_at = workflow.now()
@@ -343,8 +342,11 @@ class OneThingWorkflow:
     # -- bookkeeping ------------------------------------------------------------------------
 
     def _end(self, status: ApplicationStatus, reason: str) -> None:
+        """Decide how the application ends; what is done is undone before it does."""
         if self._ending is None:
             self._ending = (status, reason)
+            if self._progress is not None:
+                self._progress.status = ApplicationStatus.COMPENSATING
 
     def _refresh_status(self) -> None:
         assert self._progress is not None
@@ -380,7 +382,9 @@ class OneThingWorkflow:
         return self._progress.task(task_id)
 
     def _task_progress(self, task_id: str) -> TaskProgress | None:
-        return next((t for t in self._tasks() if t.task_id == task_id), None)
+        if self._progress is None:  # a signal before the run began
+            return None
+        return next((t for t in self._progress.tasks if t.task_id == task_id), None)
 
     async def _publish_status(self) -> None:
         assert self._progress is not None

@@ -63,16 +63,21 @@ def assert_undone_newest_first(progress: Progress, observer: Observer) -> None:
         assert confirmations[earlier["task_id"]] <= sent_at, "next undo sent before confirmation"
 
 
+def assert_rejected_at_the_bank_and_undone(progress: Progress, observer: Observer) -> None:
+    assert progress.status.value == "rejected"
+    states = {t.task_id: t.state.value for t in progress.tasks}
+    assert states.pop("bank_account") == "rejected"
+    assert set(states.values()) == {"compensated"}  # tax was in flight: compensated once done
+    assert_undone_newest_first(progress, observer)
+
+
 async def test_rejection_late_in_the_application_undoes_completed_tasks_newest_first(
     http: httpx.AsyncClient, observer: Observer, temporal: Client
 ) -> None:
     app_id = await submit(http, body("enterprise opening", bank_branch=CLOSED_BRANCH))
     progress = await finished(http, app_id)
-    assert progress.status.value == "rejected"
+    assert_rejected_at_the_bank_and_undone(progress, observer)
     assert progress.reason and "bank account booking" in progress.reason
-    states = {t.task_id: t.state.value for t in progress.tasks}
-    assert states.pop("bank_account") == "rejected"
-    assert set(states.values()) == {"compensated"}  # tax was in flight: compensated once done
     assert all(t.completed_at and t.compensated_at for t in progress.tasks if t.compensated_at)
     tax = progress.task("tax_registration")
     assert tax.completed_at and tax.completed_at > progress.task("bank_account").completed_at  # type: ignore[operator]
@@ -243,11 +248,7 @@ async def test_cancelling_the_workflow_during_compensation_does_not_skip_it(
     await status_becomes(http, app_id, "compensating")
     await temporal.get_workflow_handle(app_id).cancel()
     progress = await finished(http, app_id)
-    assert progress.status.value == "rejected"
-    states = {t.task_id: t.state.value for t in progress.tasks}
-    assert states.pop("bank_account") == "rejected"
-    assert set(states.values()) == {"compensated"}
-    assert_undone_newest_first(progress, observer)
+    assert_rejected_at_the_bank_and_undone(progress, observer)
     await replay_and_record(temporal, app_id, "enterprise_opening_cancelled_during_compensation")
 
 
@@ -264,11 +265,7 @@ async def test_killing_the_worker_during_compensation_does_not_skip_it(
     await asyncio.to_thread(Deployment(settings).up)  # restarts only what is missing
     assert supervisor.pid("worker") not in (None, worker)
     progress = await finished(http, app_id)
-    assert progress.status.value == "rejected"
-    states = {t.task_id: t.state.value for t in progress.tasks}
-    assert states.pop("bank_account") == "rejected"
-    assert set(states.values()) == {"compensated"}
-    assert_undone_newest_first(progress, observer)
+    assert_rejected_at_the_bank_and_undone(progress, observer)
 
 
 async def test_every_result_twice_and_out_of_order_is_applied_once(
