@@ -54,6 +54,7 @@ class AdapterRuntime:
         self._offsets: OffsetTracker[TopicPartition] = OffsetTracker()
         self._slots = asyncio.Semaphore(settings.adapter_concurrency)
         self.handled = 0
+        self.dead_lettered = 0
 
     async def start(self) -> None:
         self._consumer.subscribe(list(self._adapters), listener=_Forget(self._offsets))
@@ -100,7 +101,8 @@ class AdapterRuntime:
     async def _handle(self, record: ConsumerRecord) -> None:
         try:
             command = loads(record.value, TaskCommand).data
-        except (ValidationError, orjson.JSONDecodeError, ValueError) as exc:
+        except (ValidationError, orjson.JSONDecodeError, ValueError, TypeError) as exc:
+            self.dead_lettered += 1
             log.warning("command_dead_lettered", topic=record.topic, offset=record.offset)
             letter = DeadLetter.of(
                 f"invalid task command: {exc}",

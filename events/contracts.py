@@ -158,13 +158,15 @@ class DeadLetter(Contract):
     at: datetime
 
     @classmethod
-    def of(cls, reason: str, raw: bytes, topic: str, partition: int, offset: int) -> DeadLetter:
+    def of(
+        cls, reason: str, raw: bytes | None, topic: str, partition: int, offset: int
+    ) -> DeadLetter:
         return cls(
             reason=reason[:2000],
             topic=topic,
             partition=partition,
             offset=offset,
-            original=base64.b64encode(raw).decode(),
+            original=base64.b64encode(raw or b"").decode(),
             at=datetime.now(UTC),
         )
 

@@ -181,6 +181,46 @@ def ops_history(application_id: str, file: Path) -> None:
     _exit_now(0)
 
 
+dlq_app = typer.Typer(help="The dead-letter topic onething.dlq.")
+ops_app.add_typer(dlq_app, name="dlq")
+
+
+@dlq_app.command("list")
+def dlq_list() -> None:
+    """List every message that could not be parsed or applied, with the reason."""
+    from rich.table import Table
+
+    from orchestrator.dlq import dead_letters
+
+    table = Table("id", "topic", "partition", "offset", "at", "reason")
+    letters = asyncio.run(dead_letters(Settings()))
+    for letter_id, letter in letters.items():
+        table.add_row(
+            letter_id,
+            letter.topic,
+            str(letter.partition),
+            str(letter.offset),
+            f"{letter.at:%Y-%m-%d %H:%M:%S}",
+            letter.reason[:200],
+        )
+    console.print(table)
+    console.print(f"{len(letters)} dead letters")
+
+
+@dlq_app.command("replay")
+def dlq_replay(
+    letter_id: Annotated[str, typer.Argument(help="partition:offset from `list`")],
+) -> None:
+    """Publish one dead letter's original message to its original topic again."""
+    from orchestrator.dlq import replay
+
+    try:
+        letter = asyncio.run(replay(Settings(), letter_id))
+    except KeyError as exc:
+        raise _fail(LookupError(f"no dead letter {letter_id}")) from exc
+    console.print(f"replayed {letter_id} to {letter.topic}")
+
+
 @ops_app.command("retry")
 def ops_retry(application_id: str, task_id: str) -> None:
     """Dispatch an escalated task once more."""

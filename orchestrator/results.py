@@ -61,7 +61,13 @@ class ResultApplier:
                 )
                 return
             token = decode_token(result.reply_token)
-        except (ValidationError, orjson.JSONDecodeError, ValueError, binascii.Error) as exc:
+        except (
+            ValidationError,
+            orjson.JSONDecodeError,
+            ValueError,
+            TypeError,
+            binascii.Error,
+        ) as exc:
             await self._dead_letter(f"invalid task result: {exc}", raw, topic, partition, offset)
             return
         handle = self._client.get_async_activity_handle(task_token=token)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import copy
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from events import topics
+from infra.settings import Settings
 from one_things import load_catalogue
 from orchestrator.demo import APPLICATIONS
 from orchestrator.models import Progress
@@ -23,6 +26,17 @@ from tests.conftest import Observer
 
 CATALOGUE = load_catalogue()
 HISTORIES = Path(__file__).parent.parent / "replay" / "histories"
+
+
+def ops(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run `onething ops …` against the test deployment."""
+    return subprocess.run(
+        [sys.executable, "-m", "orchestrator.cli", "ops", *args],
+        env={**os.environ, **settings.env(), "COLUMNS": "250"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 async def replay_and_record(temporal: Client, application_id: str, name: str) -> None:

@@ -23,6 +23,7 @@ from tests.e2e.helpers import (
     commands,
     eventually,
     finished,
+    ops,
     replay_and_record,
     submit,
 )
@@ -234,3 +235,49 @@ async def test_recorded_histories_replay(
     await replay_and_record(temporal, enterprise.id, "enterprise_opening_approved")
     birth = await finished(http, await submit(http, body("birth")))
     await replay_and_record(temporal, birth.id, "birth_approved")
+
+
+async def test_a_poison_message_on_every_consumed_topic_is_dead_lettered(
+    http: httpx.AsyncClient, observer: Observer, settings: Settings
+) -> None:
+    """Each consumer sends the poison to onething.dlq and goes on with the next message."""
+    consumed = [topics.department_tasks(d) for d in CATALOGUE.departments()] + [topics.RESULTS]
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka)
+    await producer.start()
+    try:
+        for topic in consumed:
+            await producer.send_and_wait(topic, b"\x00poison", key=b"ot-poison")
+    finally:
+        await producer.stop()
+    for label in ("enterprise opening", "birth"):  # every department answers after its poison
+        assert (await finished(http, await submit(http, body(label)))).status.value == "approved"
+    poisoned = await eventually(
+        lambda: (
+            {d["topic"] for d in observer.on(topics.DLQ) if d["original"] == "AHBvaXNvbg=="}
+            >= set(consumed)
+        )
+    )
+    assert poisoned
+    listing = ops(settings, "dlq", "list")
+    assert listing.returncode == 0, listing.stdout
+    assert "dept.amr.tasks" in listing.stdout and "invalid task command" in listing.stdout
+    letter_id = next(
+        f"{r.partition}:{r.offset}"
+        for r in observer.records
+        if r.topic == topics.DLQ and b'"topic":"dept.tax.tasks"' in r.value
+    )
+    before = len(observer.raw(topics.department_tasks("tax"), "ot-poison"))
+    replayed = ops(settings, "dlq", "replay", letter_id)
+    assert replayed.returncode == 0, replayed.stdout
+    assert await eventually(
+        lambda: (
+            len(
+                [
+                    r
+                    for r in observer.records
+                    if r.topic == "dept.tax.tasks" and r.value == b"\x00poison"
+                ]
+            )
+            == before + 1
+        )
+    )

@@ -6,8 +6,6 @@ import asyncio
 import itertools
 import os
 import signal
-import subprocess
-import sys
 
 import httpx
 import pytest
@@ -25,6 +23,7 @@ from tests.e2e.helpers import (
     commands,
     eventually,
     finished,
+    ops,
     replay_and_record,
     results,
     submit,
@@ -309,16 +308,6 @@ async def test_every_result_twice_and_out_of_order_is_applied_once(
     ]
     assert len(scheduled) == len(progress.tasks) + undone
     assert sorted(completed) == sorted(e.event_id for e in scheduled)  # each exactly once
-
-
-def ops(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "orchestrator.cli", "ops", *args],
-        env={**os.environ, **settings.env()},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 async def status_of_task(http: httpx.AsyncClient, app_id: str, task_id: str, state: str) -> None:

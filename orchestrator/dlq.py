@@ -1,0 +1,57 @@
+"""Operators' view of the dead-letter topic: list what landed there, replay one message."""
+
+from __future__ import annotations
+
+import base64
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from events import topics
+from events.contracts import DeadLetter
+from infra import kafka
+from infra.settings import Settings
+
+
+async def dead_letters(settings: Settings) -> dict[str, DeadLetter]:
+    """Every dead letter so far, by `partition:offset` in onething.dlq."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [
+            TopicPartition(topics.DLQ, p) for p in consumer.partitions_for_topic(topics.DLQ) or ()
+        ]
+        if not partitions:
+            return {}
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        found: dict[str, DeadLetter] = {}
+
+        async def behind() -> bool:
+            return any([await consumer.position(tp) < end for tp, end in ends.items()])
+
+        while await behind():
+            batches = await consumer.getmany(timeout_ms=1000)
+            for tp, records in batches.items():
+                for record in records:
+                    found[f"{tp.partition}:{record.offset}"] = DeadLetter.model_validate_json(
+                        record.value
+                    )
+        return found
+    finally:
+        await consumer.stop()
+
+
+async def replay(settings: Settings, letter_id: str) -> DeadLetter:
+    """Publish the original bytes of one dead letter to its original topic again."""
+    letters = await dead_letters(settings)
+    if letter_id not in letters:
+        raise KeyError(letter_id)
+    letter = letters[letter_id]
+    producer: AIOKafkaProducer = kafka.producer(settings)
+    await producer.start()
+    try:
+        await producer.send_and_wait(letter.topic, base64.b64decode(letter.original))
+    finally:
+        await producer.stop()
+    return letter
