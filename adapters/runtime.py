@@ -22,7 +22,7 @@ from adapters.base import DepartmentAdapter
 from adapters.offsets import OffsetTracker
 from events import topics
 from events.contracts import DeadLetter, TaskCommand
-from events.envelope import dumps, loads, wrap
+from events.envelope import HEADERS, dumps, loads, wrap
 from infra.logging import get_logger
 from infra.settings import Settings
 
@@ -126,7 +126,10 @@ class AdapterRuntime:
             return
         task_log.info("task_answered", outcome=result.outcome.value)
         await self._producer.send_and_wait(
-            topics.RESULTS, dumps(wrap(result)), key=topics.key(command.application_id)
+            topics.RESULTS,
+            dumps(wrap(result)),
+            key=topics.key(command.application_id),
+            headers=HEADERS,
         )
 
 

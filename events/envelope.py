@@ -18,6 +18,9 @@ from events.contracts import (
 )
 
 SOURCE = "urn:onething:orchestrator"
+STRUCTURED_CONTENT_TYPE = "application/cloudevents+json"
+# Kafka headers of every enveloped message: CloudEvents' Kafka binding, structured mode.
+HEADERS = [("content-type", STRUCTURED_CONTENT_TYPE.encode())]
 
 DataT = TypeVar("DataT", bound=BaseModel)
 

@@ -1,4 +1,4 @@
-"""JSON Schema export, so a department can build on our contracts without our Python."""
+"""JSON Schemas and the AsyncAPI document, so a department builds on them without our Python."""
 
 from __future__ import annotations
 
@@ -6,17 +6,29 @@ import re
 from pathlib import Path
 
 import orjson
+import yaml
 
-from events.contracts import CONTRACTS
+from events.contracts import CONTRACTS, Contract, DeadLetter
 from events.envelope import ENVELOPES, EVENT_TYPES
 
-
-def _file_name(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower() + ".schema.json"
+ASYNCAPI_FILE = "asyncapi.yaml"
 
 
-def export(directory: Path) -> list[Path]:
-    """Write one JSON Schema per contract (the full CloudEvents envelope) into `directory`."""
+def schema_file(contract: type[Contract]) -> str:
+    """The file name of a contract's schema: TaskCommand -> task-command.schema.json."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", contract.__name__).lower() + ".schema.json"
+
+
+def _write_json(path: Path, schema: dict[str, object]) -> Path:
+    path.write_bytes(orjson.dumps(schema, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
+    return path
+
+
+def export(directory: Path, departments: list[str]) -> list[Path]:
+    """Write a JSON Schema per contract (the CloudEvents envelope around it), the dead letter's
+    schema, and the AsyncAPI 3 document of every topic, into `directory`."""
+    from events.asyncapi import document
+
     directory.mkdir(parents=True, exist_ok=True)
     written = []
     for contract in CONTRACTS:
@@ -27,7 +39,11 @@ def export(directory: Path) -> list[Path]:
             f"CloudEvents 1.0 structured envelope, type {EVENT_TYPES[contract]!r}, "
             f"keyed by application id. {(contract.__doc__ or '').strip()}"
         )
-        path = directory / _file_name(contract.__name__)
-        path.write_bytes(orjson.dumps(schema, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
-        written.append(path)
+        written.append(_write_json(directory / schema_file(contract), schema))
+    dead_letter = DeadLetter.model_json_schema()
+    dead_letter["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    written.append(_write_json(directory / schema_file(DeadLetter), dead_letter))
+    asyncapi = directory / ASYNCAPI_FILE
+    asyncapi.write_text(yaml.safe_dump(document(departments), sort_keys=False, allow_unicode=True))
+    written.append(asyncapi)
     return written

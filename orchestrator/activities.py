@@ -17,7 +17,7 @@ from events.contracts import (
     TaskCommand,
     TaskStateChanged,
 )
-from events.envelope import dumps, wrap
+from events.envelope import HEADERS, dumps, wrap
 from orchestrator.models import DispatchTask, TaskAnswer, TaskState
 from orchestrator.workflows import DISPATCH_TASK, PUBLISH_STATUS, PUBLISH_TASK_STATE
 
@@ -44,7 +44,7 @@ class TaskActivities:
 
     async def _send(self, topic: str, event: Message) -> None:
         await self._producer.send_and_wait(
-            topic, dumps(wrap(event)), key=topics.key(event.application_id)
+            topic, dumps(wrap(event)), key=topics.key(event.application_id), headers=HEADERS
         )
 
     @activity.defn(name=DISPATCH_TASK)

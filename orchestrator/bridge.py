@@ -38,9 +38,11 @@ def create_app(settings: Settings) -> faust.App:
     results = app.topic(topics.RESULTS, value_type=bytes, key_type=bytes)
     state: dict[str, Any] = {}
 
-    async def publish(topic: str, key: bytes, value: bytes) -> None:
+    async def publish(
+        topic: str, key: bytes, value: bytes, headers: list[tuple[str, bytes]] | None
+    ) -> None:
         await app.producer.send_and_wait(
-            topic, key, value, partition=None, timestamp=None, headers=None
+            topic, key, value, partition=None, timestamp=None, headers=headers
         )
 
     async def applier() -> ResultApplier:

@@ -159,10 +159,13 @@ def demo(
 
 @schemas_app.command("export")
 def schemas_export(directory: Path) -> None:
-    """Write one JSON Schema per contract into DIRECTORY."""
+    """Write a JSON Schema per contract and the AsyncAPI document into DIRECTORY."""
     from events.schemas import export
+    from one_things import load_catalogue
 
-    for path in export(directory):
+    settings = Settings()
+    catalogue = load_catalogue(*([settings.catalogue_dir] if settings.catalogue_dir else []))
+    for path in export(directory, catalogue.departments()):
         console.print(str(path))
 
 

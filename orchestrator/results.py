@@ -23,14 +23,15 @@ from events.contracts import (
     TaskResult,
     TaskStateChanged,
 )
-from events.envelope import dumps, loads, wrap
+from events.envelope import HEADERS, dumps, loads, wrap
 from infra.logging import get_logger
 from orchestrator.activities import decode_token
 from orchestrator.models import Progress, TaskAnswer, TaskState
 
 log = get_logger(__name__)
 
-Publish = Callable[[str, bytes, bytes], Awaitable[None]]  # topic, key, value
+# topic, key, value, headers
+Publish = Callable[[str, bytes, bytes, list[tuple[str, bytes]] | None], Awaitable[None]]
 ORPHAN_TOKEN = "orphan"  # the reply token of an undo that no activity waits for
 ORPHANED = {TaskState.CANCELLED, TaskState.FAILED, TaskState.REJECTED}
 TRANSIENT = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.UNKNOWN}
@@ -103,7 +104,9 @@ class ResultApplier:
             attempt=result.attempt,
             at=datetime.now(UTC),
         )
-        await self._publish(topics.STATUS, topics.key(result.application_id), dumps(wrap(changed)))
+        await self._publish(
+            topics.STATUS, topics.key(result.application_id), dumps(wrap(changed)), HEADERS
+        )
 
     async def _undo_if_orphaned(self, result: TaskResult) -> None:
         """Work done for a task that no longer wants it is undone: no orphan records."""
@@ -141,6 +144,7 @@ class ResultApplier:
             topics.department_tasks(result.department),
             topics.key(result.application_id),
             dumps(wrap(undo)),
+            HEADERS,
         )
 
     @staticmethod
@@ -165,7 +169,8 @@ class ResultApplier:
         self.counters["dead_lettered"] += 1
         log.warning("message_dead_lettered", topic=topic, partition=partition, offset=offset)
         letter = DeadLetter.of(reason, raw, topic, partition, offset)
-        await self._publish(topics.DLQ, f"{topic}/{partition}/{offset}".encode(), letter.encode())
+        key = f"{topic}/{partition}/{offset}".encode()
+        await self._publish(topics.DLQ, key, letter.encode(), None)
 
 
 async def _retrying(call: Callable[[], Awaitable[None]], ceiling: float = 10.0) -> None:

@@ -10,6 +10,7 @@ import httpx
 import pytest
 import pytest_asyncio
 from aiokafka import AIOKafkaProducer
+from cloudevents.core.bindings import kafka
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
@@ -281,3 +282,28 @@ async def test_a_poison_message_on_every_consumed_topic_is_dead_lettered(
             == before + 1
         )
     )
+
+
+async def test_our_messages_parse_with_the_cloudevents_sdk(
+    enterprise: Progress, observer: Observer
+) -> None:
+    """A department using the CloudEvents SDK (Kafka binding) reads every message we send."""
+    records = [r for r in observer.records if r.key == enterprise.id.encode()]
+    seen = set()
+    for record in records:
+        message = kafka.KafkaMessage(
+            headers=dict(record.headers), key=record.key, value=record.value
+        )
+        event = kafka.from_kafka_event(message)
+        attributes = event.get_attributes()
+        assert attributes["specversion"] == "1.0"
+        assert attributes["subject"] == enterprise.id
+        assert attributes["partitionkey"] == enterprise.id
+        assert event.get_data()["application_id"] == enterprise.id  # type: ignore[index]
+        seen.add(attributes["type"])
+    assert seen == {
+        "org.onething.task.command.v1",
+        "org.onething.task.result.v1",
+        "org.onething.application.status_changed.v1",
+        "org.onething.task.state_changed.v1",
+    }

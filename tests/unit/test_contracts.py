@@ -4,6 +4,7 @@ from pathlib import Path
 import jsonschema
 import orjson
 import pytest
+import yaml
 from pydantic import ValidationError
 
 from events import Action, Outcome, TaskCommand, TaskResult, dumps, loads, topics, wrap
@@ -85,15 +86,48 @@ def test_messages_are_keyed_by_application_id() -> None:
 
 
 def test_exported_schemas_accept_our_messages(tmp_path: Path) -> None:
-    written = {p.name: p for p in export(tmp_path)}
+    written = {p.name: p for p in export(tmp_path, ["amr", "tax"])}
     assert set(written) == {
         "task-command.schema.json",
         "task-result.schema.json",
         "application-status-changed.schema.json",
         "task-state-changed.schema.json",
+        "dead-letter.schema.json",
+        "asyncapi.yaml",
     }
     schema = orjson.loads(written["task-command.schema.json"].read_bytes())
     jsonschema.Draft202012Validator.check_schema(schema)
     jsonschema.validate(orjson.loads(dumps(wrap(command()))), schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"specversion": "1.0"}, schema)
+
+
+def test_asyncapi_document_covers_every_topic_and_message(tmp_path: Path) -> None:
+    export(tmp_path, ["amr", "tax"])
+    doc = yaml.safe_load((tmp_path / "asyncapi.yaml").read_text())
+    assert doc["asyncapi"] == "3.0.0"
+    channels = doc["channels"]
+    addresses = {c["address"] for c in channels.values()}
+    assert addresses == {
+        "dept.{department}.tasks",
+        "dept.results",
+        "onething.status",
+        "onething.dlq",
+    }
+    assert channels["departmentTasks"]["parameters"]["department"]["enum"] == ["amr", "tax"]
+    messages = doc["components"]["messages"]
+    for message in messages.values():  # every payload is a schema written beside it
+        assert (tmp_path / message["payload"]["$ref"]).is_file()
+    assert messages["TaskCommand"]["contentType"] == "application/cloudevents+json"
+
+    def resolve(ref: str) -> object:
+        node: object = doc
+        for part in ref.removeprefix("#/").split("/"):
+            node = node[part]  # type: ignore[index]
+        return node
+
+    for operation in doc["operations"].values():  # every reference resolves
+        assert resolve(operation["channel"]["$ref"])
+        for message in operation["messages"]:
+            assert resolve(resolve(message["$ref"])["$ref"])  # type: ignore[index]
+    assert doc["operations"]["sendTaskResult"]["action"] == "send"

@@ -1,0 +1,125 @@
+"""The AsyncAPI 3 document of every topic, generated from the contracts and topic names."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from events import topics
+from events.contracts import (
+    ApplicationStatusChanged,
+    Contract,
+    DeadLetter,
+    TaskCommand,
+    TaskResult,
+    TaskStateChanged,
+)
+from events.envelope import EVENT_TYPES, STRUCTURED_CONTENT_TYPE
+from events.schemas import schema_file
+
+KEY = {"type": "string", "description": "The application id: one application's events in order."}
+
+
+def _message(contract: type[Contract], cloud_event: bool = True) -> dict[str, Any]:
+    doc = (contract.__doc__ or "").strip().splitlines()[0]
+    message: dict[str, Any] = {
+        "name": contract.__name__,
+        "title": contract.__name__,
+        "summary": doc,
+        "contentType": STRUCTURED_CONTENT_TYPE if cloud_event else "application/json",
+        "payload": {"$ref": f"./{schema_file(contract)}"},
+        "bindings": {"kafka": {"key": KEY, "bindingVersion": "0.5.0"}},
+    }
+    if cloud_event:
+        message["description"] = (
+            f"CloudEvents 1.0, structured mode, `type` = `{EVENT_TYPES[contract]}`, "
+            "`subject` = the application id."
+        )
+    return message
+
+
+def _ref(path: str) -> dict[str, str]:
+    return {"$ref": f"#/{path}"}
+
+
+def document(departments: list[str], version: str = "1") -> dict[str, Any]:
+    """AsyncAPI 3.0 for the topics of the given departments, from a department's side."""
+    return {
+        "asyncapi": "3.0.0",
+        "info": {
+            "title": "OneThing department contracts",
+            "version": version,
+            "description": (
+                "Each department consumes its task commands and answers every attempt with a "
+                "task result that echoes application_id, task_id, attempt and reply_token. "
+                "A command with an idempotency_key seen before gets the same answer again."
+            ),
+        },
+        "defaultContentType": STRUCTURED_CONTENT_TYPE,
+        "channels": {
+            "departmentTasks": {
+                "address": topics.department_tasks("{department}"),
+                "parameters": {
+                    "department": {
+                        "enum": sorted(departments),
+                        "description": "The department code.",
+                    }
+                },
+                "messages": {"taskCommand": _ref("components/messages/TaskCommand")},
+            },
+            "results": {
+                "address": topics.RESULTS,
+                "messages": {"taskResult": _ref("components/messages/TaskResult")},
+            },
+            "status": {
+                "address": topics.STATUS,
+                "messages": {
+                    "applicationStatusChanged": _ref(
+                        "components/messages/ApplicationStatusChanged"
+                    ),
+                    "taskStateChanged": _ref("components/messages/TaskStateChanged"),
+                },
+            },
+            "deadLetters": {
+                "address": topics.DLQ,
+                "messages": {"deadLetter": _ref("components/messages/DeadLetter")},
+            },
+        },
+        "operations": {
+            "receiveTaskCommand": {
+                "action": "receive",
+                "summary": "A department receives the commands for its matters.",
+                "channel": _ref("channels/departmentTasks"),
+                "messages": [_ref("channels/departmentTasks/messages/taskCommand")],
+            },
+            "sendTaskResult": {
+                "action": "send",
+                "summary": "A department answers every command attempt.",
+                "channel": _ref("channels/results"),
+                "messages": [_ref("channels/results/messages/taskResult")],
+            },
+            "receiveStatus": {
+                "action": "receive",
+                "summary": "Notification services follow applications and tasks.",
+                "channel": _ref("channels/status"),
+                "messages": [
+                    _ref("channels/status/messages/applicationStatusChanged"),
+                    _ref("channels/status/messages/taskStateChanged"),
+                ],
+            },
+            "receiveDeadLetter": {
+                "action": "receive",
+                "summary": "Operators inspect messages that could not be parsed or applied.",
+                "channel": _ref("channels/deadLetters"),
+                "messages": [_ref("channels/deadLetters/messages/deadLetter")],
+            },
+        },
+        "components": {
+            "messages": {
+                **{
+                    c.__name__: _message(c)
+                    for c in (TaskCommand, TaskResult, ApplicationStatusChanged, TaskStateChanged)
+                },
+                "DeadLetter": _message(DeadLetter, cloud_event=False),
+            }
+        },
+    }
