@@ -22,7 +22,7 @@ async def run_simulated_departments(
 ) -> None:
     """Run a simulated system for every catalogue department (or those in `only`)."""
     catalogue = load_catalogue(*([settings.catalogue_dir] if settings.catalogue_dir else []))
-    departments = only or catalogue.departments()
+    departments = [d for d in only or catalogue.departments() if d not in settings.sim_skip]
     kafka.pace_fetches(settings)
     producer = kafka.producer(settings)
     await producer.start()

@@ -56,6 +56,9 @@ class Settings(BaseSettings):
         default_factory=dict, description="Seconds a simulated department takes, by department."
     )
     sim_default_latency: float = Field(default=0.2, ge=0)
+    sim_skip: list[str] = Field(
+        default_factory=list, description="Departments that run their own system, not simulated."
+    )
 
     @property
     def kafka(self) -> str:

@@ -1,0 +1,1 @@
+"""Example department systems, written against the exported contracts only."""
