@@ -1,0 +1,100 @@
+"""The REST adapter: a department system that is an HTTP service.
+
+Every call carries the command's idempotency key. Timeouts, transport errors and 5xx are
+retried with exponential backoff and jitter; 4xx never. After repeated failures a circuit
+breaker stops calling, and the task waits: its time limit re-dispatches or escalates it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+import httpx
+
+from adapters.base import DepartmentAdapter, answer
+from adapters.breaker import CircuitBreaker
+from events.contracts import Outcome, TaskCommand, TaskResult
+from infra.logging import get_logger
+
+log = get_logger(__name__)
+
+# What a department's HTTP answer means for the task (2xx bodies carry their own outcome).
+STATUS_OUTCOMES: dict[int, Outcome] = {
+    400: Outcome.REJECTED,  # the department refuses the request as made
+    403: Outcome.REJECTED,  # not allowed for this applicant
+    404: Outcome.REJECTED,  # the department does not know the matter
+    409: Outcome.REJECTED,  # it conflicts with the department's records
+    422: Outcome.SUPPLEMENT_REQUIRED,  # fields are missing or wrong: ask the applicant
+}
+
+
+class RestDepartment(DepartmentAdapter):
+    """POSTs each command to `{base_url}/tasks/{action}` and maps the answer to a result."""
+
+    def __init__(
+        self,
+        department: str,
+        client: httpx.AsyncClient,
+        *,
+        tries: int = 4,
+        backoff: float = 0.2,
+        breaker: CircuitBreaker | None = None,
+    ) -> None:
+        self.department = department
+        self._client = client
+        self._tries = tries
+        self._backoff = backoff
+        self.breaker = breaker or CircuitBreaker()
+
+    async def handle(self, command: TaskCommand) -> TaskResult | None:
+        task_log = log.bind(
+            department=self.department,
+            application_id=command.application_id,
+            task_id=command.task_id,
+            attempt=command.attempt,
+        )
+        for attempt in range(1, self._tries + 1):
+            if not self.breaker.allows():
+                task_log.warning("department_circuit_open")
+                return None
+            try:
+                response = await self._client.post(
+                    f"/tasks/{command.action.value}",
+                    json=command.model_dump(mode="json", exclude={"reply_token"}),
+                    headers={"Idempotency-Key": command.idempotency_key},
+                )
+            except httpx.TransportError as exc:  # timeouts included
+                self.breaker.failed()
+                task_log.warning("department_unreachable", error=type(exc).__name__, call=attempt)
+            else:
+                if response.status_code < 500:
+                    self.breaker.succeeded()
+                    return _result(command, response)
+                self.breaker.failed()
+                task_log.warning("department_error", status=response.status_code, call=attempt)
+            if attempt < self._tries:
+                await asyncio.sleep(self._backoff * 2 ** (attempt - 1) * random.uniform(0.5, 1.5))
+        return None
+
+
+def _result(command: TaskCommand, response: httpx.Response) -> TaskResult:
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if not isinstance(body, dict):
+        body = {}
+    reason = body.get("reason") or f"the department answered HTTP {response.status_code}"
+    if response.is_success:
+        return answer(
+            command,
+            Outcome(body["outcome"]),
+            outputs=body.get("outputs") or {},
+            reason=body.get("reason"),
+            supplement_fields=body.get("supplement_fields"),
+            department_reference=body.get("reference"),
+        )
+    outcome = STATUS_OUTCOMES.get(response.status_code, Outcome.REJECTED)
+    fields = body.get("fields") if outcome is Outcome.SUPPLEMENT_REQUIRED else None
+    return answer(command, outcome, reason=reason, supplement_fields=fields)

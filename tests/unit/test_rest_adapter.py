@@ -1,0 +1,86 @@
+from datetime import UTC, datetime
+
+import httpx
+
+from adapters.breaker import CircuitBreaker
+from adapters.rest import RestDepartment
+from events import Outcome, TaskCommand
+
+COMMAND = TaskCommand(
+    application_id="ot-1",
+    task_id="housing_fund",
+    attempt=2,
+    one_thing="x",
+    matter="housing_fund",
+    department="hpf",
+    payload={"company_name": "某公司"},
+    deadline=datetime.now(UTC),
+    reply_token="token-2",
+    trace_id="t",
+)
+
+
+def department(
+    answers: list[httpx.Response | Exception], **options: object
+) -> tuple[RestDepartment, list[httpx.Request]]:
+    calls: list[httpx.Request] = []
+
+    def respond(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        given = answers.pop(0)
+        if isinstance(given, Exception):
+            raise given
+        return given
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(respond), base_url="http://hpf")
+    return RestDepartment("hpf", client, backoff=0.001, **options), calls  # type: ignore[arg-type]
+
+
+async def test_timeouts_and_5xx_are_retried_with_the_same_idempotency_key() -> None:
+    approved = httpx.Response(
+        200, json={"outcome": "approved", "outputs": {"account": "A1"}, "reference": "HPF-9"}
+    )
+    adapter, calls = department([httpx.ReadTimeout("slow"), httpx.Response(503), approved])
+    result = await adapter.handle(COMMAND)
+    assert result is not None and result.outcome is Outcome.APPROVED
+    assert result.outputs == {"account": "A1"} and result.department_reference == "HPF-9"
+    assert (result.attempt, result.reply_token) == (2, "token-2")
+    assert len(calls) == 3
+    assert {c.headers["Idempotency-Key"] for c in calls} == {"ot-1/housing_fund/handle"}
+    assert calls[0].url.path == "/tasks/handle"
+
+
+async def test_4xx_is_never_retried_and_maps_to_an_outcome() -> None:
+    adapter, calls = department([httpx.Response(404, json={"reason": "no such matter"})])
+    result = await adapter.handle(COMMAND)
+    assert result is not None and result.outcome is Outcome.REJECTED
+    assert result.reason == "no such matter" and len(calls) == 1
+    adapter, calls = department([httpx.Response(422, json={"fields": ["payroll"]})])
+    result = await adapter.handle(COMMAND)
+    assert result is not None and result.outcome is Outcome.SUPPLEMENT_REQUIRED
+    assert result.supplement_fields == ["payroll"]
+
+
+async def test_a_department_that_stays_down_trips_the_breaker_and_the_task_waits() -> None:
+    breaker = CircuitBreaker(threshold=3, cool_down=60)
+    adapter, calls = department([httpx.Response(500)] * 4, breaker=breaker, tries=4)
+    assert await adapter.handle(COMMAND) is None  # no answer: the time limit takes over
+    assert len(calls) == 3 and breaker.state == "open"
+    assert await adapter.handle(COMMAND) is None
+    assert len(calls) == 3  # not called while open
+
+
+def test_breaker_half_opens_after_its_cool_down() -> None:
+    now = [0.0]
+    breaker = CircuitBreaker(threshold=2, cool_down=10, clock=lambda: now[0])
+    breaker.failed()
+    breaker.failed()
+    assert not breaker.allows()
+    now[0] = 10.0
+    assert breaker.allows() and not breaker.allows()  # one trial call
+    breaker.failed()
+    assert breaker.state == "open"
+    now[0] = 20.0
+    assert breaker.allows()
+    breaker.succeeded()
+    assert breaker.state == "closed" and breaker.allows()
