@@ -1,11 +1,18 @@
-"""The departments process: one adapter runtime per department, all in one process."""
+"""The departments process: an adapter for every department, on one runtime.
+
+A department listed in `ONETHING_REST_DEPARTMENTS` is called over HTTP; one listed in
+`ONETHING_SIM_SKIP` runs its own system (Kafka-native); every other one is simulated.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 
+import httpx
+
 from adapters.base import DepartmentAdapter
+from adapters.rest import RestDepartment
 from adapters.runtime import AdapterRuntime
 from adapters.simulator import SimulatedDepartment
 from infra import kafka
@@ -17,19 +24,26 @@ from one_things.loader import load_catalogue
 log = get_logger(__name__)
 
 
-async def run_simulated_departments(
+async def run_departments(
     settings: Settings, only: list[str] | None = None, stop: asyncio.Event | None = None
 ) -> None:
-    """Run a simulated system for every catalogue department (or those in `only`)."""
+    """Run an adapter for every catalogue department (or those in `only`)."""
     catalogue = load_catalogue(*([settings.catalogue_dir] if settings.catalogue_dir else []))
     departments = [d for d in only or catalogue.departments() if d not in settings.sim_skip]
     kafka.pace_fetches(settings)
     producer = kafka.producer(settings)
     await producer.start()
-    simulators: list[DepartmentAdapter] = [
-        SimulatedDepartment(d, catalogue, settings.latency(d)) for d in departments
+    clients = {
+        d: httpx.AsyncClient(base_url=url, timeout=settings.rest_timeout_seconds)
+        for d, url in settings.rest_departments.items()
+    }
+    adapters: list[DepartmentAdapter] = [
+        RestDepartment(d, clients[d])
+        if d in clients
+        else SimulatedDepartment(d, catalogue, settings.latency(d))
+        for d in departments
     ]
-    runtime = AdapterRuntime(simulators, settings, producer, group_id="dept-simulated")
+    runtime = AdapterRuntime(adapters, settings, producer, group_id="dept-local")
     try:
         await runtime.start()
         loop = asyncio.create_task(runtime.run())
@@ -42,3 +56,5 @@ async def run_simulated_departments(
     finally:
         await runtime.stop()
         await producer.stop()
+        for client in clients.values():
+            await client.aclose()

@@ -56,6 +56,10 @@ class Settings(BaseSettings):
         default_factory=dict, description="Seconds a simulated department takes, by department."
     )
     sim_default_latency: float = Field(default=0.2, ge=0)
+    rest_departments: dict[str, str] = Field(
+        default_factory=dict, description="Department code -> base URL of its HTTP system."
+    )
+    rest_timeout_seconds: float = Field(default=10.0, gt=0)
     sim_skip: list[str] = Field(
         default_factory=list, description="Departments that run their own system, not simulated."
     )

@@ -116,10 +116,29 @@ def worker() -> None:
 
 @app.command("departments")
 def departments() -> None:
-    """Run the simulated department systems in the foreground."""
-    from adapters.departments import run_simulated_departments
+    """Run the department adapters (simulated, REST) in the foreground."""
+    from adapters.departments import run_departments
 
-    _serve(run_simulated_departments)
+    _serve(run_departments)
+
+
+@app.command("department-http")
+def department_http(
+    department: str,
+    port: Annotated[int, typer.Option(help="Port to serve on.")],
+    db: Annotated[Path, typer.Option(help="SQLite file of its records.")],
+) -> None:
+    """Serve a simulated department system over HTTP (for the REST adapter)."""
+    import uvicorn
+
+    from adapters.rest_department import create_department_app
+    from one_things import load_catalogue
+
+    configure()
+    settings = Settings()
+    catalogue = load_catalogue(*([settings.catalogue_dir] if settings.catalogue_dir else []))
+    app_ = create_department_app(department, catalogue, db, settings.latency(department))
+    uvicorn.run(app_, host=settings.host, port=port, log_level="warning")
 
 
 @app.command("bridge")
