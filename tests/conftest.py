@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -57,6 +58,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
         supplement_time_limit_seconds=6,
     )
     deployment = Deployment(s)
+    atexit.register(deployment.down)  # also if pytest itself is interrupted (no-op once down)
     try:
         deployment.up()
         yield s
