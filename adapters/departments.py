@@ -28,7 +28,7 @@ async def run_departments(
     settings: Settings, only: list[str] | None = None, stop: asyncio.Event | None = None
 ) -> None:
     """Run an adapter for every catalogue department (or those in `only`)."""
-    catalogue = load_catalogue(*([settings.catalogue_dir] if settings.catalogue_dir else []))
+    catalogue = load_catalogue(settings.catalogue_dir)
     departments = [d for d in only or catalogue.departments() if d not in settings.sim_skip]
     kafka.pace_fetches(settings)
     producer = kafka.producer(settings)

@@ -92,7 +92,7 @@ class EmbeddedStack:
 
 async def create_topics(settings: Settings) -> list[str]:
     """Create every topic the catalogue needs; existing topics are left as they are."""
-    catalogue = load_catalogue(*([settings.catalogue_dir] if settings.catalogue_dir else []))
+    catalogue = load_catalogue(settings.catalogue_dir)
     names = topics.all_topics(catalogue.departments())
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka)
     await admin.start()

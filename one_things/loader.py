@@ -36,8 +36,9 @@ class Catalogue:
         return sorted({m.department for ot in self for m in ot.matters})
 
 
-def load_catalogue(directory: Path = CATALOGUE_DIR) -> Catalogue:
-    """Read and validate every `*.yaml` in `directory`."""
+def load_catalogue(directory: Path | None = None) -> Catalogue:
+    """Read and validate every `*.yaml` in `directory` (default: the shipped catalogue)."""
+    directory = directory or CATALOGUE_DIR
     files = sorted(directory.glob("*.yaml"))
     if not files:
         raise CatalogueError(str(directory), "<files>", "no *.yaml one-thing files found")

@@ -107,9 +107,7 @@ def check_supplement(
 
 
 def create_app(settings: Settings) -> FastAPI:
-    catalogue: Catalogue = load_catalogue(
-        *([settings.catalogue_dir] if settings.catalogue_dir else [])
-    )
+    catalogue: Catalogue = load_catalogue(settings.catalogue_dir)
     clients: dict[str, Client] = {}
 
     @asynccontextmanager

@@ -136,7 +136,7 @@ def department_http(
 
     configure()
     settings = Settings()
-    catalogue = load_catalogue(*([settings.catalogue_dir] if settings.catalogue_dir else []))
+    catalogue = load_catalogue(settings.catalogue_dir)
     app_ = create_department_app(department, catalogue, db, settings.latency(department))
     uvicorn.run(app_, host=settings.host, port=port, log_level="warning")
 
@@ -183,7 +183,7 @@ def schemas_export(directory: Path) -> None:
     from one_things import load_catalogue
 
     settings = Settings()
-    catalogue = load_catalogue(*([settings.catalogue_dir] if settings.catalogue_dir else []))
+    catalogue = load_catalogue(settings.catalogue_dir)
     for path in export(directory, catalogue.departments()):
         console.print(str(path))
 

@@ -52,14 +52,15 @@ class ResultApplier:
     async def apply(self, raw: bytes, topic: str, partition: int, offset: int) -> None:
         try:
             result = loads(raw, TaskResult).data
+            result_log = log.bind(
+                application_id=result.application_id,
+                task_id=result.task_id,
+                attempt=result.attempt,
+                outcome=result.outcome.value,
+            )
             if result.reply_token == ORPHAN_TOKEN:
                 self.counters["late_result_undone"] += 1
-                log.info(
-                    "late_result_undone",
-                    application_id=result.application_id,
-                    task_id=result.task_id,
-                    outcome=result.outcome.value,
-                )
+                result_log.info("late_result_undone")
                 return
             token = decode_token(result.reply_token)
         except (
@@ -72,20 +73,14 @@ class ResultApplier:
             await self._dead_letter(f"invalid task result: {exc}", raw, topic, partition, offset)
             return
         handle = self._client.get_async_activity_handle(task_token=token)
-        context = {
-            "application_id": result.application_id,
-            "task_id": result.task_id,
-            "attempt": result.attempt,
-            "outcome": result.outcome.value,
-        }
         try:
             await _retrying(lambda: self._complete(handle, result))
         except RPCError as exc:
             if exc.status is RPCStatusCode.NOT_FOUND:
                 self.counters["stale"] += 1
-                log.info("result_stale", **context)
-                if result.outcome is Outcome.APPROVED:
-                    await self._undo_if_orphaned(result)
+                result_log.info("result_stale")
+                if result.outcome is Outcome.APPROVED and await self._undo_if_orphaned(result):
+                    result_log.info("late_result_compensated")
                 return
             if exc.status is RPCStatusCode.INVALID_ARGUMENT:
                 await self._dead_letter(
@@ -95,7 +90,7 @@ class ResultApplier:
             raise
         self.counters["applied"] += 1
         self.counters[f"outcome.{result.outcome.value}"] += 1
-        log.info("result_applied", **context)
+        result_log.info("result_applied")
         changed = TaskStateChanged(
             application_id=result.application_id,
             task_id=result.task_id,
@@ -108,18 +103,21 @@ class ResultApplier:
             topics.STATUS, topics.key(result.application_id), dumps(wrap(changed)), HEADERS
         )
 
-    async def _undo_if_orphaned(self, result: TaskResult) -> None:
-        """Work done for a task that no longer wants it is undone: no orphan records."""
+    async def _undo_if_orphaned(self, result: TaskResult) -> bool:
+        """Work done for a task that no longer wants it is undone: no orphan records.
+
+        True if a compensation was sent.
+        """
         handle = self._client.get_workflow_handle(result.application_id)
         try:
             progress = await handle.query("progress", result_type=Progress)
         except RPCError as exc:
             if exc.status is RPCStatusCode.NOT_FOUND:
-                return
+                return False
             raise
         task = next((t for t in progress.tasks if t.task_id == result.task_id), None)
         if task is None or task.state not in ORPHANED:
-            return
+            return False
         undo = TaskCommand(
             application_id=result.application_id,
             task_id=result.task_id,
@@ -134,18 +132,13 @@ class ResultApplier:
             trace_id="late-result",
         )
         self.counters["late_result_compensated"] += 1
-        log.info(
-            "late_result_compensated",
-            application_id=result.application_id,
-            task_id=result.task_id,
-            attempt=result.attempt,
-        )
         await self._publish(
             topics.department_tasks(result.department),
             topics.key(result.application_id),
             dumps(wrap(undo)),
             HEADERS,
         )
+        return True
 
     @staticmethod
     async def _complete(handle: AsyncActivityHandle, result: TaskResult) -> None:

@@ -65,6 +65,7 @@ class OneThingWorkflow:
     def __init__(self) -> None:
         self._progress: Progress | None = None
         self._inp: ApplicationInput | None = None
+        self._planned_by_id: dict[str, PlannedTask] = {}
         self._ending: tuple[ApplicationStatus, str] | None = None
         self._supplements: dict[str, dict[str, JsonValue]] = {}
         self._decisions: dict[str, OperatorAction] = {}
@@ -97,6 +98,7 @@ class OneThingWorkflow:
     @workflow.run
     async def run(self, inp: ApplicationInput) -> Progress:
         self._inp = inp
+        self._planned_by_id = {t.task_id: t for t in inp.plan.tasks}
         progress = self._progress = Progress(
             id=inp.application_id,
             one_thing=inp.plan.one_thing,
@@ -367,8 +369,7 @@ class OneThingWorkflow:
         return max(due - workflow.now(), timedelta(0))
 
     def _planned(self) -> dict[str, PlannedTask]:
-        assert self._inp is not None
-        return {t.task_id: t for t in self._inp.plan.tasks}
+        return self._planned_by_id
 
     def _tasks(self) -> list[TaskProgress]:
         assert self._progress is not None

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -14,9 +13,10 @@ import uvicorn
 
 from adapters.rest import RestDepartment
 from adapters.rest_department import create_department_app
-from events import Outcome, TaskCommand
+from events import Outcome
 from infra.supervisor import free_port
 from one_things import load_catalogue
+from tests.factories import task_command
 
 
 @pytest_asyncio.fixture
@@ -37,17 +37,12 @@ async def slow_hpf(tmp_path: Path) -> AsyncIterator[str]:
 async def test_a_department_that_times_out_after_the_work_creates_one_record(
     slow_hpf: str,
 ) -> None:
-    command = TaskCommand(
+    command = task_command(
         application_id="ot-rest",
         task_id="housing_fund",
-        attempt=1,
-        one_thing="enterprise_opening",
         matter="housing_fund",
         department="hpf",
-        payload={"company_name": "广州一件事科技有限公司"},
-        deadline=datetime.now(UTC),
         reply_token="r1",
-        trace_id="t",
     )
     calls: list[httpx.Request] = []
 

@@ -1,4 +1,3 @@
-from datetime import UTC, datetime
 from pathlib import Path
 
 import jsonschema
@@ -9,22 +8,7 @@ from pydantic import ValidationError
 
 from events import Action, Outcome, TaskCommand, TaskResult, dumps, loads, topics, wrap
 from events.schemas import export
-
-
-def command(**changes: object) -> TaskCommand:
-    fields: dict[str, object] = {
-        "application_id": "ot-1",
-        "task_id": "tax_registration",
-        "attempt": 1,
-        "one_thing": "enterprise_opening",
-        "matter": "tax_registration",
-        "department": "tax",
-        "payload": {"company_name": "广州一件事科技有限公司"},
-        "deadline": datetime(2026, 11, 26, tzinfo=UTC),
-        "reply_token": "dG9rZW4=",
-        "trace_id": "run-1",
-    }
-    return TaskCommand.model_validate({**fields, **changes})
+from tests.factories import task_command as command
 
 
 def test_envelope_round_trip_keeps_cloudevents_attributes() -> None:

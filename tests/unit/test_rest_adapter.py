@@ -1,22 +1,16 @@
-from datetime import UTC, datetime
-
 import httpx
 
 from adapters.breaker import CircuitBreaker
 from adapters.rest import RestDepartment
-from events import Outcome, TaskCommand
+from events import Outcome
+from tests.factories import task_command
 
-COMMAND = TaskCommand(
-    application_id="ot-1",
+COMMAND = task_command(
     task_id="housing_fund",
     attempt=2,
-    one_thing="x",
     matter="housing_fund",
     department="hpf",
-    payload={"company_name": "某公司"},
-    deadline=datetime.now(UTC),
     reply_token="token-2",
-    trace_id="t",
 )
 
 

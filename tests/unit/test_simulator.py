@@ -1,9 +1,8 @@
-from datetime import UTC, datetime
-
 from adapters.simulator import SimulatedDepartment
 from events import Action, Outcome, TaskCommand
 from one_things import load_catalogue
 from one_things.identity import check_credit_code, check_resident_id
+from tests.factories import task_command
 
 CATALOGUE = load_catalogue()
 
@@ -11,7 +10,7 @@ CATALOGUE = load_catalogue()
 def command(
     department: str, matter: str, one_thing: str, attempt: int = 1, **payload: object
 ) -> TaskCommand:
-    return TaskCommand(
+    return task_command(
         application_id="ot-9",
         task_id=matter,
         attempt=attempt,
@@ -19,9 +18,7 @@ def command(
         matter=matter,
         department=department,
         payload=payload,
-        deadline=datetime.now(UTC),
         reply_token=f"token-{attempt}",
-        trace_id="t",
     )
 
 
