@@ -2,13 +2,5 @@
 
 from adapters.base import DepartmentAdapter, answer
 from adapters.runtime import AdapterRuntime
-from adapters.simulator import RULES, RejectionRule, SimulatedDepartment
 
-__all__ = [
-    "RULES",
-    "AdapterRuntime",
-    "DepartmentAdapter",
-    "RejectionRule",
-    "SimulatedDepartment",
-    "answer",
-]
+__all__ = ["AdapterRuntime", "DepartmentAdapter", "answer"]

@@ -1,7 +1,8 @@
 """The departments process: an adapter for every department, on one runtime.
 
-A department listed in `ONETHING_REST_DEPARTMENTS` is called over HTTP; one listed in
-`ONETHING_SIM_SKIP` runs its own system (Kafka-native); every other one is simulated.
+A department listed in `ONETHING_REST_DEPARTMENTS` is called at its own HTTP system; one in
+`ONETHING_SIM_SKIP` runs its own Kafka-native system; every other one is called over HTTP at
+its simulated system (`onething simulators`).
 """
 
 from __future__ import annotations
@@ -11,10 +12,8 @@ import contextlib
 
 import httpx
 
-from adapters.base import DepartmentAdapter
 from adapters.rest import RestDepartment
 from adapters.runtime import AdapterRuntime
-from adapters.simulator import SimulatedDepartment
 from infra import kafka
 from infra.logging import get_logger
 from infra.settings import Settings
@@ -22,6 +21,13 @@ from infra.supervisor import Supervisor
 from one_things.loader import load_catalogue
 
 log = get_logger(__name__)
+
+
+def department_urls(settings: Settings, departments: list[str]) -> dict[str, str]:
+    """Where each department's HTTP system answers: its own, or its simulator."""
+    return {
+        d: settings.rest_departments.get(d, f"{settings.simulators_url}/{d}") for d in departments
+    }
 
 
 async def run_departments(
@@ -35,14 +41,9 @@ async def run_departments(
     await producer.start()
     clients = {
         d: httpx.AsyncClient(base_url=url, timeout=settings.rest_timeout_seconds)
-        for d, url in settings.rest_departments.items()
+        for d, url in department_urls(settings, departments).items()
     }
-    adapters: list[DepartmentAdapter] = [
-        RestDepartment(d, clients[d])
-        if d in clients
-        else SimulatedDepartment(d, catalogue, settings.latency(d))
-        for d in departments
-    ]
+    adapters = [RestDepartment(d, client) for d, client in clients.items()]
     runtime = AdapterRuntime(adapters, settings, producer, group_id="dept-local")
     try:
         await runtime.start()

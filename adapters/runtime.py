@@ -7,6 +7,7 @@ record of its partition are published; records are handled concurrently.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 import orjson
 from aiokafka import (
@@ -38,7 +39,7 @@ class AdapterRuntime:
 
     def __init__(
         self,
-        adapters: list[DepartmentAdapter],
+        adapters: Sequence[DepartmentAdapter],
         settings: Settings,
         producer: AIOKafkaProducer,
         group_id: str | None = None,

@@ -25,6 +25,7 @@ def mask_pii(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping
 def configure(level: str = "INFO") -> None:
     """Configure structlog (and the stdlib root logger) for one process."""
     logging.basicConfig(stream=sys.stderr, level=level, format="%(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per call is noise
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

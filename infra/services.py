@@ -5,12 +5,29 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 
 from infra.settings import Settings
 from infra.stack import EmbeddedStack
-from infra.supervisor import Supervisor
+from infra.supervisor import Supervisor, free_port
 
-SERVICES = ("worker", "bridge", "departments", "api")
+SERVICES = ("simulators", "worker", "bridge", "departments", "api")
+
+
+PORTS = (
+    "kafka_port",
+    "temporal_port",
+    "temporal_ui_port",
+    "api_port",
+    "bridge_port",
+    "simulators_port",
+)
+
+
+def on_free_ports(state_dir: Path, **overrides: object) -> Settings:
+    """Settings with every port free, so a deployment never clashes with another."""
+    ports = {name: free_port() for name in PORTS}
+    return Settings.model_validate({"state_dir": state_dir, **ports, **overrides})
 
 
 @dataclass(frozen=True)
@@ -56,4 +73,5 @@ class Deployment:
             "Temporal frontend": s.temporal,
             "Kafka broker": s.kafka,
             "results bridge metrics": f"http://{s.host}:{s.bridge_port}/metrics",
+            "department simulators": s.simulators_url,
         }

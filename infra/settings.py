@@ -52,14 +52,23 @@ class Settings(BaseSettings):
         default=30 * 86400, gt=0, description="How long an application waits for a supplement."
     )
 
+    simulators_port: int = Field(default=8090, description="The simulated department systems.")
     sim_latency: dict[str, float] = Field(
         default_factory=dict, description="Seconds a simulated department takes, by department."
     )
-    sim_default_latency: float = Field(default=0.2, ge=0)
+    sim_default_latency: float | None = Field(
+        default=None, ge=0, description="Latency of the others; default: each one's spec."
+    )
+    sim_failure_rate: dict[str, float] = Field(
+        default_factory=dict, description="Share of calls a simulated department fails (503)."
+    )
     rest_departments: dict[str, str] = Field(
         default_factory=dict, description="Department code -> base URL of its HTTP system."
     )
     rest_timeout_seconds: float = Field(default=10.0, gt=0)
+    file_departments: dict[str, Path] = Field(
+        default_factory=dict, description="Department code -> its file-exchange folder."
+    )
     sim_skip: list[str] = Field(
         default_factory=list, description="Departments that run their own system, not simulated."
     )
@@ -76,8 +85,15 @@ class Settings(BaseSettings):
     def api_url(self) -> str:
         return f"http://{self.host}:{self.api_port}"
 
-    def latency(self, department: str) -> float:
-        return self.sim_latency.get(department, self.sim_default_latency)
+    @property
+    def simulators_url(self) -> str:
+        return f"http://{self.host}:{self.simulators_port}"
+
+    def latency(self, department: str, default: float) -> float:
+        """A simulated department's latency: set for it, else set for all, else `default`."""
+        if department in self.sim_latency:
+            return self.sim_latency[department]
+        return default if self.sim_default_latency is None else self.sim_default_latency
 
     def env(self) -> dict[str, str]:
         """These settings as environment variables, for child processes."""

@@ -42,6 +42,8 @@ def _field(spec: FormField) -> tuple[Any, Any]:
         constraints["max_length"] = spec.max_length
     if spec.minimum is not None:
         constraints["ge"] = spec.minimum
+    if spec.maximum is not None:
+        constraints["le"] = spec.maximum
     if spec.type is FieldType.STRING:
         constraints.setdefault("min_length", 1)
     if not spec.required:

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from one_things.departments import DEPARTMENTS
 from one_things.errors import CatalogueError, UnknownOneThing
+from one_things.forms import Applicant, form_model
 from one_things.graph import find_cycle
 from one_things.schema import APPLICANT_FIELDS, FieldType, OneThing
 
@@ -42,7 +43,9 @@ def load_catalogue(directory: Path | None = None) -> Catalogue:
     files = sorted(directory.glob("*.yaml"))
     if not files:
         raise CatalogueError(str(directory), "<files>", "no *.yaml one-thing files found")
-    return Catalogue({ot.id: ot for ot in (load_one_thing(f) for f in files)})
+    catalogue = Catalogue({ot.id: ot for ot in (load_one_thing(f) for f in files)})
+    check_prefills(catalogue)
+    return catalogue
 
 
 def load_one_thing(path: Path) -> OneThing:
@@ -99,6 +102,50 @@ def check_references(name: str, ot: OneThing) -> None:
                 raise CatalogueError(
                     name, f"{where}.when", f"{matter.when!r} is not a boolean form field"
                 )
+        for output in matter.licences:
+            if output not in matter.outputs:
+                raise CatalogueError(name, f"{where}.licences", f"{output!r} is not an output")
+        holder = ot.form.get(matter.licence_holder)
+        if matter.licence_holder != "applicant.id_number" and (
+            holder is None or holder.type not in (FieldType.RESIDENT_ID, FieldType.CREDIT_CODE)
+        ):
+            raise CatalogueError(
+                name,
+                f"{where}.licence_holder",
+                f"{matter.licence_holder!r} is not an ID number or credit code form field",
+            )
     cycle = find_cycle({m.id: m.depends_on for m in ot.matters})
     if cycle:
         raise CatalogueError(name, "matters.depends_on", "cycle " + " -> ".join(cycle))
+    check_example(name, ot)
+
+
+def check_example(name: str, ot: OneThing) -> None:
+    """The example application must be one the API accepts."""
+    try:
+        Applicant.model_validate(ot.example.applicant)
+        form_model(ot).model_validate(ot.example.form)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"])
+        raise CatalogueError(name, f"example.{field}", err["msg"]) from exc
+
+
+def check_prefills(catalogue: Catalogue) -> None:
+    """A prefill names an e-licence type some matter issues and a value that licence carries."""
+    carried: dict[str, set[str]] = {}
+    for ot in catalogue:
+        for matter in ot.matters:
+            for kind in matter.licences.values():
+                carried.setdefault(kind, set()).update(matter.inputs, matter.outputs)
+    for ot in catalogue:
+        for field, spec in ot.form.items():
+            if spec.prefill is None:
+                continue
+            kind, _, key = spec.prefill.partition(".")
+            if key not in carried.get(kind, set()):
+                raise CatalogueError(
+                    f"{ot.id}.yaml",
+                    f"form.{field}.prefill",
+                    f"no matter issues a {kind!r} e-licence carrying {key!r}",
+                )

@@ -6,7 +6,7 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
 NAME = r"^[a-z][a-z0-9_]{0,63}$"
 APPLICANT_FIELDS = ("name", "id_number", "phone")
@@ -37,6 +37,12 @@ class FormField(Strict):
     pii: bool = False
     max_length: int | None = Field(default=None, ge=1)
     minimum: int | None = None
+    maximum: int | None = None
+    prefill: str | None = Field(
+        default=None,
+        pattern=r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$",
+        description="licence_type.key: filled from the applicant's e-licence when left out.",
+    )
 
 
 class Matter(Strict):
@@ -58,6 +64,17 @@ class Matter(Strict):
     compensation: str | None = Field(default=None, description="The action that undoes it.")
     irreversible: bool = False
     when: str | None = Field(default=None, description="A boolean form field that enables it.")
+    licences: dict[str, str] = Field(
+        default_factory=dict,
+        description="output -> e-licence type, for outputs that are documents.",
+    )
+    licence_holder: str = Field(
+        default="applicant.id_number",
+        description="The form field naming whom its e-licences belong to.",
+    )
+    once_per_holder: bool = Field(
+        default=False, description="Skipped when the holder already holds its e-licences."
+    )
 
     @model_validator(mode="after")
     def _undo_declared(self) -> Self:
@@ -65,7 +82,16 @@ class Matter(Strict):
             raise ValueError("declare either a compensation or irreversible: true, not both")
         if self.time_limit <= timedelta(0):
             raise ValueError("time_limit must be positive")
+        if self.once_per_holder and not self.licences:
+            raise ValueError("once_per_holder needs the e-licences the matter issues")
         return self
+
+
+class Example(Strict):
+    """A valid application of the one thing (the demo and the API documentation use it)."""
+
+    applicant: dict[str, str]
+    form: dict[str, JsonValue]
 
 
 class OneThing(Strict):
@@ -77,6 +103,7 @@ class OneThing(Strict):
     description: str = ""
     form: dict[str, FormField]
     matters: list[Matter] = Field(min_length=1)
+    example: Example
 
     def matter(self, matter_id: str) -> Matter:
         return next(m for m in self.matters if m.id == matter_id)

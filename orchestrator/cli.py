@@ -122,23 +122,39 @@ def departments() -> None:
     _serve(run_departments)
 
 
-@app.command("department-http")
-def department_http(
+@app.command("simulators")
+def simulators() -> None:
+    """Serve every department's simulated system over HTTP, each at /DEPT."""
+    from adapters.simulation.service import create_simulators_app
+    from one_things import load_catalogue
+
+    settings = Settings()
+    _serve_http(
+        create_simulators_app(settings, load_catalogue(settings.catalogue_dir)),
+        settings.simulators_port,
+    )
+
+
+@app.command("simulator")
+def simulator(
     department: str,
     port: Annotated[int, typer.Option(help="Port to serve on.")],
     db: Annotated[Path, typer.Option(help="SQLite file of its records.")],
 ) -> None:
-    """Serve a simulated department system over HTTP (for the REST adapter)."""
-    import uvicorn
-
-    from adapters.rest_department import create_department_app
+    """Serve one department's simulated system over HTTP, as its own service."""
+    from adapters.simulation.service import simulated_department_app
     from one_things import load_catalogue
 
-    configure()
     settings = Settings()
     catalogue = load_catalogue(settings.catalogue_dir)
-    app_ = create_department_app(department, catalogue, db, settings.latency(department))
-    uvicorn.run(app_, host=settings.host, port=port, log_level="warning")
+    _serve_http(simulated_department_app(department, settings, catalogue, db), port)
+
+
+def _serve_http(asgi: object, port: int) -> None:
+    import uvicorn
+
+    configure()
+    uvicorn.run(asgi, host=Settings().host, port=port, log_level="warning")  # type: ignore[arg-type]
 
 
 @app.command("bridge")
@@ -153,27 +169,36 @@ def bridge() -> None:
 @app.command("api")
 def api() -> None:
     """Run the intake API in the foreground."""
-    import uvicorn
-
     from orchestrator.api import create_app
 
-    configure()
     settings = Settings()
-    uvicorn.run(
-        create_app(settings), host=settings.host, port=settings.api_port, log_level="warning"
-    )
+    _serve_http(create_app(settings), settings.api_port)
 
 
 @app.command("demo")
 def demo(
+    one_thing: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--one-thing", help="Run the catalogue's example of this one thing (repeat, or 'all')."
+        ),
+    ] = None,
     json_file: Annotated[
         Path | None, typer.Option("--json", help="Write the final progress documents here.")
     ] = None,
 ) -> None:
-    """Start everything on free ports, submit three applications, show them, stop everything."""
-    from orchestrator.demo import run_demo
+    """Start everything on free ports, submit applications, show them live, stop everything."""
+    from one_things import UnknownOneThing, load_catalogue
+    from orchestrator.demo import APPLICATIONS, DemoApplication, applications_of, run_demo
 
-    raise typer.Exit(run_demo(console, json_file))
+    applications: tuple[DemoApplication, ...] = APPLICATIONS
+    if one_thing:
+        try:
+            applications = applications_of(one_thing)
+        except UnknownOneThing as exc:
+            known = ", ".join(ot.id for ot in load_catalogue())
+            raise _fail(LookupError(f"{exc}; the catalogue has: {known}, or all")) from exc
+    raise typer.Exit(run_demo(console, json_file, applications))
 
 
 @schemas_app.command("export")

@@ -15,22 +15,14 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 
-from infra.services import Deployment
+from adapters.simulation.spec import load_specs
+from infra.services import Deployment, on_free_ports
 from infra.settings import Settings
-from infra.supervisor import StackError, free_port
+from infra.supervisor import StackError
+from one_things import load_catalogue
 from one_things.graph import critical_path
 from orchestrator.models import Progress
 
-DEMO_LATENCY = {
-    "amr": 1.5,
-    "psb": 1.0,
-    "tax": 1.2,
-    "hrss": 0.8,
-    "hpf": 0.7,
-    "bank": 1.1,
-    "nhc": 1.0,
-    "nhsa": 0.8,
-}
 STATE_STYLE = {
     "compensated": "magenta",
     "voided": "magenta",
@@ -44,8 +36,6 @@ STATE_STYLE = {
     "dispatched": "cyan",
     "pending": "dim",
 }
-FOUNDER_ID = "110105199003071239"
-MOTHER_ID = "44010619920512002X"
 
 
 @dataclass(frozen=True)
@@ -56,76 +46,55 @@ class DemoApplication:
     withdraw_once_approved: str | None = None  # the applicant withdraws when this task is done
 
 
-def _enterprise(company_name: str, **changes: Any) -> dict[str, Any]:
-    body = {
-        "one_thing": "enterprise_opening",
-        "applicant": {"name": "张三", "id_number": FOUNDER_ID, "phone": "13800138000"},
-        "form": {
-            "company_name": company_name,
-            "registered_address": "广州市天河区天河路1号",
-            "registered_capital_wan": 100,
-            "business_scope": "软件开发；信息技术咨询服务",
-            "legal_representative_name": "张三",
-            "legal_representative_id": FOUNDER_ID,
-            "contact_phone": "13800138000",
-            "employee_count": 5,
-            "seal_count": 2,
-            "payroll_certificate_ref": "GZ-2026-0001",
-            "open_bank_account": True,
-            "bank_branch": "天河支行",
-        },
+def example(one_thing: str, **changes: Any) -> dict[str, Any]:
+    """The catalogue's example application of `one_thing`, with some form fields changed."""
+    shown = load_catalogue().get(one_thing).example
+    return {
+        "one_thing": one_thing,
+        "applicant": dict(shown.applicant),
+        "form": {**shown.form, **changes},
     }
-    body["form"].update(changes)  # type: ignore[attr-defined]
-    return body
 
 
 APPLICATIONS = (
+    DemoApplication("birth", "approved", example("birth")),
+    DemoApplication("enterprise opening", "approved", example("enterprise_opening")),
     DemoApplication(
-        "birth",
-        "approved",
-        {
-            "one_thing": "birth",
-            "applicant": {"name": "王芳", "id_number": MOTHER_ID, "phone": "13900139000"},
-            "form": {
-                "baby_name": "李小明",
-                "baby_sex": "男",
-                "birth_date": "2026-11-20",
-                "birth_hospital": "广东省妇幼保健院",
-                "mother_name": "王芳",
-                "mother_id": MOTHER_ID,
-                "household_address": "广州市越秀区中山路2号",
-                "mother_insured": True,
-                "delivery_cost_yuan": 6800,
-            },
-        },
+        "enterprise opening, refused",
+        "rejected",
+        example("enterprise_opening", company_name="国家宇宙科技有限公司"),
     ),
-    DemoApplication("enterprise opening", "approved", _enterprise("广州一件事科技有限公司")),
-    DemoApplication("enterprise opening, refused", "rejected", _enterprise("国家宇宙科技有限公司")),
     DemoApplication(
         "enterprise opening, refused late at the bank",
         "rejected",
-        _enterprise("广州晚拒科技有限公司", bank_branch="横琴已撤销网点"),
+        example(
+            "enterprise_opening", company_name="广州晚拒科技有限公司", bank_branch="横琴已撤销网点"
+        ),
     ),
     DemoApplication(
         "enterprise opening, withdrawn",
         "withdrawn",
-        _enterprise("广州撤回科技有限公司"),
+        example("enterprise_opening", company_name="广州撤回科技有限公司"),
         withdraw_once_approved="business_registration",
     ),
 )
 
 
+def applications_of(one_things: list[str]) -> tuple[DemoApplication, ...]:
+    """The example application of each named one thing ("all": every one), to be approved."""
+    names = [ot.id for ot in load_catalogue()] if one_things == ["all"] else one_things
+    return tuple(DemoApplication(name, "approved", example(name)) for name in names)
+
+
 def demo_settings(state_dir: Path) -> Settings:
     """Fresh state and free ports, so the demo never touches a running deployment."""
-    return Settings(
-        state_dir=state_dir,
-        kafka_port=free_port(),
-        temporal_port=free_port(),
-        temporal_ui_port=free_port(),
-        api_port=free_port(),
-        bridge_port=free_port(),
-        sim_latency=DEMO_LATENCY,
-    )
+    return on_free_ports(state_dir)
+
+
+def latencies(settings: Settings) -> dict[str, float]:
+    """How long each simulated department takes in this deployment."""
+    specs = load_specs(load_catalogue(settings.catalogue_dir))
+    return {d: settings.latency(d, spec.latency) for d, spec in specs.items()}
 
 
 def timings(progress: Progress, latency: dict[str, float]) -> dict[str, float | None]:
@@ -160,7 +129,12 @@ def _progress_table(label: str, progress: Progress) -> Table:
     return table
 
 
-def run_demo(console: Console, json_file: Path | None, timeout: float = 120.0) -> int:
+def run_demo(
+    console: Console,
+    json_file: Path | None,
+    applications: tuple[DemoApplication, ...] = APPLICATIONS,
+    timeout: float = 120.0,
+) -> int:
     """Run the demo; 0 only if every application ended as expected."""
     state_dir = Path(tempfile.mkdtemp(prefix="onething-demo-"))
     settings = demo_settings(state_dir)
@@ -174,7 +148,7 @@ def run_demo(console: Console, json_file: Path | None, timeout: float = 120.0) -
             f"everything up in {time.monotonic() - started:.1f}s; "
             f"Temporal UI {deployment.urls()['Temporal Web UI']}"
         )
-        ok = _submit_and_watch(console, settings, json_file, timeout)
+        ok = _submit_and_watch(console, settings, applications, json_file, timeout)
     except (StackError, httpx.HTTPError) as exc:
         console.print(f"[red]error:[/red] {exc}")
     finally:
@@ -189,11 +163,15 @@ def run_demo(console: Console, json_file: Path | None, timeout: float = 120.0) -
 
 
 def _submit_and_watch(
-    console: Console, settings: Settings, json_file: Path | None, timeout: float
+    console: Console,
+    settings: Settings,
+    applications: tuple[DemoApplication, ...],
+    json_file: Path | None,
+    timeout: float,
 ) -> bool:
     with httpx.Client(base_url=settings.api_url, timeout=10) as http:
         ids = []
-        for app in APPLICATIONS:
+        for app in applications:
             response = http.post("/v1/applications", json=app.body)
             if response.status_code != 201:
                 raise StackError(f"submitting {app.label}: {response.status_code} {response.text}")
@@ -203,7 +181,7 @@ def _submit_and_watch(
         deadline = time.monotonic() + timeout
         with Live(console=console, refresh_per_second=8) as live:
             while time.monotonic() < deadline:
-                for app, app_id in zip(APPLICATIONS, ids, strict=True):
+                for app, app_id in zip(applications, ids, strict=True):
                     latest[app_id] = Progress.model_validate(
                         http.get(f"/v1/applications/{app_id}").json()
                     )
@@ -222,22 +200,23 @@ def _submit_and_watch(
                     Group(
                         *(
                             _progress_table(a.label, latest[i])
-                            for a, i in zip(APPLICATIONS, ids, strict=True)
+                            for a, i in zip(applications, ids, strict=True)
                         )
                     )
                 )
                 if all(p.finished for p in latest.values()):
                     break
                 time.sleep(0.25)
+    latency = latencies(settings)
     summary = Table(title="results (wall time against the department latencies)")
     for column in ("application", "expected", "status", "wall s", "critical path s", "sum s"):
         summary.add_column(column)
     ok = True
     documents = []
-    for app, app_id in zip(APPLICATIONS, ids, strict=True):
+    for app, app_id in zip(applications, ids, strict=True):
         progress = latest[app_id]
         documents.append(progress.model_dump(mode="json"))
-        t = timings(progress, settings.sim_latency)
+        t = timings(progress, latency)
         good = progress.status.value == app.expected_status
         ok &= good
         summary.add_row(
@@ -250,7 +229,7 @@ def _submit_and_watch(
         )
     console.print()
     console.print(summary)
-    for app, app_id in zip(APPLICATIONS, ids, strict=True):
+    for app, app_id in zip(applications, ids, strict=True):
         progress = latest[app_id]
         if progress.reason:
             console.print(f"[bold]{app.label}[/bold]: {progress.reason}")

@@ -19,9 +19,8 @@ from temporalio.client import Client
 
 from events import topics
 from infra import kafka
-from infra.services import Deployment
+from infra.services import Deployment, on_free_ports
 from infra.settings import Settings
-from infra.supervisor import free_port
 from one_things import load_catalogue
 from orchestrator.temporal import connect
 
@@ -40,13 +39,8 @@ LATENCY = {
 
 def stack_settings(state_dir: Path, **overrides: object) -> Settings:
     """Settings on free ports, so two runs never clash."""
-    ports = {
-        name: free_port()
-        for name in ("kafka_port", "temporal_port", "temporal_ui_port", "api_port", "bridge_port")
-    }
-    return Settings.model_validate(
-        {"state_dir": state_dir, "sim_latency": LATENCY, **ports, **overrides}
-    )
+    defaults = {"sim_latency": LATENCY, "sim_default_latency": 0.3}
+    return on_free_ports(state_dir, **{**defaults, **overrides})
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,9 @@ import pytest_asyncio
 import uvicorn
 
 from adapters.rest import RestDepartment
-from adapters.rest_department import create_department_app
+from adapters.simulation.engine import SimulatedDepartment
+from adapters.simulation.service import create_department_app
+from adapters.simulation.spec import load_specs
 from events import Outcome
 from infra.supervisor import free_port
 from one_things import load_catalogue
@@ -22,7 +24,9 @@ from tests.factories import task_command
 @pytest_asyncio.fixture
 async def slow_hpf(tmp_path: Path) -> AsyncIterator[str]:
     """An hpf system that records the work, then answers after 1 s (past the client's 0.3 s)."""
-    app = create_department_app("hpf", load_catalogue(), tmp_path / "hpf.db", slow_answer=1.0)
+    catalogue = load_catalogue()
+    hpf = SimulatedDepartment(load_specs(catalogue)["hpf"], catalogue, latency=0)
+    app = create_department_app(hpf, tmp_path / "hpf.db", slow_answer=1.0)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     serving = asyncio.create_task(server.serve())

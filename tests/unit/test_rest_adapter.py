@@ -78,3 +78,11 @@ def test_breaker_half_opens_after_its_cool_down() -> None:
     assert breaker.allows()
     breaker.succeeded()
     assert breaker.state == "closed" and breaker.allows()
+
+
+async def test_a_case_taken_in_without_a_decision_waits_without_tripping_the_breaker() -> None:
+    breaker = CircuitBreaker(threshold=1, cool_down=60)
+    adapter, calls = department([httpx.Response(202, json={"outcome": None})] * 2, breaker=breaker)
+    assert await adapter.handle(COMMAND) is None
+    assert await adapter.handle(COMMAND) is None
+    assert len(calls) == 2 and breaker.state == "closed"

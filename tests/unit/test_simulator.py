@@ -1,10 +1,16 @@
-from adapters.simulator import SimulatedDepartment
+from adapters.simulation.engine import SimulatedDepartment
+from adapters.simulation.spec import load_specs
 from events import Action, Outcome, TaskCommand
 from one_things import load_catalogue
 from one_things.identity import check_credit_code, check_resident_id
 from tests.factories import task_command
 
 CATALOGUE = load_catalogue()
+SPECS = load_specs(CATALOGUE)
+
+
+def simulator(department: str) -> SimulatedDepartment:
+    return SimulatedDepartment(SPECS[department], CATALOGUE, latency=0)
 
 
 def command(
@@ -23,7 +29,7 @@ def command(
 
 
 async def test_issues_valid_identifiers_the_same_for_every_attempt() -> None:
-    amr = SimulatedDepartment("amr", CATALOGUE, latency=0)
+    amr = simulator("amr")
     first = await amr.handle(
         command(
             "amr",
@@ -49,7 +55,7 @@ async def test_issues_valid_identifiers_the_same_for_every_attempt() -> None:
 
 
 async def test_rejects_by_rule_with_a_reason() -> None:
-    amr = SimulatedDepartment("amr", CATALOGUE, latency=0)
+    amr = simulator("amr")
     result = await amr.handle(
         command(
             "amr",
@@ -60,13 +66,13 @@ async def test_rejects_by_rule_with_a_reason() -> None:
     )
     assert result.outcome is Outcome.REJECTED
     assert result.reason is not None and "国家" in result.reason
-    psb = SimulatedDepartment("psb", CATALOGUE, latency=0)
+    psb = simulator("psb")
     hukou = await psb.handle(command("psb", "hukou_registration", "birth", baby_name="Li 小明"))
     assert hukou.outcome is Outcome.REJECTED
 
 
 async def test_hukou_issues_a_valid_citizen_id_and_compensation_is_confirmed() -> None:
-    psb = SimulatedDepartment("psb", CATALOGUE, latency=0)
+    psb = simulator("psb")
     hukou = await psb.handle(
         command("psb", "hukou_registration", "birth", baby_name="李小明", birth_date="2026-11-20")
     )
@@ -82,6 +88,6 @@ async def test_hukou_issues_a_valid_citizen_id_and_compensation_is_confirmed() -
 
 
 async def test_a_matter_of_another_department_is_refused() -> None:
-    tax = SimulatedDepartment("tax", CATALOGUE, latency=0)
+    tax = simulator("tax")
     result = await tax.handle(command("tax", "hukou_registration", "birth"))
     assert result.outcome is Outcome.REJECTED

@@ -1,0 +1,70 @@
+"""A simulated department's own records, in SQLite: one row per command it has carried out."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from events.contracts import Action, TaskCommand, TaskResult, idempotency_key
+
+
+class Records:
+    """What the department did, keyed by idempotency key: a repeated command finds its answer."""
+
+    def __init__(self, db: Path) -> None:
+        db.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(db, check_same_thread=False, isolation_level=None)
+        self._db.execute("pragma journal_mode=wal")
+        self._db.execute(
+            "create table if not exists records (key text primary key, matter text not null,"
+            " action text not null, state text not null, answer blob not null, at text not null)"
+        )
+
+    def answer(self, key: str) -> dict[str, Any] | None:
+        row = self._db.execute("select answer from records where key = ?", (key,)).fetchone()
+        return None if row is None else dict(orjson.loads(row[0]))
+
+    @staticmethod
+    def body(result: TaskResult) -> dict[str, Any]:
+        """A result as the department's HTTP answer carries it."""
+        return {
+            "outcome": result.outcome.value,
+            "outputs": result.outputs,
+            "reason": result.reason,
+            "supplement_fields": result.supplement_fields,
+            "reference": result.department_reference,
+        }
+
+    def record(self, command: TaskCommand, result: TaskResult, undone_state: str) -> dict[str, Any]:
+        """Keep the answer to `command`; an undo also marks the record it undoes."""
+        recorded = self.body(result)
+        undoing = command.action is not Action.HANDLE
+        state = undone_state if undoing else result.outcome.value
+        now = datetime.now(UTC).isoformat()
+        with self._db:
+            self._db.execute("begin")
+            self._db.execute(
+                "insert or ignore into records values (?, ?, ?, ?, ?, ?)",
+                (
+                    command.idempotency_key,
+                    command.matter,
+                    command.action.value,
+                    state,
+                    orjson.dumps(recorded),
+                    now,
+                ),
+            )
+            if undoing:
+                handled = idempotency_key(command.application_id, command.task_id, Action.HANDLE)
+                self._db.execute(
+                    "update records set state = ? where key = ?", (undone_state, handled)
+                )
+        return self.answer(command.idempotency_key) or recorded
+
+    def all(self) -> list[dict[str, str]]:
+        rows = self._db.execute("select key, matter, action, state, at from records order by at")
+        return [dict(zip(("key", "matter", "action", "state", "at"), r, strict=True)) for r in rows]

@@ -1,0 +1,95 @@
+"""Simulated department systems behind HTTP, each a FastAPI app with its own SQLite records.
+
+`POST /tasks/handle` does the work (202: taken in, no decision yet); `POST /tasks/compensate`
+and `/tasks/void` undo it (the record becomes deregistered, cancelled, voided, … as the spec
+says). A repeated
+`Idempotency-Key` returns the recorded answer and creates nothing. `slow_answer` answers late
+*after* doing the work, as a real system does when its reply times out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import FastAPI, Header, HTTPException, Response
+
+from adapters.simulation.engine import SimulatedDepartment
+from adapters.simulation.records import Records
+from adapters.simulation.spec import load_specs
+from events.contracts import Outcome, TaskCommand
+from infra.settings import Settings
+from infra.supervisor import Supervisor
+from one_things.loader import Catalogue
+
+
+def create_department_app(
+    simulator: SimulatedDepartment,
+    db: Path,
+    failure_rate: float = 0.0,
+    slow_answer: float = 0.0,
+) -> FastAPI:
+    records = Records(db)
+    app = FastAPI(title=f"{simulator.spec.system} (simulated {simulator.department})")
+
+    @app.post("/tasks/{action}")
+    async def task(
+        action: str,
+        command: dict[str, Any],
+        idempotency_key: Annotated[str, Header()],
+        response: Response,
+    ) -> dict[str, Any]:
+        if (recorded := records.answer(idempotency_key)) is not None:
+            return recorded
+        parsed = TaskCommand.model_validate({**command, "reply_token": "http"})
+        if parsed.idempotency_key != idempotency_key or parsed.action.value != action:
+            raise HTTPException(400, "the Idempotency-Key or action does not match the command")
+        if random.random() < failure_rate:
+            raise HTTPException(503, "the department system is unavailable (simulated failure)")
+        result = await simulator.handle(parsed)
+        if result is None:  # taken in; the decision comes later
+            response.status_code = 202
+            return {"outcome": None, "reason": "accepted, no decision yet"}
+        if result.outcome is Outcome.SUPPLEMENT_REQUIRED:  # the case stays open: nothing done yet
+            return Records.body(result)
+        answer = records.record(parsed, result, simulator.undo_state(parsed))
+        await asyncio.sleep(slow_answer)
+        return answer
+
+    @app.get("/records")
+    async def all_records() -> dict[str, Any]:
+        rows = records.all()
+        return {"records": len(rows), "items": rows}
+
+    return app
+
+
+def simulated_department_app(
+    department: str, settings: Settings, catalogue: Catalogue, db: Path | None = None
+) -> FastAPI:
+    """One department's simulated system as its spec and the settings say."""
+    spec = load_specs(catalogue)[department]
+    simulator = SimulatedDepartment(spec, catalogue, settings.latency(department, spec.latency))
+    return create_department_app(
+        simulator,
+        db or settings.state_dir / "simulators" / f"{department}.sqlite",
+        settings.sim_failure_rate.get(department, spec.failure_rate),
+    )
+
+
+def create_simulators_app(settings: Settings, catalogue: Catalogue) -> FastAPI:
+    """Every department's simulated system, each mounted at `/{department}`."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        Supervisor(settings.state_dir).mark_ready("simulators")
+        yield
+
+    app = FastAPI(title="OneThing department simulators", lifespan=lifespan)
+    for department in load_specs(catalogue):
+        app.mount(f"/{department}", simulated_department_app(department, settings, catalogue))
+    return app
