@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     adapter_concurrency: int = Field(default=256, ge=1, description="Commands in flight.")
 
     catalogue_dir: Path | None = None
+    licence_library: Path | None = Field(
+        default=None, description="SQLite file of the e-licence library; default: in state_dir."
+    )
     dispatch_attempts: int = Field(
         default=3, ge=1, description="Dispatches of one task before it is escalated."
     )
@@ -84,6 +87,10 @@ class Settings(BaseSettings):
     @property
     def api_url(self) -> str:
         return f"http://{self.host}:{self.api_port}"
+
+    @property
+    def licence_db(self) -> Path:
+        return self.licence_library or self.state_dir / "licences.sqlite"
 
     @property
     def simulators_url(self) -> str:

@@ -22,6 +22,10 @@ class PlannedTask(BaseModel):
     time_limit_seconds: float
     compensation: str | None = None
     irreversible: bool = False
+    licences: dict[str, str] = Field(
+        default_factory=dict, description="output -> e-licence type issued on approval."
+    )
+    licence_holder: str | None = Field(default=None, description="Whom the e-licences belong to.")
 
 
 class SkippedMatter(BaseModel):
@@ -31,6 +35,7 @@ class SkippedMatter(BaseModel):
 
     matter: str
     reason: str
+    licence_id: str | None = Field(default=None, description="The e-licence held instead.")
 
 
 class ExecutionPlan(BaseModel):

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel, JsonValue
 
 from one_things.forms import Applicant
 from one_things.graph import topological_order
+from one_things.licences import ELicence
 from one_things.plan import ExecutionPlan, PlannedTask, SkippedMatter
-from one_things.schema import OneThing
+from one_things.schema import Matter, OneThing
 
 
 def plan(
@@ -17,43 +19,85 @@ def plan(
     applicant: Applicant,
     form: BaseModel,
     time_limit_cap_seconds: float | None = None,
+    held: Sequence[ELicence] = (),
 ) -> ExecutionPlan:
     """The task DAG with each task's minimised payload, and the catalogue version.
 
     `form` must be an instance of `forms.form_model(one_thing)`; a cap, if given, shortens
-    every time limit to at most that many seconds.
+    every time limit to at most that many seconds. A `once_per_holder` matter whose e-licences
+    its holder already holds (in `held`) is skipped, and its dependants get the licence's data.
     """
     values: dict[str, Any] = form.model_dump(mode="json", exclude_none=True)
     values.update({f"applicant.{k}": v for k, v in applicant.model_dump(exclude_none=True).items()})
-    skipped: dict[str, str] = {}
+    skipped: dict[str, SkippedMatter] = {}
+    from_licence: dict[str, ELicence] = {}
     tasks: dict[str, PlannedTask] = {}
     for matter_id in topological_order({m.id: m.depends_on for m in one_thing.matters}):
         matter = one_thing.matter(matter_id)
+        holder = values.get(matter.licence_holder) if matter.licences else None
         if matter.when is not None and not values.get(matter.when):
-            skipped[matter.id] = f"not requested ({matter.when} is not set)"
+            skipped[matter.id] = SkippedMatter(
+                matter=matter.id, reason=f"not requested ({matter.when} is not set)"
+            )
             continue
-        missing = [d for d in matter.depends_on if d in skipped]
+        if matter.once_per_holder and (licence := _held(held, matter, holder)) is not None:
+            from_licence[matter.id] = licence
+            skipped[matter.id] = SkippedMatter(
+                matter=matter.id,
+                reason=f"already held as e-licence {licence.id} (issued {licence.issued_on})",
+                licence_id=licence.id,
+            )
+            continue
+        missing = [d for d in matter.depends_on if d in skipped and d not in from_licence]
         if missing:
-            skipped[matter.id] = f"depends on skipped {', '.join(missing)}"
+            skipped[matter.id] = SkippedMatter(
+                matter=matter.id, reason=f"depends on skipped {', '.join(missing)}"
+            )
             continue
         payload: dict[str, JsonValue] = {k: values[k] for k in matter.inputs if k in values}
+        upstream: dict[str, str] = {}
+        for ref in matter.upstream:
+            source, _, output = ref.partition(".")
+            if source in from_licence:
+                payload[output] = from_licence[source].data[output]
+            else:
+                upstream[output] = ref
         tasks[matter.id] = PlannedTask(
             task_id=matter.id,
             matter=matter.id,
             title=matter.title,
             department=matter.department,
-            depends_on=list(matter.depends_on),
+            depends_on=[d for d in matter.depends_on if d not in from_licence],
             payload=payload,
-            upstream={ref.partition(".")[2]: ref for ref in matter.upstream},
+            upstream=upstream,
             time_limit_seconds=min(
                 matter.time_limit.total_seconds(), time_limit_cap_seconds or float("inf")
             ),
             compensation=matter.compensation,
             irreversible=matter.irreversible,
+            licences=dict(matter.licences),
+            licence_holder=holder,
         )
     return ExecutionPlan(
         one_thing=one_thing.id,
         catalogue_version=one_thing.version,
         tasks=[tasks[m.id] for m in one_thing.matters if m.id in tasks],
-        skipped=[SkippedMatter(matter=m, reason=r) for m, r in skipped.items()],
+        skipped=[skipped[m.id] for m in one_thing.matters if m.id in skipped],
     )
+
+
+def _held(held: Sequence[ELicence], matter: Matter, holder: str | None) -> ELicence | None:
+    """The newest licence `holder` holds of every type `matter` issues (None if one is missing)."""
+    newest: ELicence | None = None
+    for kind in set(matter.licences.values()):
+        of_kind = [
+            lic
+            for lic in held
+            if lic.type == kind
+            and lic.holder == holder
+            and all(output in lic.data for output in matter.outputs)
+        ]
+        if not of_kind:
+            return None
+        newest = max(of_kind, key=lambda lic: lic.issued_on)
+    return newest

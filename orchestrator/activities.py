@@ -18,8 +18,15 @@ from events.contracts import (
     TaskStateChanged,
 )
 from events.envelope import HEADERS, dumps, wrap
-from orchestrator.models import DispatchTask, TaskAnswer, TaskState
-from orchestrator.workflows import DISPATCH_TASK, PUBLISH_STATUS, PUBLISH_TASK_STATE
+from one_things.licences import ELicence, content_hash
+from orchestrator.licences import LicenceLibrary
+from orchestrator.models import DispatchTask, IssueLicences, TaskAnswer, TaskState
+from orchestrator.workflows import (
+    DISPATCH_TASK,
+    ISSUE_LICENCES,
+    PUBLISH_STATUS,
+    PUBLISH_TASK_STATE,
+)
 
 SENT = {
     Action.HANDLE: TaskState.DISPATCHED.value,
@@ -89,3 +96,28 @@ class TaskActivities:
     async def publish_task_state(self, event: TaskStateChanged) -> None:
         """Tell operators and notification consumers that a task changed state (escalated)."""
         await self._send(topics.STATUS, event)
+
+
+class LicenceActivities:
+    """Keeps the e-licences of approved applications in the e-licence library."""
+
+    def __init__(self, library: LicenceLibrary) -> None:
+        self._library = library
+
+    @activity.defn(name=ISSUE_LICENCES)
+    async def issue_licences(self, inp: IssueLicences) -> None:
+        today = datetime.now(UTC).date()
+        self._library.issue(
+            ELicence(
+                id=lic.id,
+                type=lic.type,
+                issuer=lic.issuer,
+                holder=lic.holder,
+                issued_on=today,
+                content_hash=content_hash(lic.type, lic.issuer, lic.holder, lic.data),
+                data=lic.data,
+                application_id=inp.application_id,
+                task_id=lic.task_id,
+            )
+            for lic in inp.licences
+        )

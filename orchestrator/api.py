@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from temporalio.client import Client, WorkflowExecutionStatus
@@ -22,11 +22,14 @@ from one_things import (
     Applicant,
     Catalogue,
     OneThing,
+    SkippedMatter,
     UnknownOneThing,
     form_model,
     load_catalogue,
     plan,
 )
+from one_things.licences import ELicence, holders, prefill
+from orchestrator.licences import LicenceLibrary
 from orchestrator.models import (
     ApplicationInput,
     ApplicationStatus,
@@ -58,6 +61,12 @@ class Submitted(BaseModel):
     catalogue_version: str
     status: str = "running"
     progress_url: str
+    prefilled: list[str] = Field(
+        default_factory=list, description="Form fields taken from the applicant's e-licences."
+    )
+    skipped: list[SkippedMatter] = Field(
+        default_factory=list, description="Matters this application does not need, and why."
+    )
 
 
 class OneThingSummary(BaseModel):
@@ -108,6 +117,7 @@ def check_supplement(
 
 def create_app(settings: Settings) -> FastAPI:
     catalogue: Catalogue = load_catalogue(settings.catalogue_dir)
+    library = LicenceLibrary(settings.licence_db)
     clients: dict[str, Client] = {}
 
     @asynccontextmanager
@@ -144,14 +154,17 @@ def create_app(settings: Settings) -> FastAPI:
             one_thing = catalogue.get(body.one_thing)
         except UnknownOneThing as exc:
             raise HTTPException(404, f"unknown one thing {body.one_thing!r}") from exc
+        held = library.held_by(holders(one_thing, body.applicant.id_number, body.form))
+        own = [lic for lic in held if lic.holder == body.applicant.id_number]
+        filled, prefilled = prefill(one_thing, body.form, own)
         try:
-            form = form_model(one_thing).model_validate(body.form)
+            form = form_model(one_thing).model_validate(filled)
         except ValidationError as exc:
             raise RequestValidationError(
                 [{**e, "loc": ("body", "form", *e["loc"])} for e in exc.errors()]
             ) from exc
         application_id = f"ot-{uuid.uuid4().hex}"
-        snapshot = plan(one_thing, body.applicant, form, settings.time_limit_cap_seconds)
+        snapshot = plan(one_thing, body.applicant, form, settings.time_limit_cap_seconds, held)
         await clients["temporal"].start_workflow(
             OneThingWorkflow.run,
             ApplicationInput(
@@ -176,7 +189,16 @@ def create_app(settings: Settings) -> FastAPI:
             one_thing=one_thing.id,
             catalogue_version=one_thing.version,
             progress_url=str(request.url_for("progress", application_id=application_id)),
+            prefilled=prefilled,
+            skipped=snapshot.skipped,
         )
+
+    @app.get("/v1/licences")
+    async def licences(
+        holder: Annotated[str, Query(min_length=1, max_length=18)],
+    ) -> list[ELicence]:
+        """The valid e-licences of one holder (resident ID number or credit code)."""
+        return library.held_by([holder.strip().upper()])
 
     async def current(application_id: str) -> Progress:
         handle = clients["temporal"].get_workflow_handle_for(OneThingWorkflow.run, application_id)

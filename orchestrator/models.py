@@ -65,6 +65,24 @@ class DispatchTask(Frozen):
     attempts_before: int = Field(default=0, ge=0, description="Dispatches of earlier activities.")
 
 
+class LicenceToIssue(Frozen):
+    """One e-licence an approved task issued (see `one_things.licences`)."""
+
+    id: str
+    type: str
+    issuer: str
+    holder: str
+    task_id: str
+    data: dict[str, JsonValue]
+
+
+class IssueLicences(Frozen):
+    """Input of the `issue_licences` activity: the e-licences of an approved application."""
+
+    application_id: str
+    licences: list[LicenceToIssue]
+
+
 class TaskAnswer(Frozen):
     """What the results bridge completes a `dispatch_task` activity with."""
 
@@ -133,6 +151,7 @@ class Progress(BaseModel):
     supplement_due_at: datetime | None = None
     tasks: list[TaskProgress]
     skipped: list[SkippedMatter] = Field(default_factory=list)
+    licences: list[str] = Field(default_factory=list, description="E-licences it issued.")
 
     def task(self, task_id: str) -> TaskProgress:
         return next(t for t in self.tasks if t.task_id == task_id)

@@ -11,7 +11,8 @@ from infra import kafka
 from infra.logging import get_logger
 from infra.settings import Settings
 from infra.supervisor import Supervisor
-from orchestrator.activities import TaskActivities
+from orchestrator.activities import LicenceActivities, TaskActivities
+from orchestrator.licences import LicenceLibrary
 from orchestrator.temporal import connect
 from orchestrator.workflows import OneThingWorkflow
 
@@ -26,11 +27,17 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     await producer.start()
     try:
         acts = TaskActivities(producer)
+        licences = LicenceActivities(LicenceLibrary(settings.licence_db))
         async with Worker(
             client,
             task_queue=settings.task_queue,
             workflows=[OneThingWorkflow],
-            activities=[acts.dispatch_task, acts.publish_status, acts.publish_task_state],
+            activities=[
+                acts.dispatch_task,
+                acts.publish_status,
+                acts.publish_task_state,
+                licences.issue_licences,
+            ],
             workflow_runner=SandboxedWorkflowRunner(
                 restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSED_THROUGH)
             ),

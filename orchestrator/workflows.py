@@ -24,11 +24,14 @@ with workflow.unsafe.imports_passed_through():
     from pydantic import JsonValue
 
     from events.contracts import Action, ApplicationStatusChanged, Outcome, TaskStateChanged
+    from one_things.licences import licence_id
     from one_things.plan import PlannedTask
     from orchestrator.models import (
         ApplicationInput,
         ApplicationStatus,
         DispatchTask,
+        IssueLicences,
+        LicenceToIssue,
         OperatorAction,
         OperatorDecision,
         Progress,
@@ -44,9 +47,11 @@ APPLICATION_STATUS = SearchAttributeKey.for_keyword("ApplicationStatus")
 DISPATCH_TASK = "dispatch_task"
 PUBLISH_STATUS = "publish_status"
 PUBLISH_TASK_STATE = "publish_task_state"
+ISSUE_LICENCES = "issue_licences"
 # Versions of this workflow's history (workflow.patched): never reuse or reorder.
 COMPENSATION = "compensation-v1"
 ESCALATION = "escalation-v1"
+LICENCES = "licences-v1"
 
 T = TypeVar("T")
 UNDO_STATES = {Action.COMPENSATE: TaskState.COMPENSATED, Action.VOID: TaskState.VOIDED}
@@ -126,6 +131,16 @@ class OneThingWorkflow:
         await self._despite_cancellation(announced)
         if self._ending is None:
             progress.status = ApplicationStatus.APPROVED
+            licences = self._licences_to_issue()
+            if licences and workflow.patched(LICENCES):
+                await self._despite_cancellation(
+                    workflow.execute_activity(
+                        ISSUE_LICENCES,
+                        IssueLicences(application_id=inp.application_id, licences=licences),
+                        start_to_close_timeout=timedelta(seconds=30),
+                    )
+                )
+                progress.licences = [lic.id for lic in licences]
         else:
             if self._completion_order and workflow.patched(COMPENSATION):
                 await self._undo_completed()
@@ -311,6 +326,27 @@ class OneThingWorkflow:
             if state.state in OPEN_STATES:
                 state.state, state.completed_at = TaskState.CANCELLED, now
                 state.reason = "cancelled: the application ended"
+
+    def _licences_to_issue(self) -> list[LicenceToIssue]:
+        """The e-licences of the approved tasks' document outputs, for their holders."""
+        assert self._inp is not None
+        licences = []
+        for task in self._inp.plan.tasks:
+            outputs = self._task(task.task_id).outputs
+            if not task.licences or task.licence_holder is None:
+                continue
+            for kind in dict.fromkeys(task.licences.values()):
+                licences.append(
+                    LicenceToIssue(
+                        id=licence_id(kind, self._inp.application_id, task.task_id),
+                        type=kind,
+                        issuer=task.department,
+                        holder=task.licence_holder,
+                        task_id=task.task_id,
+                        data={**task.payload, **outputs},
+                    )
+                )
+        return licences
 
     async def _undo_completed(self) -> None:
         """Undo completed tasks newest first, each confirmed before the next."""

@@ -62,15 +62,17 @@ class SimulatedDepartment(DepartmentAdapter):
             return answer(command, Outcome.REJECTED, reason=f"{command.matter!r} is not ours")
         payload = dict(command.payload)
         for check in self.spec.checks:
-            if check.matter == matter.id and check.rejects(payload):
+            if check.applies(command.one_thing, matter.id) and check.rejects(payload):
                 return answer(
                     command, Outcome.REJECTED, reason=check.reason, department_reference=reference
                 )
         for silence in self.spec.silences:
-            if silence.matter == matter.id and silence.silent(payload, command.attempt):
+            if silence.applies(command.one_thing, matter.id) and silence.silent(
+                payload, command.attempt
+            ):
                 return None
         for rule in self.spec.supplements:
-            if rule.matter == matter.id and (missing := rule.missing(payload)):
+            if rule.applies(command.one_thing, matter.id) and (missing := rule.missing(payload)):
                 return answer(
                     command,
                     Outcome.SUPPLEMENT_REQUIRED,

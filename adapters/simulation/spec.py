@@ -26,10 +26,19 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Check(Strict):
-    """Reject `matter` when payload `field` contains any of `contains` (or matches `pattern`)."""
+class Rule(Strict):
+    """A rule about one matter (of one one thing, if `one_thing` is given)."""
 
     matter: str
+    one_thing: str | None = None
+
+    def applies(self, one_thing: str, matter: str) -> bool:
+        return self.matter == matter and self.one_thing in (None, one_thing)
+
+
+class Check(Rule):
+    """Reject `matter` when payload `field` contains any of `contains` (or matches `pattern`)."""
+
     field: str
     reason: str
     contains: tuple[str, ...] = ()
@@ -50,10 +59,9 @@ class Check(Strict):
         return self.pattern is not None and re.search(self.pattern, value) is not None
 
 
-class SupplementRule(Strict):
+class SupplementRule(Rule):
     """Ask for `fields` when the payload of `matter` lacks any of them (补正)."""
 
-    matter: str
     fields: tuple[str, ...] = Field(min_length=1)
     reason: str
 
@@ -61,10 +69,9 @@ class SupplementRule(Strict):
         return [f for f in self.fields if not payload.get(f)]
 
 
-class Silence(Strict):
+class Silence(Rule):
     """Give no answer before attempt `answers_from` when `field` contains any of `contains`."""
 
-    matter: str
     field: str
     contains: tuple[str, ...] = Field(min_length=1)
     answers_from: int = Field(ge=2)
@@ -114,18 +121,18 @@ def load_specs(catalogue: Catalogue, directory: Path = SPEC_DIR) -> dict[str, De
 def _check_covers(spec: DepartmentSpec, catalogue: Catalogue) -> None:
     """The spec issues every output and undoes every compensation of its matters."""
     name = f"{spec.department}.yaml"
-    matters = {m.id: m for ot in catalogue for m in ot.matters if m.department == spec.department}
+    matters = {
+        (ot.id, m.id): m for ot in catalogue for m in ot.matters if m.department == spec.department
+    }
     for matter in matters.values():
         for output in matter.outputs:
             if output not in spec.issues:
                 raise CatalogueError(name, "issues", f"no format for output {output!r}")
         if matter.compensation and matter.compensation not in spec.undo:
             raise CatalogueError(name, "undo", f"no undo for {matter.compensation!r}")
-    rules: list[Check | SupplementRule | Silence] = [
-        *spec.checks,
-        *spec.supplements,
-        *spec.silences,
-    ]
+    rules: list[Rule] = [*spec.checks, *spec.supplements, *spec.silences]
     for i, rule in enumerate(rules):
-        if rule.matter not in matters:
-            raise CatalogueError(name, f"rules[{i}].matter", f"not a matter of {spec.department}")
+        if not any(rule.applies(one_thing, matter) for one_thing, matter in matters):
+            raise CatalogueError(
+                name, f"rules[{i}].matter", f"{rule.matter!r} is not a matter of {spec.department}"
+            )

@@ -166,8 +166,17 @@ async def test_a_result_delivered_twice_is_applied_once(
         while (await counters()).get("stale", 0) < before.get("stale", 0) + 2:
             await asyncio.sleep(0.2)
     history = await temporal.get_workflow_handle(enterprise.id).fetch_history()
+    dispatches = {
+        e.event_id
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+        and e.activity_task_scheduled_event_attributes.activity_type.name == "dispatch_task"
+    }
     completed = [
-        e for e in history.events if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED
+        e
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED
+        and e.activity_task_completed_event_attributes.scheduled_event_id in dispatches
     ]
     assert len(completed) == len(enterprise.tasks)
     again = Progress.model_validate((await http.get(f"/v1/applications/{enterprise.id}")).json())

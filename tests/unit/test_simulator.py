@@ -1,7 +1,12 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
 from adapters.simulation.engine import SimulatedDepartment
-from adapters.simulation.spec import load_specs
+from adapters.simulation.spec import SPEC_DIR, load_specs
 from events import Action, Outcome, TaskCommand
-from one_things import load_catalogue
+from one_things import CatalogueError, load_catalogue
 from one_things.identity import check_credit_code, check_resident_id
 from tests.factories import task_command
 
@@ -91,3 +96,21 @@ async def test_a_matter_of_another_department_is_refused() -> None:
     tax = simulator("tax")
     result = await tax.handle(command("tax", "hukou_registration", "birth"))
     assert result.outcome is Outcome.REJECTED
+
+
+def test_a_department_spec_must_cover_the_catalogue(tmp_path: Path) -> None:
+    for spec in (SPEC_DIR).glob("*.yaml"):
+        if spec.stem != "amr":
+            (tmp_path / spec.name).write_text(spec.read_text())
+    with pytest.raises(CatalogueError, match=r"amr\.yaml: <file>: no simulator"):
+        load_specs(CATALOGUE, tmp_path)
+    amr = yaml.safe_load((SPEC_DIR / "amr.yaml").read_text())
+    del amr["undo"]["deregister_company"]
+    (tmp_path / "amr.yaml").write_text(yaml.safe_dump(amr, allow_unicode=True))
+    with pytest.raises(CatalogueError, match="undo: no undo for 'deregister_company'"):
+        load_specs(CATALOGUE, tmp_path)
+    amr = yaml.safe_load((SPEC_DIR / "amr.yaml").read_text())
+    amr["checks"][0]["one_thing"] = "birth"
+    (tmp_path / "amr.yaml").write_text(yaml.safe_dump(amr, allow_unicode=True))
+    with pytest.raises(CatalogueError, match=r"rules\[0\].matter"):
+        load_specs(CATALOGUE, tmp_path)

@@ -1,0 +1,87 @@
+"""The e-licence library: e-licences by holder, in SQLite beside the deployment's state.
+
+The worker issues them when an application is approved; the API reads them to prefill forms
+and to skip matters whose licences the holder already holds. A province would point this at
+its own e-licence library (电子证照库); the interface is `issue`, `held_by` and `revoke`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+
+import orjson
+
+from one_things.licences import ELicence
+
+COLUMNS = (
+    "id",
+    "type",
+    "issuer",
+    "holder",
+    "issued_on",
+    "content_hash",
+    "data",
+    "application_id",
+    "task_id",
+)
+
+
+class LicenceLibrary:
+    """Issued e-licences, looked up by holder."""
+
+    def __init__(self, db: Path) -> None:
+        db.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(db, check_same_thread=False, isolation_level=None)
+        self._db.execute("pragma journal_mode=wal")
+        self._db.execute(
+            f"create table if not exists licences ({', '.join(COLUMNS)}, revoked integer default 0,"
+            " primary key (id))"
+        )
+        self._db.execute("create index if not exists by_holder on licences (holder)")
+
+    def issue(self, licences: Iterable[ELicence]) -> None:
+        """Keep each licence; one already kept (same id) is left as it is."""
+        rows = [
+            (
+                lic.id,
+                lic.type,
+                lic.issuer,
+                lic.holder,
+                lic.issued_on.isoformat(),
+                lic.content_hash,
+                orjson.dumps(lic.data),
+                lic.application_id,
+                lic.task_id,
+            )
+            for lic in licences
+        ]
+        with self._db:
+            self._db.executemany(
+                f"insert or ignore into licences ({', '.join(COLUMNS)}) values"
+                f" ({', '.join('?' * len(COLUMNS))})",
+                rows,
+            )
+
+    def held_by(self, holders: Iterable[str]) -> list[ELicence]:
+        """The valid (not revoked) licences of these holders, newest first."""
+        wanted = sorted(set(holders))
+        rows = self._db.execute(
+            f"select {', '.join(COLUMNS)} from licences where revoked = 0 and holder in"
+            f" ({', '.join('?' * len(wanted))}) order by issued_on desc, rowid desc",
+            wanted,
+        )
+        return [
+            ELicence.model_validate(
+                {**dict(zip(COLUMNS, row, strict=True)), "data": orjson.loads(row[6])}
+            )
+            for row in rows
+        ]
+
+    def revoke(self, licence_id: str) -> bool:
+        with self._db:
+            changed = self._db.execute(
+                "update licences set revoked = 1 where id = ?", (licence_id,)
+            )
+        return changed.rowcount == 1

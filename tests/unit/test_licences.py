@@ -1,0 +1,69 @@
+from datetime import date
+
+from one_things import Applicant, form_model, load_catalogue, plan
+from one_things.licences import ELicence, content_hash, holders, licence_id, prefill
+
+CATALOGUE = load_catalogue()
+DISABILITY = CATALOGUE.get("disability_services")
+PERSON = str(DISABILITY.example.form["person_id"])
+
+
+def licence(kind: str, holder: str, **data: str) -> ELicence:
+    return ELicence(
+        id=licence_id(kind, "ot-old", "t"),
+        type=kind,
+        issuer="dpf",
+        holder=holder,
+        issued_on=date(2026, 1, 2),
+        content_hash=content_hash(kind, "dpf", holder, dict(data)),
+        data=dict(data),
+        application_id="ot-old",
+        task_id="t",
+    )
+
+
+def disability_plan(held: list[ELicence]):  # type: ignore[no-untyped-def]
+    example = DISABILITY.example
+    form = form_model(DISABILITY).model_validate(example.form)
+    return plan(DISABILITY, Applicant.model_validate(example.applicant), form, held=held)
+
+
+def test_a_held_licence_skips_its_matter_and_feeds_its_dependants() -> None:
+    card = licence("disability_certificate", PERSON, disability_certificate_no="DPF-1")
+    snapshot = disability_plan([card])
+    skipped = {s.matter: s for s in snapshot.skipped}
+    assert skipped["disability_certificate"].licence_id == card.id
+    assert "already held as e-licence" in skipped["disability_certificate"].reason
+    care = next(t for t in snapshot.tasks if t.task_id == "care_subsidy")
+    assert care.depends_on == [] and care.upstream == {}
+    assert care.payload["disability_certificate_no"] == "DPF-1"
+
+
+def test_a_licence_of_someone_else_or_without_the_output_skips_nothing() -> None:
+    others = licence("disability_certificate", "110105195803150017", disability_certificate_no="X")
+    incomplete = licence("disability_certificate", PERSON)
+    for held in ([others], [incomplete], []):
+        snapshot = disability_plan(held)
+        assert "disability_certificate" in {t.task_id for t in snapshot.tasks}
+        certificate = next(t for t in snapshot.tasks if t.task_id == "disability_certificate")
+        assert certificate.licences == {"disability_certificate_no": "disability_certificate"}
+        assert certificate.licence_holder == PERSON
+
+
+def test_prefill_takes_left_out_fields_from_the_newest_own_licence() -> None:
+    change = CATALOGUE.get("enterprise_change")
+    own = [
+        licence("business_licence", "X", company_name="新公司", unified_social_credit_code="C2"),
+        licence("business_licence", "X", company_name="旧公司", unified_social_credit_code="C1"),
+    ]
+    form, filled = prefill(change, {"change_items": "名称变更", "company_name": "自填"}, own)
+    assert filled == ["credit_code"]
+    assert form["credit_code"] == "C2" and form["company_name"] == "自填"
+    assert prefill(change, {}, []) == ({}, [])
+
+
+def test_holders_are_the_applicant_and_the_once_per_holder_subjects() -> None:
+    assert holders(DISABILITY, "44010619950808331x", {"person_id": "110105195803150017"}) == {
+        "44010619950808331X",
+        "110105195803150017",
+    }
