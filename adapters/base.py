@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import Any
 
 from events.contracts import Outcome, TaskCommand, TaskResult
 
@@ -41,4 +43,20 @@ def answer(
         reason=reason,
         supplement_fields=supplement_fields or [],
         department_reference=department_reference,
+    )
+
+
+def answer_from(command: TaskCommand, body: Mapping[str, Any]) -> TaskResult:
+    """The result answering `command` from a department's answer document.
+
+    The document has `outcome`, and optionally `outputs`, `reason`, `supplement_fields` and
+    `reference` (how the HTTP and batch department systems answer).
+    """
+    return answer(
+        command,
+        Outcome(body["outcome"]),
+        outputs=body.get("outputs") or {},
+        reason=body.get("reason"),
+        supplement_fields=body.get("supplement_fields"),
+        department_reference=body.get("reference"),
     )

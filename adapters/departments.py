@@ -1,8 +1,9 @@
 """The departments process: an adapter for every department, on one runtime.
 
 A department listed in `ONETHING_REST_DEPARTMENTS` is called at its own HTTP system; one in
-`ONETHING_SIM_SKIP` runs its own Kafka-native system; every other one is called over HTTP at
-its simulated system (`onething simulators`).
+`ONETHING_FILE_DEPARTMENTS` trades files in its folder; one in `ONETHING_SIM_SKIP` runs its
+own Kafka-native system; every other one is called over HTTP at its simulated system
+(`onething simulators`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import contextlib
 
 import httpx
 
+from adapters.base import DepartmentAdapter
+from adapters.file_exchange import AnswerCollector, Exchange, FileExchangeDepartment
 from adapters.rest import RestDepartment
 from adapters.runtime import AdapterRuntime
 from infra import kafka
@@ -24,9 +27,11 @@ log = get_logger(__name__)
 
 
 def department_urls(settings: Settings, departments: list[str]) -> dict[str, str]:
-    """Where each department's HTTP system answers: its own, or its simulator."""
+    """Where each HTTP department system answers: its own, or its simulator."""
     return {
-        d: settings.rest_departments.get(d, f"{settings.simulators_url}/{d}") for d in departments
+        d: settings.rest_departments.get(d, f"{settings.simulators_url}/{d}")
+        for d in departments
+        if d not in settings.file_departments
     }
 
 
@@ -43,11 +48,17 @@ async def run_departments(
         d: httpx.AsyncClient(base_url=url, timeout=settings.rest_timeout_seconds)
         for d, url in department_urls(settings, departments).items()
     }
-    adapters = [RestDepartment(d, client) for d, client in clients.items()]
+    adapters: list[DepartmentAdapter] = [RestDepartment(d, c) for d, c in clients.items()]
+    collectors = []
+    for department, folder in settings.file_departments.items():
+        exchange = Exchange(folder, settings.state_dir / "file-exchange" / f"{department}.sqlite")
+        adapters.append(FileExchangeDepartment(department, exchange))
+        collectors.append(AnswerCollector(department, exchange, producer))
     runtime = AdapterRuntime(adapters, settings, producer, group_id="dept-local")
     try:
         await runtime.start()
-        loop = asyncio.create_task(runtime.run())
+        loops = [runtime.run(), *(c.run() for c in collectors)]
+        loop = asyncio.ensure_future(asyncio.gather(*loops))
         log.info("departments_started", departments=departments)
         Supervisor(settings.state_dir).mark_ready("departments")
         await (stop or asyncio.Event()).wait()

@@ -12,7 +12,7 @@ import random
 
 import httpx
 
-from adapters.base import DepartmentAdapter, answer
+from adapters.base import DepartmentAdapter, answer, answer_from
 from adapters.breaker import CircuitBreaker
 from events.contracts import Outcome, TaskCommand, TaskResult
 from infra.logging import get_logger
@@ -90,14 +90,7 @@ def _result(command: TaskCommand, response: httpx.Response) -> TaskResult:
         body = {}
     reason = body.get("reason") or f"the department answered HTTP {response.status_code}"
     if response.is_success:
-        return answer(
-            command,
-            Outcome(body["outcome"]),
-            outputs=body.get("outputs") or {},
-            reason=body.get("reason"),
-            supplement_fields=body.get("supplement_fields"),
-            department_reference=body.get("reference"),
-        )
+        return answer_from(command, body)
     outcome = STATUS_OUTCOMES.get(response.status_code, Outcome.REJECTED)
     fields = body.get("fields") if outcome is Outcome.SUPPLEMENT_REQUIRED else None
     return answer(command, outcome, reason=reason, supplement_fields=fields)

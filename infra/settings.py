@@ -70,7 +70,8 @@ class Settings(BaseSettings):
     )
     rest_timeout_seconds: float = Field(default=10.0, gt=0)
     file_departments: dict[str, Path] = Field(
-        default_factory=dict, description="Department code -> its file-exchange folder."
+        default_factory=dict,
+        description="Department code -> its file-exchange folder (drop/, answers/).",
     )
     sim_skip: list[str] = Field(
         default_factory=list, description="Departments that run their own system, not simulated."

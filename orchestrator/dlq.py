@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
@@ -43,11 +45,18 @@ async def dead_letters(settings: Settings) -> dict[str, DeadLetter]:
 
 
 async def replay(settings: Settings, letter_id: str) -> DeadLetter:
-    """Publish the original bytes of one dead letter to its original topic again."""
+    """Publish the original bytes of one dead letter to its original topic again.
+
+    A letter from a file (`file:<path>`) is written back to that file, to be collected again.
+    """
     letters = await dead_letters(settings)
     if letter_id not in letters:
         raise KeyError(letter_id)
     letter = letters[letter_id]
+    if letter.topic.startswith("file:"):
+        target = Path(letter.topic.removeprefix("file:"))
+        await asyncio.to_thread(target.write_bytes, base64.b64decode(letter.original))
+        return letter
     producer: AIOKafkaProducer = kafka.producer(settings)
     await producer.start()
     try:

@@ -45,8 +45,10 @@ def stack_settings(state_dir: Path, **overrides: object) -> Settings:
 
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    state = tmp_path_factory.mktemp("onething")
     s = stack_settings(
-        tmp_path_factory.mktemp("onething"),
+        state,
+        file_departments={"mnr": state / "exchange" / "mnr"},  # real estate trades batch files
         dispatch_attempts=2,
         time_limit_cap_seconds=3,
         supplement_time_limit_seconds=6,

@@ -18,6 +18,7 @@ from typing import Annotated, Any
 
 from fastapi import FastAPI, Header, HTTPException, Response
 
+from adapters.simulation.batch import BatchDepartment
 from adapters.simulation.engine import SimulatedDepartment
 from adapters.simulation.records import Records
 from adapters.simulation.spec import load_specs
@@ -68,26 +69,49 @@ def create_department_app(
     return app
 
 
+def _simulator(department: str, settings: Settings, catalogue: Catalogue) -> SimulatedDepartment:
+    spec = load_specs(catalogue)[department]
+    return SimulatedDepartment(spec, catalogue, settings.latency(department, spec.latency))
+
+
+def _records_file(department: str, settings: Settings) -> Path:
+    return settings.state_dir / "simulators" / f"{department}.sqlite"
+
+
 def simulated_department_app(
     department: str, settings: Settings, catalogue: Catalogue, db: Path | None = None
 ) -> FastAPI:
     """One department's simulated system as its spec and the settings say."""
-    spec = load_specs(catalogue)[department]
-    simulator = SimulatedDepartment(spec, catalogue, settings.latency(department, spec.latency))
+    simulator = _simulator(department, settings, catalogue)
     return create_department_app(
         simulator,
-        db or settings.state_dir / "simulators" / f"{department}.sqlite",
-        settings.sim_failure_rate.get(department, spec.failure_rate),
+        db or _records_file(department, settings),
+        settings.sim_failure_rate.get(department, simulator.spec.failure_rate),
     )
 
 
 def create_simulators_app(settings: Settings, catalogue: Catalogue) -> FastAPI:
-    """Every department's simulated system, each mounted at `/{department}`."""
+    """Every department's simulated system, each mounted at `/{department}`.
+
+    A file-exchange department's system also takes its command files in (`BatchDepartment`).
+    """
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        batches = [
+            asyncio.create_task(
+                BatchDepartment(
+                    _simulator(department, settings, catalogue),
+                    Records(_records_file(department, settings)),
+                    folder,
+                ).run()
+            )
+            for department, folder in settings.file_departments.items()
+        ]
         Supervisor(settings.state_dir).mark_ready("simulators")
         yield
+        for batch in batches:
+            batch.cancel()
 
     app = FastAPI(title="OneThing department simulators", lifespan=lifespan)
     for department in load_specs(catalogue):
