@@ -87,8 +87,11 @@ def applications_of(one_things: list[str]) -> tuple[DemoApplication, ...]:
 
 
 def demo_settings(state_dir: Path) -> Settings:
-    """Fresh state and free ports, so the demo never touches a running deployment."""
-    return on_free_ports(state_dir)
+    """Fresh state and free ports, so the demo never touches a running deployment.
+
+    Real estate (mnr) trades batch files, as many provincial systems still do.
+    """
+    return on_free_ports(state_dir, file_departments={"mnr": state_dir / "exchange" / "mnr"})
 
 
 def latencies(settings: Settings) -> dict[str, float]:
