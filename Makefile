@@ -38,6 +38,7 @@ bench: install  ## full path vs bare Temporal, applications per second (prints J
 
 schemas: install
 	$(BIN)/onething schemas export schemas
+	$(BIN)/onething openapi schemas/openapi.json
 
 clean: down
 	rm -rf $(VENV) .onething .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -14,6 +14,12 @@ ResidentId = Annotated[str, AfterValidator(check_resident_id)]
 CreditCode = Annotated[str, AfterValidator(check_credit_code)]
 Phone = Annotated[str, AfterValidator(check_phone)]
 
+# What a form renderer can check before submitting (check digits are checked on submission).
+_PATTERNS: dict[FieldType, str] = {
+    FieldType.RESIDENT_ID: r"^\d{17}[\dXx]$",
+    FieldType.CREDIT_CODE: r"^[0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy]{18}$",
+    FieldType.PHONE: r"^1[3-9]\d{9}$",
+}
 _PYTHON_TYPES: dict[FieldType, Any] = {
     FieldType.STRING: str,
     FieldType.INTEGER: int,
@@ -38,6 +44,8 @@ class Applicant(BaseModel):
 def _field(spec: FormField) -> tuple[Any, Any]:
     annotation = _PYTHON_TYPES[spec.type]
     constraints: dict[str, Any] = {"title": spec.title}
+    if spec.type in _PATTERNS:
+        constraints["json_schema_extra"] = {"pattern": _PATTERNS[spec.type]}
     if spec.max_length is not None:
         constraints["max_length"] = spec.max_length
     if spec.minimum is not None:

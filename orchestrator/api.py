@@ -2,36 +2,32 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi import FastAPI, Header, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from temporalio.client import Client, WorkflowExecutionStatus
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError, RPCStatusCode
 
 from infra.logging import get_logger
 from infra.settings import Settings
 from infra.supervisor import Supervisor
 from one_things import (
-    Applicant,
     Catalogue,
     OneThing,
-    SkippedMatter,
     UnknownOneThing,
     form_model,
     load_catalogue,
-    plan,
 )
-from one_things.licences import ELicence, holders, prefill
+from one_things.licences import ELicence
+from orchestrator import problems
+from orchestrator.intake import Intake, InvalidForm, RequestConflict, Started, SubmitApplication
 from orchestrator.licences import LicenceLibrary
 from orchestrator.models import (
-    ApplicationInput,
     ApplicationStatus,
     Progress,
     Supplement,
@@ -39,34 +35,15 @@ from orchestrator.models import (
     Withdrawal,
 )
 from orchestrator.temporal import connect
-from orchestrator.workflows import APPLICATION_STATUS, ONE_THING, OneThingWorkflow
+from orchestrator.workflows import OneThingWorkflow
 
 log = get_logger(__name__)
 QUERY_TIMEOUT = timedelta(seconds=5)
 
 
-class SubmitApplication(BaseModel):
-    """POST /v1/applications: one one-thing, one applicant, one form."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    one_thing: str = Field(min_length=1, examples=["birth"])
-    applicant: Applicant
-    form: dict[str, Any]
-
-
-class Submitted(BaseModel):
-    id: str
-    one_thing: str
-    catalogue_version: str
+class Submitted(Started):
     status: str = "running"
     progress_url: str
-    prefilled: list[str] = Field(
-        default_factory=list, description="Form fields taken from the applicant's e-licences."
-    )
-    skipped: list[SkippedMatter] = Field(
-        default_factory=list, description="Matters this application does not need, and why."
-    )
 
 
 class OneThingSummary(BaseModel):
@@ -76,6 +53,31 @@ class OneThingSummary(BaseModel):
     description: str
     matters: list[dict[str, str]]
     form: dict[str, dict[str, Any]]
+    example: dict[str, Any]
+
+
+def summary(ot: OneThing) -> OneThingSummary:
+    return OneThingSummary(
+        id=ot.id,
+        version=ot.version,
+        title=ot.title,
+        description=ot.description.strip(),
+        matters=[{"id": m.id, "title": m.title, "department": m.department} for m in ot.matters],
+        form={k: v.model_dump(exclude_none=True) for k, v in ot.form.items()},
+        example=ot.example.model_dump(mode="json"),
+    )
+
+
+def form_json_schema(ot: OneThing) -> dict[str, Any]:
+    """JSON Schema of the form; `x-pii` marks personal data, `x-prefill` its e-licence source."""
+    schema = form_model(ot).model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = ot.title
+    for name, spec in ot.form.items():
+        schema["properties"][name]["x-pii"] = spec.pii
+        if spec.prefill:
+            schema["properties"][name]["x-prefill"] = spec.prefill
+    return schema
 
 
 def check_supplement(
@@ -117,16 +119,20 @@ def check_supplement(
 
 def create_app(settings: Settings) -> FastAPI:
     catalogue: Catalogue = load_catalogue(settings.catalogue_dir)
-    library = LicenceLibrary(settings.licence_db)
     clients: dict[str, Client] = {}
+    intakes: dict[str, Intake] = {}
+    libraries: dict[str, LicenceLibrary] = {}
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         clients["temporal"] = await connect(settings)
+        intakes["intake"] = Intake(settings, catalogue, clients["temporal"])
+        libraries["licences"] = LicenceLibrary(settings.licence_db)
         Supervisor(settings.state_dir).mark_ready("api")
         yield
 
     app = FastAPI(title="OneThing intake API", version="1", lifespan=lifespan)
+    problems.install(app)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -134,71 +140,54 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get("/v1/one-things")
     async def one_things() -> list[OneThingSummary]:
-        return [
-            OneThingSummary(
-                id=ot.id,
-                version=ot.version,
-                title=ot.title,
-                description=ot.description.strip(),
-                matters=[
-                    {"id": m.id, "title": m.title, "department": m.department} for m in ot.matters
-                ],
-                form={k: v.model_dump(exclude_none=True) for k, v in ot.form.items()},
-            )
-            for ot in catalogue
-        ]
+        return [summary(ot) for ot in catalogue]
+
+    def known(name: str) -> OneThing:
+        try:
+            return catalogue.get(name)
+        except UnknownOneThing as exc:
+            raise HTTPException(404, f"unknown one thing {name!r}") from exc
+
+    @app.get("/v1/one-things/{name}")
+    async def one_thing(name: str) -> OneThingSummary:
+        return summary(known(name))
+
+    @app.get("/v1/one-things/{name}/form")
+    async def form_schema(name: str) -> dict[str, Any]:
+        """The one thing's form as JSON Schema (draft 2020-12), for rendering without code."""
+        return form_json_schema(known(name))
 
     @app.post("/v1/applications", status_code=201)
-    async def submit(body: SubmitApplication, request: Request) -> Submitted:
+    async def submit(
+        body: SubmitApplication,
+        request: Request,
+        response: Response,
+        idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
+    ) -> Submitted:
+        """Start an application; the same `Idempotency-Key` and body return the same one."""
         try:
-            one_thing = catalogue.get(body.one_thing)
+            started = await intakes["intake"].start(body, idempotency_key)
         except UnknownOneThing as exc:
             raise HTTPException(404, f"unknown one thing {body.one_thing!r}") from exc
-        held = library.held_by(holders(one_thing, body.applicant.id_number, body.form))
-        own = [lic for lic in held if lic.holder == body.applicant.id_number]
-        filled, prefilled = prefill(one_thing, body.form, own)
-        try:
-            form = form_model(one_thing).model_validate(filled)
-        except ValidationError as exc:
+        except InvalidForm as exc:
             raise RequestValidationError(
-                [{**e, "loc": ("body", "form", *e["loc"])} for e in exc.errors()]
+                [{**e, "loc": ("body", "form", *e["loc"])} for e in exc.errors]
             ) from exc
-        application_id = f"ot-{uuid.uuid4().hex}"
-        snapshot = plan(one_thing, body.applicant, form, settings.time_limit_cap_seconds, held)
-        await clients["temporal"].start_workflow(
-            OneThingWorkflow.run,
-            ApplicationInput(
-                application_id=application_id,
-                plan=snapshot,
-                submitted_at=datetime.now(UTC),
-                dispatch_attempts=settings.dispatch_attempts,
-                supplement_time_limit_seconds=settings.supplement_time_limit_seconds,
-            ),
-            id=application_id,
-            task_queue=settings.task_queue,
-            search_attributes=TypedSearchAttributes(
-                [
-                    SearchAttributePair(ONE_THING, one_thing.id),
-                    SearchAttributePair(APPLICATION_STATUS, "running"),
-                ]
-            ),
-        )
-        log.info("application_submitted", application_id=application_id, one_thing=one_thing.id)
-        return Submitted(
-            id=application_id,
-            one_thing=one_thing.id,
-            catalogue_version=one_thing.version,
-            progress_url=str(request.url_for("progress", application_id=application_id)),
-            prefilled=prefilled,
-            skipped=snapshot.skipped,
-        )
+        except RequestConflict as exc:
+            raise HTTPException(
+                409, "the Idempotency-Key was used for a different request"
+            ) from exc
+        if started.replayed:
+            response.status_code = 200
+        url = str(request.url_for("progress", application_id=started.id))
+        return Submitted(**started.model_dump(), progress_url=url)
 
     @app.get("/v1/licences")
     async def licences(
         holder: Annotated[str, Query(min_length=1, max_length=18)],
     ) -> list[ELicence]:
         """The valid e-licences of one holder (resident ID number or credit code)."""
-        return library.held_by([holder.strip().upper()])
+        return libraries["licences"].held_by([holder.strip().upper()])
 
     async def current(application_id: str) -> Progress:
         handle = clients["temporal"].get_workflow_handle_for(OneThingWorkflow.run, application_id)

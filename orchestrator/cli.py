@@ -213,6 +213,18 @@ def schemas_export(directory: Path) -> None:
         console.print(str(path))
 
 
+@app.command("openapi")
+def openapi(file: Path) -> None:
+    """Write the intake API's OpenAPI document to FILE (JSON)."""
+    import orjson
+
+    from orchestrator.api import create_app
+
+    document = create_app(Settings()).openapi()
+    file.write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2))
+    console.print(f"wrote {file}")
+
+
 @ops_app.command("history")
 def ops_history(application_id: str, file: Path) -> None:
     """Write the workflow history of one application to FILE (JSON), e.g. for replay tests."""

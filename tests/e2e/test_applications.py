@@ -226,8 +226,10 @@ async def test_bad_input_gets_a_clear_error(
     change(payload)
     response = await http.post("/v1/applications", json=payload)
     assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["status"] == status and response.json()["title"]
     if location:
-        assert location in [e["loc"] for e in response.json()["detail"]]
+        assert location in [e["loc"] for e in response.json()["errors"]]
     else:
         assert "marriage" in response.json()["detail"]
 

@@ -163,7 +163,7 @@ async def test_a_supplement_redispatches_the_task_and_the_application_is_approve
         url, json={"task_id": "social_insurance", "fields": {"company_name": "别的公司"}}
     )
     assert wrong.status_code == 422
-    locations = [e["loc"] for e in wrong.json()["detail"]]
+    locations = [e["loc"] for e in wrong.json()["errors"]]
     assert ["body", "fields", "company_name"] in locations
     assert ["body", "fields", "payroll_certificate_ref"] in locations
     too_long = await http.post(

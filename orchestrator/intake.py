@@ -1,0 +1,146 @@
+"""Starting an application: prefill, validate, plan, start its workflow — exactly once per request.
+
+The HTTP API (`POST /v1/applications`, with or without an `Idempotency-Key`) and the
+asynchronous intake on `onething.applications` both come here. A request id (the key, or the
+message's request id) becomes the workflow id, so Temporal itself refuses a second start; the
+request's hash, kept in the workflow's memo, tells a replay from a different request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from temporalio.client import Client
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from infra.logging import get_logger
+from infra.settings import Settings
+from one_things import Applicant, Catalogue, SkippedMatter, form_model, plan
+from one_things.licences import holders, prefill
+from orchestrator.licences import LicenceLibrary
+from orchestrator.models import ApplicationInput
+from orchestrator.workflows import APPLICATION_STATUS, ONE_THING, OneThingWorkflow
+
+log = get_logger(__name__)
+
+
+class SubmitApplication(BaseModel):
+    """One one-thing, one applicant, one form (POST /v1/applications, onething.applications)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    one_thing: str = Field(min_length=1, examples=["birth"])
+    applicant: Applicant
+    form: dict[str, Any]
+
+
+class Started(BaseModel):
+    """The application a request started (or had already started)."""
+
+    id: str
+    one_thing: str
+    catalogue_version: str
+    prefilled: list[str] = Field(
+        default_factory=list, description="Form fields taken from the applicant's e-licences."
+    )
+    skipped: list[SkippedMatter] = Field(
+        default_factory=list, description="Matters this application does not need, and why."
+    )
+    replayed: bool = Field(default=False, description="True if the request was seen before.")
+
+
+class InvalidForm(ValueError):
+    """The form does not validate; `errors` are pydantic's, located under the form."""
+
+    def __init__(self, errors: list[Any]) -> None:
+        super().__init__(f"{len(errors)} invalid form fields")
+        self.errors = errors
+
+
+class RequestConflict(ValueError):
+    """The request id was used before for a different request."""
+
+
+def application_id_for(request_id: str | None) -> str:
+    if request_id is None:
+        return f"ot-{uuid.uuid4().hex}"
+    return f"ot-{hashlib.sha256(request_id.encode()).hexdigest()[:32]}"
+
+
+def request_hash(body: SubmitApplication) -> str:
+    document = orjson.dumps(body.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(document).hexdigest()
+
+
+class Intake:
+    def __init__(self, settings: Settings, catalogue: Catalogue, client: Client) -> None:
+        self._settings = settings
+        self._catalogue = catalogue
+        self._client = client
+        self._library = LicenceLibrary(settings.licence_db)
+
+    async def start(self, body: SubmitApplication, request_id: str | None = None) -> Started:
+        """Start the application; a request id seen before returns what it started.
+
+        Raises UnknownOneThing, InvalidForm, or RequestConflict (same id, other request).
+        """
+        one_thing = self._catalogue.get(body.one_thing)
+        held = self._library.held_by(holders(one_thing, body.applicant.id_number, body.form))
+        own = [lic for lic in held if lic.holder == body.applicant.id_number]
+        filled, prefilled = prefill(one_thing, body.form, own)
+        try:
+            form = form_model(one_thing).model_validate(filled)
+        except ValidationError as exc:
+            raise InvalidForm(exc.errors()) from exc
+        snapshot = plan(
+            one_thing, body.applicant, form, self._settings.time_limit_cap_seconds, held
+        )
+        application_id = application_id_for(request_id)
+        digest = request_hash(body)
+        started = Started(
+            id=application_id,
+            one_thing=one_thing.id,
+            catalogue_version=one_thing.version,
+            prefilled=prefilled,
+            skipped=snapshot.skipped,
+        )
+        try:
+            await self._client.start_workflow(
+                OneThingWorkflow.run,
+                ApplicationInput(
+                    application_id=application_id,
+                    plan=snapshot,
+                    submitted_at=datetime.now(UTC),
+                    dispatch_attempts=self._settings.dispatch_attempts,
+                    supplement_time_limit_seconds=self._settings.supplement_time_limit_seconds,
+                ),
+                id=application_id,
+                task_queue=self._settings.task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                memo={"request_hash": digest, "started": started.model_dump(mode="json")},
+                search_attributes=TypedSearchAttributes(
+                    [
+                        SearchAttributePair(ONE_THING, one_thing.id),
+                        SearchAttributePair(APPLICATION_STATUS, "running"),
+                    ]
+                ),
+            )
+        except WorkflowAlreadyStartedError:
+            return await self._seen_before(started, digest)
+        log.info("application_submitted", application_id=application_id, one_thing=one_thing.id)
+        return started
+
+    async def _seen_before(self, started: Started, digest: str) -> Started:
+        """What the first request with this id started (its plan may differ from today's)."""
+        described = await self._client.get_workflow_handle(started.id).describe()
+        if await described.memo_value("request_hash", default=None) != digest:
+            raise RequestConflict("this request id was used for a different request")
+        first = Started.model_validate(await described.memo_value("started"))
+        log.info("application_request_replayed", application_id=started.id)
+        return first.model_copy(update={"replayed": True})

@@ -1,0 +1,73 @@
+"""What the portal relies on: idempotent submission, forms as JSON Schema, problem details."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import httpx
+import jsonschema
+import pytest
+from temporalio.client import Client
+
+from orchestrator.demo import example
+
+pytestmark = pytest.mark.stack
+
+
+async def test_the_same_idempotency_key_and_body_start_one_application(
+    http: httpx.AsyncClient, temporal: Client
+) -> None:
+    key = {"Idempotency-Key": f"portal-{uuid.uuid4()}"}
+    body = example("retirement")
+    first, second = await asyncio.gather(
+        http.post("/v1/applications", json=body, headers=key),
+        http.post("/v1/applications", json=body, headers=key),
+    )
+    assert sorted((first.status_code, second.status_code)) == [200, 201]
+    assert first.json()["id"] == second.json()["id"]
+    assert {first.json()["replayed"], second.json()["replayed"]} == {False, True}
+    again = await http.post("/v1/applications", json=body, headers=key)
+    assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
+    app_id = first.json()["id"]
+    runs = [w async for w in temporal.list_workflows(f"WorkflowId = '{app_id}'")]
+    assert len(runs) == 1
+
+    other = await http.post(
+        "/v1/applications", json=example("retirement", retirement_date="2027-01-01"), headers=key
+    )
+    assert other.status_code == 409
+    assert other.headers["content-type"] == "application/problem+json"
+    assert "Idempotency-Key" in other.json()["detail"]
+
+
+async def test_each_form_is_served_as_json_schema(http: httpx.AsyncClient) -> None:
+    listed = (await http.get("/v1/one-things")).json()
+    for one_thing in listed:
+        detail = (await http.get(f"/v1/one-things/{one_thing['id']}")).json()
+        schema = (await http.get(f"/v1/one-things/{one_thing['id']}/form")).json()
+        jsonschema.Draft202012Validator.check_schema(schema)
+        jsonschema.validate(detail["example"]["form"], schema)
+    birth = (await http.get("/v1/one-things/birth/form")).json()
+    assert birth["properties"]["mother_id"]["x-pii"] is True
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**example("birth")["form"], "mother_id": "12"}, birth)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**example("birth")["form"], "pet": "cat"}, birth)
+    change = (await http.get("/v1/one-things/enterprise_change/form")).json()
+    assert (
+        change["properties"]["credit_code"]["x-prefill"]
+        == "business_licence.unified_social_credit_code"
+    )
+    missing = await http.get("/v1/one-things/marriage/form")
+    assert missing.status_code == 404
+    assert missing.json()["type"].endswith("/not-found")
+
+
+async def test_the_openapi_document_describes_the_api(http: httpx.AsyncClient) -> None:
+    document = (await http.get("/openapi.json")).json()
+    assert {"/v1/applications", "/v1/one-things/{name}/form", "/v1/licences"} <= set(
+        document["paths"]
+    )
+    parameters = document["paths"]["/v1/applications"]["post"]["parameters"]
+    assert "idempotency-key" in {p["name"].lower() for p in parameters}
