@@ -6,6 +6,7 @@ from typing import Any
 
 from events import topics
 from events.contracts import (
+    ApplicationRequested,
     ApplicationStatusChanged,
     Contract,
     DeadLetter,
@@ -79,6 +80,12 @@ def document(departments: list[str], version: str = "1") -> dict[str, Any]:
                     "taskStateChanged": _ref("components/messages/TaskStateChanged"),
                 },
             },
+            "applications": {
+                "address": topics.APPLICATIONS,
+                "messages": {
+                    "applicationRequested": _ref("components/messages/ApplicationRequested")
+                },
+            },
             "deadLetters": {
                 "address": topics.DLQ,
                 "messages": {"deadLetter": _ref("components/messages/DeadLetter")},
@@ -106,6 +113,12 @@ def document(departments: list[str], version: str = "1") -> dict[str, Any]:
                     _ref("channels/status/messages/taskStateChanged"),
                 ],
             },
+            "sendApplication": {
+                "action": "send",
+                "summary": "A portal submits an application; a repeated request_id starts nothing.",
+                "channel": _ref("channels/applications"),
+                "messages": [_ref("channels/applications/messages/applicationRequested")],
+            },
             "receiveDeadLetter": {
                 "action": "receive",
                 "summary": "Operators inspect messages that could not be parsed or applied.",
@@ -117,7 +130,13 @@ def document(departments: list[str], version: str = "1") -> dict[str, Any]:
             "messages": {
                 **{
                     c.__name__: _message(c)
-                    for c in (TaskCommand, TaskResult, ApplicationStatusChanged, TaskStateChanged)
+                    for c in (
+                        TaskCommand,
+                        TaskResult,
+                        ApplicationStatusChanged,
+                        TaskStateChanged,
+                        ApplicationRequested,
+                    )
                 },
                 "DeadLetter": _message(DeadLetter, cloud_event=False),
             }

@@ -122,19 +122,40 @@ class TaskStateChanged(Contract):
     at: datetime
 
 
-Message = TaskCommand | TaskResult | ApplicationStatusChanged | TaskStateChanged
-"""What travels in a CloudEvent envelope, keyed by its application id."""
+class ApplicationRequested(Contract):
+    """A portal asks for an application (asynchronous intake on onething.applications)."""
+
+    request_id: str = Field(
+        pattern=ID_PATTERN,
+        description="Chosen by the sender; a request id seen before starts nothing new.",
+    )
+    one_thing: str
+    applicant: dict[str, JsonValue] = Field(description="name, id_number, phone (optional).")
+    form: dict[str, JsonValue]
+
+    @property
+    def application_id(self) -> str:
+        """Requests are keyed by their request id (the application's id derives from it)."""
+        return self.request_id
+
+
+Message = (
+    TaskCommand | TaskResult | ApplicationStatusChanged | TaskStateChanged | ApplicationRequested
+)
+"""What travels in a CloudEvent envelope, keyed by its application (or request) id."""
 
 CONTRACTS: tuple[type[Contract], ...] = (
     TaskCommand,
     TaskResult,
     ApplicationStatusChanged,
     TaskStateChanged,
+    ApplicationRequested,
 )
 
 __all__ = [
     "CONTRACTS",
     "Action",
+    "ApplicationRequested",
     "ApplicationStatusChanged",
     "Contract",
     "DeadLetter",

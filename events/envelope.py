@@ -10,6 +10,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from events.contracts import (
+    ApplicationRequested,
     ApplicationStatusChanged,
     Message,
     TaskCommand,
@@ -29,6 +30,7 @@ EVENT_TYPES: dict[type[BaseModel], str] = {
     TaskResult: "org.onething.task.result.v1",
     ApplicationStatusChanged: "org.onething.application.status_changed.v1",
     TaskStateChanged: "org.onething.task.state_changed.v1",
+    ApplicationRequested: "org.onething.application.requested.v1",
 }
 
 

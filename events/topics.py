@@ -13,7 +13,7 @@ def department_tasks(department: str) -> str:
 
 def all_topics(departments: list[str]) -> list[str]:
     """Every topic the orchestrator needs, for the given departments."""
-    return [department_tasks(d) for d in sorted(departments)] + [RESULTS, STATUS, DLQ]
+    return [department_tasks(d) for d in sorted(departments)] + [APPLICATIONS, RESULTS, STATUS, DLQ]
 
 
 def key(application_id: str) -> bytes:

@@ -1,7 +1,12 @@
-"""The intake API: submit a composite application, follow its progress."""
+"""The intake API: submit a composite application, follow its progress.
+
+The API process also takes applications in from onething.applications (`IntakeConsumer`).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -13,6 +18,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
+from infra import kafka
 from infra.logging import get_logger
 from infra.settings import Settings
 from infra.supervisor import Supervisor
@@ -26,6 +32,7 @@ from one_things import (
 from one_things.licences import ELicence
 from orchestrator import problems
 from orchestrator.intake import Intake, InvalidForm, RequestConflict, Started, SubmitApplication
+from orchestrator.intake_consumer import IntakeConsumer
 from orchestrator.licences import LicenceLibrary
 from orchestrator.models import (
     ApplicationStatus,
@@ -126,10 +133,23 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         clients["temporal"] = await connect(settings)
-        intakes["intake"] = Intake(settings, catalogue, clients["temporal"])
+        intake = intakes["intake"] = Intake(settings, catalogue, clients["temporal"])
         libraries["licences"] = LicenceLibrary(settings.licence_db)
+        kafka.pace_fetches(settings)
+        producer = kafka.producer(settings)
+        await producer.start()
+        consumer = IntakeConsumer(settings, intake, producer)
+        await consumer.start()
+        consuming = asyncio.create_task(consumer.run())
         Supervisor(settings.state_dir).mark_ready("api")
-        yield
+        try:
+            yield
+        finally:
+            consuming.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await consuming
+            await consumer.stop()
+            await producer.stop()
 
     app = FastAPI(title="OneThing intake API", version="1", lifespan=lifespan)
     problems.install(app)

@@ -10,7 +10,15 @@ import jsonschema
 import pytest
 from temporalio.client import Client
 
+from events import topics
+from events.contracts import ApplicationRequested
+from events.envelope import HEADERS, dumps, wrap
+from infra import kafka
+from infra.settings import Settings
 from orchestrator.demo import example
+from orchestrator.intake import application_id_for
+from tests.conftest import Observer
+from tests.e2e.helpers import eventually, finished
 
 pytestmark = pytest.mark.stack
 
@@ -71,3 +79,43 @@ async def test_the_openapi_document_describes_the_api(http: httpx.AsyncClient) -
     )
     parameters = document["paths"]["/v1/applications"]["post"]["parameters"]
     assert "idempotency-key" in {p["name"].lower() for p in parameters}
+
+
+async def test_an_application_on_the_topic_starts_once_and_a_bad_one_is_dead_lettered(
+    http: httpx.AsyncClient, settings: Settings, temporal: Client, observer: Observer
+) -> None:
+    request_id = f"req-{uuid.uuid4().hex}"
+    body = example("veteran_discharge")
+    request = ApplicationRequested(request_id=request_id, **body)
+    bad_form = ApplicationRequested(
+        request_id=f"req-{uuid.uuid4().hex}", **{**body, "form": {"veteran_name": "马军"}}
+    )
+    producer = kafka.producer(settings)
+    await producer.start()
+    try:
+        for raw in (
+            dumps(wrap(request)),
+            dumps(wrap(request)),
+            b"{not json",
+            dumps(wrap(bad_form)),
+        ):
+            await producer.send_and_wait(
+                topics.APPLICATIONS, raw, key=request_id.encode(), headers=HEADERS
+            )
+    finally:
+        await producer.stop()
+    app_id = application_id_for(request_id)
+    async with asyncio.timeout(20):  # taken in from the topic, not at once
+        while (await http.get(f"/v1/applications/{app_id}")).status_code == 404:
+            await asyncio.sleep(0.2)
+    progress = await finished(http, app_id)
+    assert progress.status.value == "approved" and progress.one_thing == "veteran_discharge"
+    runs = [w async for w in temporal.list_workflows(f"WorkflowId = '{app_id}'")]
+    assert len(runs) == 1
+
+    def letters() -> list[dict[str, str]]:
+        return [e for e in observer.on(topics.DLQ) if e["topic"] == topics.APPLICATIONS]
+
+    found = await eventually(lambda: len(letters()) >= 2 and letters())
+    reasons = " ".join(letter["reason"] for letter in found)
+    assert "invalid application request" in reasons and "invalid form" in reasons

@@ -63,6 +63,7 @@ def test_messages_are_keyed_by_application_id() -> None:
     assert topics.all_topics(["tax", "amr"]) == [
         "dept.amr.tasks",
         "dept.tax.tasks",
+        "onething.applications",
         "dept.results",
         "onething.status",
         "onething.dlq",
@@ -76,6 +77,7 @@ def test_exported_schemas_accept_our_messages(tmp_path: Path) -> None:
         "task-result.schema.json",
         "application-status-changed.schema.json",
         "task-state-changed.schema.json",
+        "application-requested.schema.json",
         "dead-letter.schema.json",
         "asyncapi.yaml",
     }
@@ -96,6 +98,7 @@ def test_asyncapi_document_covers_every_topic_and_message(tmp_path: Path) -> Non
         "dept.{department}.tasks",
         "dept.results",
         "onething.status",
+        "onething.applications",
         "onething.dlq",
     }
     assert channels["departmentTasks"]["parameters"]["department"]["enum"] == ["amr", "tax"]

@@ -1,0 +1,81 @@
+"""Asynchronous intake: applications published on onething.applications start exactly once.
+
+The workflow id derives from the message's request id (as from an `Idempotency-Key`), so a
+duplicate starts nothing. A message that does not parse, names an unknown one thing, carries an
+invalid form or reuses a request id for another request goes to onething.dlq with the reason.
+An offset is committed once its message has started an application or been dead-lettered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from pydantic import ValidationError
+from temporalio.service import RPCError
+
+from events import topics
+from events.contracts import ApplicationRequested, DeadLetter
+from events.envelope import loads
+from infra.logging import get_logger
+from infra.settings import Settings
+from one_things import UnknownOneThing
+from orchestrator.intake import Intake, InvalidForm, RequestConflict, SubmitApplication
+
+log = get_logger(__name__)
+GROUP = "onething-intake"
+
+
+class IntakeConsumer:
+    def __init__(self, settings: Settings, intake: Intake, producer: AIOKafkaProducer) -> None:
+        self._intake = intake
+        self._producer = producer
+        self._consumer = AIOKafkaConsumer(
+            topics.APPLICATIONS,
+            bootstrap_servers=settings.kafka,
+            group_id=GROUP,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+        )
+
+    async def start(self) -> None:
+        await self._consumer.start()
+
+    async def stop(self) -> None:
+        await self._consumer.stop()
+
+    async def run(self) -> None:
+        async for record in self._consumer:
+            await self._take(record)
+            await self._consumer.commit()
+
+    async def _take(self, record: ConsumerRecord) -> None:
+        try:
+            request = loads(record.value, ApplicationRequested).data
+            body = SubmitApplication.model_validate(
+                request.model_dump(include={"one_thing", "applicant", "form"})
+            )
+        except (ValidationError, orjson.JSONDecodeError, ValueError, TypeError) as exc:
+            await self._dead_letter(record, f"invalid application request: {exc}")
+            return
+        while True:
+            try:
+                started = await self._intake.start(body, request.request_id)
+            except (UnknownOneThing, RequestConflict) as exc:
+                await self._dead_letter(record, f"refused: {exc}")
+                return
+            except InvalidForm as exc:
+                await self._dead_letter(record, f"invalid form: {exc.errors}")
+                return
+            except RPCError:  # Temporal is unreachable for now: keep the message, try again
+                log.warning("intake_retrying", offset=record.offset)
+                await asyncio.sleep(1)
+                continue
+            log.info("application_taken_in", application_id=started.id, replayed=started.replayed)
+            return
+
+    async def _dead_letter(self, record: ConsumerRecord, reason: str) -> None:
+        letter = DeadLetter.of(reason, record.value, record.topic, record.partition, record.offset)
+        await self._producer.send_and_wait(topics.DLQ, letter.encode(), key=record.key)
+        log.warning("application_dead_lettered", offset=record.offset)
