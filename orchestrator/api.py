@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Header, HTTPException, Query, Request, Response
@@ -31,6 +31,7 @@ from one_things import (
 )
 from one_things.licences import ELicence
 from orchestrator import problems
+from orchestrator.access import DataAccess, data_accesses
 from orchestrator.intake import Intake, InvalidForm, RequestConflict, Started, SubmitApplication
 from orchestrator.intake_consumer import IntakeConsumer
 from orchestrator.licences import LicenceLibrary
@@ -215,7 +216,7 @@ def create_app(settings: Settings) -> FastAPI:
             described = await handle.describe()
             if described.status is WorkflowExecutionStatus.COMPLETED:
                 return await handle.result()
-            return await handle.query(OneThingWorkflow.progress, rpc_timeout=QUERY_TIMEOUT)
+            progress = await handle.query(OneThingWorkflow.progress, rpc_timeout=QUERY_TIMEOUT)
         except RPCError as exc:
             if exc.status is RPCStatusCode.NOT_FOUND:
                 raise HTTPException(404, f"no application {application_id!r}") from exc
@@ -225,6 +226,11 @@ def create_app(settings: Settings) -> FastAPI:
                     503, "progress is unavailable for a moment; retry", headers={"Retry-After": "2"}
                 ) from exc
             raise
+        now = datetime.now(UTC)
+        for task in progress.tasks:
+            if task.deadline is not None:
+                task.time_left_seconds = round((task.deadline - now).total_seconds(), 1)
+        return progress
 
     async def still_open(application_id: str) -> Progress:
         progress = await current(application_id)
@@ -243,6 +249,11 @@ def create_app(settings: Settings) -> FastAPI:
     @app.get("/v1/applications/{application_id}", name="progress")
     async def progress(application_id: str) -> Progress:
         return await current(application_id)
+
+    @app.get("/v1/applications/{application_id}/access-log")
+    async def access_log(application_id: str) -> list[DataAccess]:
+        """Which department received which of the applicant's fields, when, for which matter."""
+        return data_accesses(await current(application_id))
 
     @app.post("/v1/applications/{application_id}/withdraw", status_code=202)
     async def withdraw(application_id: str, body: Withdrawal) -> dict[str, str]:

@@ -120,6 +120,18 @@ class OperatorAction(Frozen):
     reason: str = "operator decision"
 
 
+class TimelineEntry(BaseModel):
+    """One step of a task, like a parcel's scan: what happened, when, at which attempt."""
+
+    at: datetime
+    state: TaskState
+    attempt: int
+    detail: str | None = None
+    fields: list[str] | None = Field(
+        default=None, description="On a dispatch: the fields the department received."
+    )
+
+
 class TaskProgress(BaseModel):
     """One task as the applicant sees it."""
 
@@ -136,6 +148,29 @@ class TaskProgress(BaseModel):
     dispatched_at: datetime | None = None
     completed_at: datetime | None = None
     compensated_at: datetime | None = None
+    time_limit_seconds: float | None = Field(default=None, description="承诺时限 of the matter.")
+    deadline: datetime | None = Field(
+        default=None, description="While dispatched: when the department's time limit runs out."
+    )
+    time_left_seconds: float | None = Field(
+        default=None, description="Until the deadline, when the progress was read."
+    )
+    timeline: list[TimelineEntry] = Field(default_factory=list)
+
+    def enter(
+        self,
+        state: TaskState,
+        at: datetime,
+        detail: str | None = None,
+        fields: list[str] | None = None,
+    ) -> None:
+        """Move to `state` and note it on the timeline."""
+        self.state = state
+        if state is not TaskState.DISPATCHED:
+            self.deadline = None
+        self.timeline.append(
+            TimelineEntry(at=at, state=state, attempt=self.attempt, detail=detail, fields=fields)
+        )
 
 
 class Progress(BaseModel):

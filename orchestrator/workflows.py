@@ -117,6 +117,7 @@ class OneThingWorkflow:
                     title=t.title,
                     department=t.department,
                     depends_on=t.depends_on,
+                    time_limit_seconds=t.time_limit_seconds,
                 )
                 for t in inp.plan.tasks
             ],
@@ -206,8 +207,9 @@ class OneThingWorkflow:
                 in_flight[task_id] = self._dispatch(planned[task_id])
             else:
                 state = self._task(task_id)
-                state.state, state.completed_at = TaskState.FAILED, workflow.now()
+                state.completed_at = workflow.now()
                 state.reason = f"failed by an operator: {action.reason}"
+                state.enter(TaskState.FAILED, state.completed_at, state.reason)
                 self._end(ApplicationStatus.REJECTED, f"{state.title}: {state.reason}")
         self._decisions.clear()
         self._refresh_status()
@@ -219,12 +221,10 @@ class OneThingWorkflow:
             payload[key] = self._task(source).outputs[output]
         state = self._task(task.task_id)
         attempts_before = state.attempt
-        state.state, state.attempt, state.dispatched_at = (
-            TaskState.DISPATCHED,
-            attempts_before + 1,
-            workflow.now(),
-        )
+        state.attempt, state.dispatched_at = attempts_before + 1, workflow.now()
         state.reason, state.supplement_fields = None, []
+        state.enter(TaskState.DISPATCHED, state.dispatched_at, fields=sorted(payload))
+        state.deadline = state.dispatched_at + timedelta(seconds=task.time_limit_seconds)
         activity_id = task.task_id if attempts_before == 0 else f"{task.task_id}:{attempts_before}"
         return self._start(task, payload, Action.HANDLE, activity_id, attempts_before)
 
@@ -281,20 +281,20 @@ class OneThingWorkflow:
                 assert self._inp is not None
                 state.attempt += self._inp.dispatch_attempts - 1
             if workflow.patched(ESCALATION):
-                state.state = TaskState.ESCALATED
+                state.enter(TaskState.ESCALATED, state.completed_at, state.reason)
                 self._notices.append(asyncio.ensure_future(self._publish_task_state(state)))
             else:
-                state.state = TaskState.FAILED
+                state.enter(TaskState.FAILED, state.completed_at, state.reason)
                 self._end(ApplicationStatus.REJECTED, f"{task.title}: {state.reason}")
             return
         state.attempt = answer.attempt
         state.reason = answer.reason
         if answer.outcome is Outcome.APPROVED:
-            state.state = TaskState.APPROVED
+            state.enter(TaskState.APPROVED, state.completed_at)
             state.outputs = answer.outputs
             self._completion_order.append(task.task_id)
         elif answer.outcome is Outcome.SUPPLEMENT_REQUIRED:
-            state.state = TaskState.AWAITING_SUPPLEMENT
+            state.enter(TaskState.AWAITING_SUPPLEMENT, state.completed_at, answer.reason)
             state.supplement_fields = answer.supplement_fields
             if self._progress and self._progress.supplement_due_at is None:
                 assert self._inp is not None
@@ -302,7 +302,7 @@ class OneThingWorkflow:
                     seconds=self._inp.supplement_time_limit_seconds
                 )
         else:
-            state.state = TaskState.REJECTED
+            state.enter(TaskState.REJECTED, state.completed_at, answer.reason)
             self._end(ApplicationStatus.REJECTED, f"{task.title}: {answer.reason}")
 
     # -- the way back -----------------------------------------------------------------------
@@ -324,8 +324,9 @@ class OneThingWorkflow:
         now = workflow.now()
         for state in self._tasks():
             if state.state in OPEN_STATES:
-                state.state, state.completed_at = TaskState.CANCELLED, now
+                state.completed_at = now
                 state.reason = "cancelled: the application ended"
+                state.enter(TaskState.CANCELLED, now, state.reason)
 
     def _licences_to_issue(self) -> list[LicenceToIssue]:
         """The e-licences of the approved tasks' document outputs, for their holders."""
@@ -355,11 +356,12 @@ class OneThingWorkflow:
             task = planned[task_id]
             action = Action.VOID if task.irreversible else Action.COMPENSATE
             state = self._task(task_id)
-            state.state = TaskState.COMPENSATING
+            state.enter(TaskState.COMPENSATING, workflow.now(), f"{action.value} sent")
             answer = await self._despite_cancellation(
                 self._start(task, {}, action, f"{task_id}:{action.value}", 0)
             )
-            state.state, state.compensated_at = UNDO_STATES[action], workflow.now()
+            state.compensated_at = workflow.now()
+            state.enter(UNDO_STATES[action], state.compensated_at)
             if answer.department_reference:
                 state.outputs = {
                     **state.outputs,

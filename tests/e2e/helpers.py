@@ -108,3 +108,14 @@ def results(observer: Observer, application_id: str) -> list[tuple[int, dict[str
         for r in observer.raw(topics.RESULTS, application_id)
     ]
     return sorted(found, key=lambda p: p[0])
+
+
+async def progress_of(http: httpx.AsyncClient, application_id: str) -> Progress:
+    return Progress.model_validate((await http.get(f"/v1/applications/{application_id}")).json())
+
+
+async def status_becomes(http: httpx.AsyncClient, application_id: str, status: str) -> Progress:
+    async with asyncio.timeout(30):
+        while (progress := await progress_of(http, application_id)).status.value != status:
+            await asyncio.sleep(0.05)
+        return progress

@@ -18,7 +18,7 @@ from infra.settings import Settings
 from orchestrator.demo import example
 from orchestrator.intake import application_id_for
 from tests.conftest import Observer
-from tests.e2e.helpers import eventually, finished
+from tests.e2e.helpers import CATALOGUE, eventually, finished, progress_of, status_becomes, submit
 
 pytestmark = pytest.mark.stack
 
@@ -119,3 +119,43 @@ async def test_an_application_on_the_topic_starts_once_and_a_bad_one_is_dead_let
     found = await eventually(lambda: len(letters()) >= 2 and letters())
     reasons = " ".join(letter["reason"] for letter in found)
     assert "invalid application request" in reasons and "invalid form" in reasons
+
+
+async def test_each_task_is_tracked_on_a_timeline_and_every_field_sent_is_in_the_access_log(
+    http: httpx.AsyncClient, observer: Observer
+) -> None:
+    app_id = await submit(http, example("enterprise_opening", payroll_certificate_ref=None))
+    running = await progress_of(http, app_id)
+    registration = running.task("business_registration")
+    assert registration.time_limit_seconds == 3  # the tests cap every time limit at 3 s
+    if registration.state.value == "dispatched":
+        assert registration.deadline is not None and registration.time_left_seconds is not None
+        assert 0 < registration.time_left_seconds <= 3
+    await status_becomes(http, app_id, "awaiting_supplement")
+    supplement = {"task_id": "social_insurance", "fields": {"payroll_certificate_ref": "GZ-1"}}
+    assert (await http.post(f"/v1/applications/{app_id}/supplements", json=supplement)).is_success
+    done = await finished(http, app_id)
+    assert [e.state.value for e in done.task("business_registration").timeline] == [
+        "dispatched",
+        "approved",
+    ]
+    steps = done.task("social_insurance").timeline
+    assert [(e.state.value, e.attempt) for e in steps] == [
+        ("dispatched", 1),
+        ("awaiting_supplement", 1),
+        ("dispatched", 2),
+        ("approved", 2),
+    ]
+    assert steps[1].detail and "payroll" in steps[1].detail
+    assert "payroll_certificate_ref" in (steps[2].fields or [])
+    assert all(t.deadline is None and t.time_left_seconds is None for t in done.tasks)
+
+    log = (await http.get(f"/v1/applications/{app_id}/access-log")).json()
+    seen = {(a["department"], a["attempt"], tuple(a["fields"])) for a in log}
+    sent = {
+        (e["data"]["department"], e["data"]["attempt"], tuple(sorted(e["data"]["payload"])))
+        for department in CATALOGUE.departments()
+        for e in observer.on(topics.department_tasks(department), app_id)
+    }
+    assert seen == sent and len(log) == 7
+    assert [a["at"] for a in log] == sorted(a["at"] for a in log)

@@ -24,8 +24,10 @@ from tests.e2e.helpers import (
     eventually,
     finished,
     ops,
+    progress_of,
     replay_and_record,
     results,
+    status_becomes,
     submit,
     undo_commands,
 )
@@ -33,17 +35,6 @@ from tests.e2e.helpers import (
 pytestmark = pytest.mark.stack
 CLOSED_BRANCH = "横琴已撤销网点"  # the simulated bank rejects a closed branch
 SLOW_HPF = "迟复科技有限公司"  # the simulated housing fund answers only from attempt 3
-
-
-async def progress_of(http: httpx.AsyncClient, application_id: str) -> Progress:
-    return Progress.model_validate((await http.get(f"/v1/applications/{application_id}")).json())
-
-
-async def status_becomes(http: httpx.AsyncClient, application_id: str, status: str) -> Progress:
-    async with asyncio.timeout(30):
-        while (progress := await progress_of(http, application_id)).status.value != status:
-            await asyncio.sleep(0.05)
-        return progress
 
 
 def assert_undone_newest_first(progress: Progress, observer: Observer) -> None:
