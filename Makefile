@@ -3,7 +3,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test up down status lint bench schemas clean
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: install chromium demo test up down status lint bench schemas clean
 
 install: $(VENV)/.installed
 
@@ -16,7 +18,14 @@ $(VENV)/.installed: pyproject.toml
 demo: install  ## start everything on free ports, run three applications, stop everything
 	$(BIN)/onething demo --json demo-results.json
 
-test: install  ## unit, integration, end-to-end and replay tests on the real stack
+chromium:  ## headless Chromium and a CJK font (Debian packages) for the tracking-page test
+	@if ! command -v chromium >/dev/null || ! fc-list :lang=zh | grep -q .; then \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			chromium fonts-wqy-zenhei >/dev/null; \
+	fi
+
+test: install chromium  ## unit, integration, end-to-end and replay tests on the real stack
 	$(BIN)/pytest -q
 
 up: install  ## stack and every process in the background (ports from ONETHING_* settings)

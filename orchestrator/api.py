@@ -10,10 +10,12 @@ import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Header, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
@@ -47,6 +49,7 @@ from orchestrator.workflows import OneThingWorkflow
 
 log = get_logger(__name__)
 QUERY_TIMEOUT = timedelta(seconds=5)
+TRACKING_PAGE = (Path(__file__).parent / "static" / "track.html").read_text(encoding="utf-8")
 
 
 class Submitted(Started):
@@ -249,6 +252,11 @@ def create_app(settings: Settings) -> FastAPI:
     @app.get("/v1/applications/{application_id}", name="progress")
     async def progress(application_id: str) -> Progress:
         return await current(application_id)
+
+    @app.get("/track/{application_id}", response_class=HTMLResponse, include_in_schema=False)
+    async def tracking_page(application_id: str) -> str:
+        """The applicant's tracking page: the progress document, drawn as timelines."""
+        return TRACKING_PAGE
 
     @app.get("/v1/applications/{application_id}/access-log")
     async def access_log(application_id: str) -> list[DataAccess]:
