@@ -10,6 +10,7 @@ from events.contracts import (
     ApplicationStatusChanged,
     Contract,
     DeadLetter,
+    PoorRatingReceived,
     TaskCommand,
     TaskResult,
     TaskStateChanged,
@@ -78,6 +79,7 @@ def document(departments: list[str], version: str = "1") -> dict[str, Any]:
                         "components/messages/ApplicationStatusChanged"
                     ),
                     "taskStateChanged": _ref("components/messages/TaskStateChanged"),
+                    "poorRatingReceived": _ref("components/messages/PoorRatingReceived"),
                 },
             },
             "applications": {
@@ -111,6 +113,7 @@ def document(departments: list[str], version: str = "1") -> dict[str, Any]:
                 "messages": [
                     _ref("channels/status/messages/applicationStatusChanged"),
                     _ref("channels/status/messages/taskStateChanged"),
+                    _ref("channels/status/messages/poorRatingReceived"),
                 ],
             },
             "sendApplication": {
@@ -135,6 +138,7 @@ def document(departments: list[str], version: str = "1") -> dict[str, Any]:
                         TaskResult,
                         ApplicationStatusChanged,
                         TaskStateChanged,
+                        PoorRatingReceived,
                         ApplicationRequested,
                     )
                 },

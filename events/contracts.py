@@ -122,6 +122,18 @@ class TaskStateChanged(Contract):
     at: datetime
 
 
+class PoorRatingReceived(Contract):
+    """An applicant rated a task 2 or less (差评): staff follow it up."""
+
+    application_id: str = Field(pattern=ID_PATTERN)
+    task_id: str = Field(pattern=ID_PATTERN)
+    department: str
+    matter: str
+    score: int = Field(ge=1, le=5)
+    comment: str
+    at: datetime
+
+
 class ApplicationRequested(Contract):
     """A portal asks for an application (asynchronous intake on onething.applications)."""
 
@@ -140,7 +152,12 @@ class ApplicationRequested(Contract):
 
 
 Message = (
-    TaskCommand | TaskResult | ApplicationStatusChanged | TaskStateChanged | ApplicationRequested
+    TaskCommand
+    | TaskResult
+    | ApplicationStatusChanged
+    | TaskStateChanged
+    | PoorRatingReceived
+    | ApplicationRequested
 )
 """What travels in a CloudEvent envelope, keyed by its application (or request) id."""
 
@@ -149,6 +166,7 @@ CONTRACTS: tuple[type[Contract], ...] = (
     TaskResult,
     ApplicationStatusChanged,
     TaskStateChanged,
+    PoorRatingReceived,
     ApplicationRequested,
 )
 
@@ -161,6 +179,7 @@ __all__ = [
     "DeadLetter",
     "Message",
     "Outcome",
+    "PoorRatingReceived",
     "TaskCommand",
     "TaskResult",
     "TaskStateChanged",

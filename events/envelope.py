@@ -13,6 +13,7 @@ from events.contracts import (
     ApplicationRequested,
     ApplicationStatusChanged,
     Message,
+    PoorRatingReceived,
     TaskCommand,
     TaskResult,
     TaskStateChanged,
@@ -30,6 +31,7 @@ EVENT_TYPES: dict[type[BaseModel], str] = {
     TaskResult: "org.onething.task.result.v1",
     ApplicationStatusChanged: "org.onething.application.status_changed.v1",
     TaskStateChanged: "org.onething.task.state_changed.v1",
+    PoorRatingReceived: "org.onething.rating.poor.v1",
     ApplicationRequested: "org.onething.application.requested.v1",
 }
 

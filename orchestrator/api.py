@@ -9,10 +9,12 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
+from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI, Header, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
@@ -20,6 +22,9 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
+from events import topics
+from events.contracts import PoorRatingReceived
+from events.envelope import HEADERS, dumps, wrap
 from infra import kafka
 from infra.logging import get_logger
 from infra.settings import Settings
@@ -44,12 +49,33 @@ from orchestrator.models import (
     TaskState,
     Withdrawal,
 )
+from orchestrator.ratings import POOR, AlreadyRated, Rating, RatingBook, RatingSummary
 from orchestrator.temporal import connect
 from orchestrator.workflows import OneThingWorkflow
 
 log = get_logger(__name__)
 QUERY_TIMEOUT = timedelta(seconds=5)
+ENDED_TASK_STATES = frozenset(
+    {
+        TaskState.APPROVED,
+        TaskState.REJECTED,
+        TaskState.FAILED,
+        TaskState.COMPENSATED,
+        TaskState.VOIDED,
+    }
+)
 TRACKING_PAGE = (Path(__file__).parent / "static" / "track.html").read_text(encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class Services:
+    """What the API process runs while it serves."""
+
+    temporal: Client
+    intake: Intake
+    licences: LicenceLibrary
+    ratings: RatingBook
+    producer: AIOKafkaProducer
 
 
 class Submitted(Started):
@@ -130,18 +156,25 @@ def check_supplement(
 
 def create_app(settings: Settings) -> FastAPI:
     catalogue: Catalogue = load_catalogue(settings.catalogue_dir)
-    clients: dict[str, Client] = {}
-    intakes: dict[str, Intake] = {}
-    libraries: dict[str, LicenceLibrary] = {}
+    running: dict[str, Services] = {}
+
+    def up() -> Services:
+        return running["services"]
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        clients["temporal"] = await connect(settings)
-        intake = intakes["intake"] = Intake(settings, catalogue, clients["temporal"])
-        libraries["licences"] = LicenceLibrary(settings.licence_db)
+        temporal = await connect(settings)
+        intake = Intake(settings, catalogue, temporal)
         kafka.pace_fetches(settings)
         producer = kafka.producer(settings)
         await producer.start()
+        running["services"] = Services(
+            temporal=temporal,
+            intake=intake,
+            licences=LicenceLibrary(settings.licence_db),
+            ratings=RatingBook(settings.state_dir / "ratings.sqlite"),
+            producer=producer,
+        )
         consumer = IntakeConsumer(settings, intake, producer)
         await consumer.start()
         consuming = asyncio.create_task(consumer.run())
@@ -190,7 +223,7 @@ def create_app(settings: Settings) -> FastAPI:
     ) -> Submitted:
         """Start an application; the same `Idempotency-Key` and body return the same one."""
         try:
-            started = await intakes["intake"].start(body, idempotency_key)
+            started = await up().intake.start(body, idempotency_key)
         except UnknownOneThing as exc:
             raise HTTPException(404, f"unknown one thing {body.one_thing!r}") from exc
         except InvalidForm as exc:
@@ -211,10 +244,10 @@ def create_app(settings: Settings) -> FastAPI:
         holder: Annotated[str, Query(min_length=1, max_length=18)],
     ) -> list[ELicence]:
         """The valid e-licences of one holder (resident ID number or credit code)."""
-        return libraries["licences"].held_by([holder.strip().upper()])
+        return up().licences.held_by([holder.strip().upper()])
 
     async def current(application_id: str) -> Progress:
-        handle = clients["temporal"].get_workflow_handle_for(OneThingWorkflow.run, application_id)
+        handle = up().temporal.get_workflow_handle_for(OneThingWorkflow.run, application_id)
         try:
             described = await handle.describe()
             if described.status is WorkflowExecutionStatus.COMPLETED:
@@ -243,7 +276,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     async def signal(application_id: str, name: str, arg: BaseModel) -> None:
         try:
-            await clients["temporal"].get_workflow_handle(application_id).signal(name, arg)
+            await up().temporal.get_workflow_handle(application_id).signal(name, arg)
         except RPCError as exc:  # it ended between the check and the signal
             if exc.status is RPCStatusCode.NOT_FOUND:
                 raise HTTPException(409, "the application has already ended") from exc
@@ -262,6 +295,41 @@ def create_app(settings: Settings) -> FastAPI:
     async def access_log(application_id: str) -> list[DataAccess]:
         """Which department received which of the applicant's fields, when, for which matter."""
         return data_accesses(await current(application_id))
+
+    @app.post("/v1/applications/{application_id}/tasks/{task_id}/rating", status_code=201)
+    async def rate(application_id: str, task_id: str, rating: Rating) -> dict[str, str]:
+        """Rate an ended task once (好差评); a poor rating is published for follow-up."""
+        progress = await current(application_id)
+        task = next((t for t in progress.tasks if t.task_id == task_id), None)
+        if task is None:
+            raise HTTPException(404, f"no task {task_id!r} in this application")
+        if task.state not in ENDED_TASK_STATES:
+            raise HTTPException(409, f"task {task_id!r} is {task.state.value}: rate it once ended")
+        now = datetime.now(UTC)
+        try:
+            up().ratings.add(application_id, task_id, task.department, task.matter, rating, now)
+        except AlreadyRated as exc:
+            raise HTTPException(409, f"task {task_id!r} has been rated already") from exc
+        if rating.score <= POOR:
+            poor = PoorRatingReceived(
+                application_id=application_id,
+                task_id=task_id,
+                department=task.department,
+                matter=task.matter,
+                score=rating.score,
+                comment=rating.comment,
+                at=now,
+            )
+            await up().producer.send_and_wait(
+                topics.STATUS, dumps(wrap(poor)), key=topics.key(application_id), headers=HEADERS
+            )
+        log.info("task_rated", application_id=application_id, task_id=task_id, score=rating.score)
+        return {"id": application_id, "task_id": task_id, "status": "rated"}
+
+    @app.get("/v1/ratings")
+    async def ratings() -> list[RatingSummary]:
+        """Ratings by department and matter: count, mean, share of poor ratings."""
+        return up().ratings.summary()
 
     @app.post("/v1/applications/{application_id}/withdraw", status_code=202)
     async def withdraw(application_id: str, body: Withdrawal) -> dict[str, str]:

@@ -159,3 +159,50 @@ async def test_each_task_is_tracked_on_a_timeline_and_every_field_sent_is_in_the
     }
     assert seen == sent and len(log) == 7
     assert [a["at"] for a in log] == sorted(a["at"] for a in log)
+
+
+async def test_each_ended_task_is_rated_once_and_a_poor_rating_is_followed_up(
+    http: httpx.AsyncClient, observer: Observer, settings: Settings
+) -> None:
+    folder = settings.file_departments["mnr"]
+    (folder / "PAUSED").touch()
+    try:
+        waiting = await submit(http, example("school_enrolment"))
+        await eventually(lambda: any((folder / "drop").glob(f"{waiting}__*.json")))
+        early = await http.post(
+            f"/v1/applications/{waiting}/tasks/housing_check/rating", json={"score": 5}
+        )
+        assert early.status_code == 409 and "once ended" in early.json()["detail"]
+    finally:
+        (folder / "PAUSED").unlink()
+
+    app_id = (await finished(http, await submit(http, example("retirement")))).id
+    url = f"/v1/applications/{app_id}/tasks/{{}}/rating"
+    assert (await http.post(url.format("pension_claim"), json={"score": 5})).status_code == 201
+    twice = await http.post(url.format("pension_claim"), json={"score": 4})
+    assert twice.status_code == 409 and "rated already" in twice.json()["detail"]
+    assert (await http.post(url.format("nope"), json={"score": 3})).status_code == 404
+    assert (
+        await http.post(url.format("housing_fund_withdrawal"), json={"score": 6})
+    ).status_code == 422
+    poor = {"score": 1, "comment": "材料要求反复变化 asked for papers again and again"}
+    assert (await http.post(url.format("retiree_medical_insurance"), json=poor)).status_code == 201
+
+    def follow_up() -> list[dict[str, object]]:
+        return [
+            e["data"]
+            for e in observer.on(topics.STATUS, app_id)
+            if e["type"] == "org.onething.rating.poor.v1"
+        ]
+
+    [event] = await eventually(follow_up)
+    assert event["task_id"] == "retiree_medical_insurance" and event["score"] == 1
+    summary = {(r["department"], r["matter"]): r for r in (await http.get("/v1/ratings")).json()}
+    assert summary[("hrss", "pension_claim")] == {
+        "department": "hrss",
+        "matter": "pension_claim",
+        "count": 1,
+        "mean": 5.0,
+        "poor_share": 0.0,
+    }
+    assert summary[("nhsa", "retiree_medical_insurance")]["poor_share"] == 1.0

@@ -77,6 +77,7 @@ def test_exported_schemas_accept_our_messages(tmp_path: Path) -> None:
         "task-result.schema.json",
         "application-status-changed.schema.json",
         "task-state-changed.schema.json",
+        "poor-rating-received.schema.json",
         "application-requested.schema.json",
         "dead-letter.schema.json",
         "asyncapi.yaml",
