@@ -18,7 +18,12 @@ from infra.settings import Settings
 from infra.supervisor import StackError, Supervisor, port_open
 from one_things import load_catalogue
 
-SEARCH_ATTRIBUTES = {"OneThing": "Keyword", "ApplicationStatus": "Keyword"}
+SEARCH_ATTRIBUTES = {
+    "OneThing": "Keyword",
+    "ApplicationStatus": "Keyword",
+    "PendingDepartments": "KeywordList",
+    "Escalated": "Bool",
+}
 TEMPORAL, KAFKA = "temporal", "kafka"
 
 

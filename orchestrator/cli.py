@@ -9,7 +9,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -280,6 +280,100 @@ def dlq_replay(
     console.print(f"replayed {letter_id} to {letter.topic}")
 
 
+@ops_app.command("show")
+def ops_show(application_id: str) -> None:
+    """Print an application's story from its workflow history, in order."""
+    from rich.table import Table
+
+    from orchestrator.history import story
+    from orchestrator.temporal import connect
+
+    async def fetch() -> list[Any]:
+        client = await connect(Settings())
+        return story(await client.get_workflow_handle(application_id).fetch_history())
+
+    try:
+        steps = asyncio.run(fetch())
+    except Exception as exc:
+        console.print(f"[red]error:[/red] {application_id}: {exc}")
+        _exit_now(1)
+    table = Table("at (UTC)", "event", "task", "department", "detail", title=application_id)
+    for step in steps:
+        table.add_row(
+            f"{step.at:%H:%M:%S.%f}"[:-3], step.event, step.task, step.department, step.detail
+        )
+    console.print(table)
+    _exit_now(0)
+
+
+@ops_app.command("list")
+def ops_list(
+    status: Annotated[str | None, typer.Option(help="running, approved, rejected, …")] = None,
+    one_thing: Annotated[str | None, typer.Option("--one-thing")] = None,
+    dept: Annotated[str | None, typer.Option(help="A department with a task open.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 50,
+) -> None:
+    """List applications by status, one thing and department waited on (search attributes)."""
+    from rich.table import Table
+
+    from orchestrator.temporal import connect
+    from orchestrator.workflows import APPLICATION_STATUS, ONE_THING, PENDING_DEPARTMENTS
+
+    clauses = ["WorkflowType = 'OneThingWorkflow'"]
+    for key, value in (
+        (APPLICATION_STATUS, status),
+        (ONE_THING, one_thing),
+        (PENDING_DEPARTMENTS, dept),
+    ):
+        if value is not None:
+            clauses.append(f"{key.name} = '{value.replace(chr(39), '')}'")
+    query = " AND ".join(clauses)
+
+    async def fetch() -> list[tuple[str, str, str, str, str]]:
+        client = await connect(Settings())
+        rows = []
+        async for wf in client.list_workflows(query, limit=limit):
+            attrs = wf.typed_search_attributes
+            rows.append(
+                (
+                    wf.id,
+                    attrs.get(ONE_THING) or "",
+                    attrs.get(APPLICATION_STATUS) or "",
+                    ", ".join(attrs.get(PENDING_DEPARTMENTS) or []),
+                    f"{wf.start_time:%Y-%m-%d %H:%M:%S}",
+                )
+            )
+        return rows
+
+    table = Table("application", "one thing", "status", "waiting on", "submitted (UTC)")
+    rows = asyncio.run(fetch())
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+    console.print(f"{len(rows)} applications ({query})")
+    _exit_now(0)
+
+
+@ops_app.command("withdraw")
+def ops_withdraw(
+    application_id: str,
+    reason: Annotated[str, typer.Option(help="Told to the applicant.")],
+) -> None:
+    """Withdraw an application on the applicant's behalf: its completed tasks are undone."""
+    from orchestrator.models import ApplicationStatus, Progress, Withdrawal
+    from orchestrator.temporal import connect
+
+    async def send() -> str | None:
+        handle = (await connect(Settings())).get_workflow_handle(application_id)
+        progress = await handle.query("progress", result_type=Progress)
+        if progress.finished or progress.status is ApplicationStatus.COMPENSATING:
+            return f"{application_id} is already {progress.status.value}"
+        await handle.signal("withdraw", Withdrawal(reason=f"by an operator: {reason}"))
+        return None
+
+    _report(asyncio.run(send()), f"withdrawing: {application_id}")
+
+
 @ops_app.command("retry")
 def ops_retry(application_id: str, task_id: str) -> None:
     """Dispatch an escalated task once more."""
@@ -312,11 +406,15 @@ def _decide(application_id: str, task_id: str, decision: str, reason: str) -> No
         await handle.signal("operator", action)
         return None
 
-    problem = asyncio.run(send())
+    _report(asyncio.run(send()), f"{decision}: {application_id} {task_id}")
+
+
+def _report(problem: str | None, done: str) -> NoReturn:
+    """Say what went wrong (exit 1) or what was done (exit 0)."""
     if problem:
         console.print(f"[red]error:[/red] {problem}")
         _exit_now(1)
-    console.print(f"{decision}: {application_id} {task_id}")
+    console.print(done)
     _exit_now(0)
 
 

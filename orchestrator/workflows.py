@@ -44,6 +44,8 @@ with workflow.unsafe.imports_passed_through():
 
 ONE_THING = SearchAttributeKey.for_keyword("OneThing")
 APPLICATION_STATUS = SearchAttributeKey.for_keyword("ApplicationStatus")
+PENDING_DEPARTMENTS = SearchAttributeKey.for_keyword_list("PendingDepartments")
+ESCALATED = SearchAttributeKey.for_bool("Escalated")
 DISPATCH_TASK = "dispatch_task"
 PUBLISH_STATUS = "publish_status"
 PUBLISH_TASK_STATE = "publish_task_state"
@@ -52,9 +54,16 @@ ISSUE_LICENCES = "issue_licences"
 COMPENSATION = "compensation-v1"
 ESCALATION = "escalation-v1"
 LICENCES = "licences-v1"
+SEARCH = "search-v1"
 
 T = TypeVar("T")
 UNDO_STATES = {Action.COMPENSATE: TaskState.COMPENSATED, Action.VOID: TaskState.VOIDED}
+WAITED_ON = {
+    TaskState.DISPATCHED,
+    TaskState.AWAITING_SUPPLEMENT,
+    TaskState.ESCALATED,
+    TaskState.COMPENSATING,
+}
 OPEN_STATES = {
     TaskState.PENDING,
     TaskState.DISPATCHED,
@@ -77,6 +86,7 @@ class OneThingWorkflow:
         self._extra_payload: dict[str, dict[str, JsonValue]] = {}
         self._completion_order: list[str] = []
         self._notices: list[asyncio.Task[None]] = []
+        self._indexed: tuple[str, list[str], bool] | None = None
 
     @workflow.query(name="progress")
     def progress(self) -> Progress:
@@ -131,7 +141,6 @@ class OneThingWorkflow:
         await self._settle(in_flight)
         await self._despite_cancellation(announced)
         if self._ending is None:
-            progress.status = ApplicationStatus.APPROVED
             licences = self._licences_to_issue()
             if licences and workflow.patched(LICENCES):
                 await self._despite_cancellation(
@@ -142,13 +151,15 @@ class OneThingWorkflow:
                     )
                 )
                 progress.licences = [lic.id for lic in licences]
+            progress.status = ApplicationStatus.APPROVED  # once its e-licences are kept
         else:
             if self._completion_order and workflow.patched(COMPENSATION):
                 await self._undo_completed()
             progress.status, progress.reason = self._ending
         progress.completed_at = workflow.now()
         progress.supplement_due_at = None
-        workflow.upsert_search_attributes([APPLICATION_STATUS.value_set(progress.status.value)])
+        if not self._index():
+            workflow.upsert_search_attributes([APPLICATION_STATUS.value_set(progress.status.value)])
         await self._despite_cancellation(self._publish_status())
         return progress
 
@@ -357,6 +368,7 @@ class OneThingWorkflow:
             action = Action.VOID if task.irreversible else Action.COMPENSATE
             state = self._task(task_id)
             state.enter(TaskState.COMPENSATING, workflow.now(), f"{action.value} sent")
+            self._index()
             answer = await self._despite_cancellation(
                 self._start(task, {}, action, f"{task_id}:{action.value}", 0)
             )
@@ -390,14 +402,36 @@ class OneThingWorkflow:
 
     def _refresh_status(self) -> None:
         assert self._progress is not None
-        if self._ending is not None:
-            return
-        awaiting = bool(self._tasks_in(TaskState.AWAITING_SUPPLEMENT))
-        self._progress.status = (
-            ApplicationStatus.AWAITING_SUPPLEMENT if awaiting else ApplicationStatus.RUNNING
-        )
-        if not awaiting:
-            self._progress.supplement_due_at = None
+        if self._ending is None:
+            awaiting = bool(self._tasks_in(TaskState.AWAITING_SUPPLEMENT))
+            self._progress.status = (
+                ApplicationStatus.AWAITING_SUPPLEMENT if awaiting else ApplicationStatus.RUNNING
+            )
+            if not awaiting:
+                self._progress.supplement_due_at = None
+        self._index()
+
+    def _index(self) -> bool:
+        """Keep the operators' search attributes in step; False on histories before them.
+
+        Status, departments waited on, escalation: never a name or an ID number.
+        """
+        if not workflow.patched(SEARCH):
+            return False
+        assert self._progress is not None
+        pending = sorted({t.department for t in self._tasks() if t.state in WAITED_ON})
+        escalated = bool(self._tasks_in(TaskState.ESCALATED))
+        indexed = (self._progress.status.value, pending, escalated)
+        if indexed != self._indexed:
+            self._indexed = indexed
+            workflow.upsert_search_attributes(
+                [
+                    APPLICATION_STATUS.value_set(indexed[0]),
+                    PENDING_DEPARTMENTS.value_set(pending),
+                    ESCALATED.value_set(escalated),
+                ]
+            )
+        return True
 
     def _until_supplement_due(self) -> timedelta | None:
         assert self._progress is not None

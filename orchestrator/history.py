@@ -1,0 +1,113 @@
+"""An application's story, read from its workflow history (what `onething ops show` prints)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from pydantic import BaseModel
+from temporalio.api.common.v1 import Payloads
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowHistory
+
+from orchestrator.workflows import DISPATCH_TASK
+
+
+class Step(BaseModel):
+    """One thing that happened to an application, in the order Temporal recorded it."""
+
+    at: datetime
+    event: str
+    task: str = ""
+    department: str = ""
+    detail: str = ""
+
+
+def _first(payloads: Payloads) -> Any:
+    return orjson.loads(payloads.payloads[0].data) if payloads.payloads else None
+
+
+def story(history: WorkflowHistory) -> list[Step]:
+    """Submission, every command sent and answered, signals, time-outs and the end."""
+    steps: list[Step] = []
+    dispatches: dict[int, dict[str, Any]] = {}
+    for event in history.events:
+        at = event.event_time.ToDatetime(tzinfo=UTC)
+        kind = event.event_type
+        if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+            started = _first(event.workflow_execution_started_event_attributes.input)
+            plan = started["plan"]
+            detail = f"{plan['one_thing']} {plan['catalogue_version']}, {len(plan['tasks'])} tasks"
+            steps.append(Step(at=at, event="submitted", detail=detail))
+        elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            scheduled = event.activity_task_scheduled_event_attributes
+            if scheduled.activity_type.name != DISPATCH_TASK:
+                continue
+            command = _first(scheduled.input)
+            dispatches[event.event_id] = command
+            action = command.get("action", "handle")
+            steps.append(
+                Step(
+                    at=at,
+                    event="sent" if action == "handle" else f"{action} sent",
+                    task=command["task"]["task_id"],
+                    department=command["task"]["department"],
+                    detail=", ".join(sorted(command["payload"])),
+                )
+            )
+        elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+            completed = event.activity_task_completed_event_attributes
+            command = dispatches.get(completed.scheduled_event_id)
+            if command is None:
+                continue
+            answer = _first(completed.result)
+            detail = answer.get("reason") or ", ".join(
+                f"{k}={v}" for k, v in answer["outputs"].items()
+            )
+            steps.append(
+                Step(
+                    at=at,
+                    event=answer["outcome"],
+                    task=command["task"]["task_id"],
+                    department=command["task"]["department"],
+                    detail=f"attempt {answer['attempt']}: {detail}".rstrip(": "),
+                )
+            )
+        elif kind in (
+            EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT,
+            EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED,
+        ):
+            attributes = (
+                event.activity_task_timed_out_event_attributes
+                if kind == EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT
+                else event.activity_task_failed_event_attributes
+            )
+            command = dispatches.get(attributes.scheduled_event_id)
+            if command is not None:
+                steps.append(
+                    Step(
+                        at=at,
+                        event="no answer in time",
+                        task=command["task"]["task_id"],
+                        department=command["task"]["department"],
+                        detail=attributes.failure.message,
+                    )
+                )
+        elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
+            signaled = event.workflow_execution_signaled_event_attributes
+            sent = _first(signaled.input) or {}
+            steps.append(
+                Step(
+                    at=at,
+                    event=f"signal {signaled.signal_name}",
+                    task=sent.get("task_id", ""),
+                    detail=str(sent.get("reason") or sent.get("decision") or ""),
+                )
+            )
+        elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED:
+            steps.append(Step(at=at, event="cancel requested"))
+        elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
+            progress = _first(event.workflow_execution_completed_event_attributes.result)
+            steps.append(Step(at=at, event=progress["status"], detail=progress.get("reason") or ""))
+    return steps
