@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import orjson
-from pydantic import Field
+from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ApiKey(BaseModel):
+    """One API key: the secret its holder sends (X-API-Key) and what it may do."""
+
+    key: str = Field(min_length=16, repr=False)
+    role: Literal["portal", "operator", "department"]
 
 
 class Settings(BaseSettings):
@@ -36,6 +44,10 @@ class Settings(BaseSettings):
     task_queue: str = "onething"
 
     api_port: int = 8080
+    api_keys: dict[str, ApiKey] = Field(
+        default_factory=dict,
+        description="Key name -> key and role. None: the API is open (development only).",
+    )
     bridge_port: int = Field(default=6066, description="The results bridge's metrics page.")
     bridge_concurrency: int = Field(default=16, ge=1)
 

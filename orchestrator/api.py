@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from aiokafka import AIOKafkaProducer
-from fastapi import FastAPI, Header, HTTPException, Query, Request, Response
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -39,6 +39,7 @@ from one_things import (
 from one_things.licences import ELicence
 from orchestrator import problems
 from orchestrator.access import DataAccess, data_accesses
+from orchestrator.access_control import Caller, Keys, Role
 from orchestrator.intake import Intake, InvalidForm, RequestConflict, Started, SubmitApplication
 from orchestrator.intake_consumer import IntakeConsumer
 from orchestrator.licences import LicenceLibrary
@@ -157,6 +158,10 @@ def check_supplement(
 def create_app(settings: Settings) -> FastAPI:
     catalogue: Catalogue = load_catalogue(settings.catalogue_dir)
     running: dict[str, Services] = {}
+    keys = Keys(settings)
+    schemas_readers = Depends(keys.allow(Role.PORTAL, Role.OPERATOR, Role.DEPARTMENT))
+    applicants_side = Depends(keys.allow(Role.PORTAL, Role.OPERATOR))
+    operators = Depends(keys.allow(Role.OPERATOR))
 
     def up() -> Services:
         return running["services"]
@@ -178,6 +183,8 @@ def create_app(settings: Settings) -> FastAPI:
         consumer = IntakeConsumer(settings, intake, producer)
         await consumer.start()
         consuming = asyncio.create_task(consumer.run())
+        if keys.open:
+            log.warning("api_open", reason="no API keys configured: anyone may call the API")
         Supervisor(settings.state_dir).mark_ready("api")
         try:
             yield
@@ -195,7 +202,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/v1/one-things")
+    @app.get("/v1/one-things", dependencies=[schemas_readers])
     async def one_things() -> list[OneThingSummary]:
         return [summary(ot) for ot in catalogue]
 
@@ -205,11 +212,11 @@ def create_app(settings: Settings) -> FastAPI:
         except UnknownOneThing as exc:
             raise HTTPException(404, f"unknown one thing {name!r}") from exc
 
-    @app.get("/v1/one-things/{name}")
+    @app.get("/v1/one-things/{name}", dependencies=[schemas_readers])
     async def one_thing(name: str) -> OneThingSummary:
         return summary(known(name))
 
-    @app.get("/v1/one-things/{name}/form")
+    @app.get("/v1/one-things/{name}/form", dependencies=[schemas_readers])
     async def form_schema(name: str) -> dict[str, Any]:
         """The one thing's form as JSON Schema (draft 2020-12), for rendering without code."""
         return form_json_schema(known(name))
@@ -219,11 +226,12 @@ def create_app(settings: Settings) -> FastAPI:
         body: SubmitApplication,
         request: Request,
         response: Response,
+        caller: Caller = applicants_side,
         idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
     ) -> Submitted:
         """Start an application; the same `Idempotency-Key` and body return the same one."""
         try:
-            started = await up().intake.start(body, idempotency_key)
+            started = await up().intake.start(body, idempotency_key, submitted_by=caller.name)
         except UnknownOneThing as exc:
             raise HTTPException(404, f"unknown one thing {body.one_thing!r}") from exc
         except InvalidForm as exc:
@@ -239,17 +247,19 @@ def create_app(settings: Settings) -> FastAPI:
         url = str(request.url_for("progress", application_id=started.id))
         return Submitted(**started.model_dump(), progress_url=url)
 
-    @app.get("/v1/licences")
+    @app.get("/v1/licences", dependencies=[applicants_side])
     async def licences(
         holder: Annotated[str, Query(min_length=1, max_length=18)],
     ) -> list[ELicence]:
         """The valid e-licences of one holder (resident ID number or credit code)."""
         return up().licences.held_by([holder.strip().upper()])
 
-    async def current(application_id: str) -> Progress:
+    async def current(application_id: str, caller: Caller) -> Progress:
         handle = up().temporal.get_workflow_handle_for(OneThingWorkflow.run, application_id)
         try:
             described = await handle.describe()
+            if not caller.may_see(await described.memo_value("submitted_by", default=None)):
+                raise HTTPException(404, f"no application {application_id!r}")
             if described.status is WorkflowExecutionStatus.COMPLETED:
                 return await handle.result()
             progress = await handle.query(OneThingWorkflow.progress, rpc_timeout=QUERY_TIMEOUT)
@@ -268,8 +278,8 @@ def create_app(settings: Settings) -> FastAPI:
                 task.time_left_seconds = round((task.deadline - now).total_seconds(), 1)
         return progress
 
-    async def still_open(application_id: str) -> Progress:
-        progress = await current(application_id)
+    async def still_open(application_id: str, caller: Caller) -> Progress:
+        progress = await current(application_id, caller)
         if progress.finished or progress.status is ApplicationStatus.COMPENSATING:
             raise HTTPException(409, f"the application is already {progress.status.value}")
         return progress
@@ -283,8 +293,8 @@ def create_app(settings: Settings) -> FastAPI:
             raise
 
     @app.get("/v1/applications/{application_id}", name="progress")
-    async def progress(application_id: str) -> Progress:
-        return await current(application_id)
+    async def progress(application_id: str, caller: Caller = applicants_side) -> Progress:
+        return await current(application_id, caller)
 
     @app.get("/track/{application_id}", response_class=HTMLResponse, include_in_schema=False)
     async def tracking_page(application_id: str) -> str:
@@ -292,14 +302,16 @@ def create_app(settings: Settings) -> FastAPI:
         return TRACKING_PAGE
 
     @app.get("/v1/applications/{application_id}/access-log")
-    async def access_log(application_id: str) -> list[DataAccess]:
+    async def access_log(application_id: str, caller: Caller = applicants_side) -> list[DataAccess]:
         """Which department received which of the applicant's fields, when, for which matter."""
-        return data_accesses(await current(application_id))
+        return data_accesses(await current(application_id, caller))
 
     @app.post("/v1/applications/{application_id}/tasks/{task_id}/rating", status_code=201)
-    async def rate(application_id: str, task_id: str, rating: Rating) -> dict[str, str]:
+    async def rate(
+        application_id: str, task_id: str, rating: Rating, caller: Caller = applicants_side
+    ) -> dict[str, str]:
         """Rate an ended task once (好差评); a poor rating is published for follow-up."""
-        progress = await current(application_id)
+        progress = await current(application_id, caller)
         task = next((t for t in progress.tasks if t.task_id == task_id), None)
         if task is None:
             raise HTTPException(404, f"no task {task_id!r} in this application")
@@ -326,21 +338,25 @@ def create_app(settings: Settings) -> FastAPI:
         log.info("task_rated", application_id=application_id, task_id=task_id, score=rating.score)
         return {"id": application_id, "task_id": task_id, "status": "rated"}
 
-    @app.get("/v1/ratings")
+    @app.get("/v1/ratings", dependencies=[operators])
     async def ratings() -> list[RatingSummary]:
         """Ratings by department and matter: count, mean, share of poor ratings."""
         return up().ratings.summary()
 
     @app.post("/v1/applications/{application_id}/withdraw", status_code=202)
-    async def withdraw(application_id: str, body: Withdrawal) -> dict[str, str]:
-        await still_open(application_id)
+    async def withdraw(
+        application_id: str, body: Withdrawal, caller: Caller = applicants_side
+    ) -> dict[str, str]:
+        await still_open(application_id, caller)
         await signal(application_id, "withdraw", body)
         log.info("application_withdrawn", application_id=application_id)
         return {"id": application_id, "status": "withdrawing"}
 
     @app.post("/v1/applications/{application_id}/supplements", status_code=202)
-    async def supplement(application_id: str, body: Supplement) -> dict[str, str]:
-        progress = await still_open(application_id)
+    async def supplement(
+        application_id: str, body: Supplement, caller: Caller = applicants_side
+    ) -> dict[str, str]:
+        progress = await still_open(application_id, caller)
         task = next((t for t in progress.tasks if t.task_id == body.task_id), None)
         if task is None:
             raise HTTPException(404, f"no task {body.task_id!r} in this application")

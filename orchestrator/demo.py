@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import shutil
 import tempfile
 import time
@@ -91,7 +92,11 @@ def demo_settings(state_dir: Path) -> Settings:
 
     Real estate (mnr) trades batch files, as many provincial systems still do.
     """
-    return on_free_ports(state_dir, file_departments={"mnr": state_dir / "exchange" / "mnr"})
+    return on_free_ports(
+        state_dir,
+        file_departments={"mnr": state_dir / "exchange" / "mnr"},
+        api_keys={"demo-portal": {"key": secrets.token_urlsafe(24), "role": "portal"}},
+    )
 
 
 def latencies(settings: Settings) -> dict[str, float]:
@@ -172,7 +177,8 @@ def _submit_and_watch(
     json_file: Path | None,
     timeout: float,
 ) -> bool:
-    with httpx.Client(base_url=settings.api_url, timeout=10) as http:
+    headers = {"X-API-Key": settings.api_keys["demo-portal"].key}
+    with httpx.Client(base_url=settings.api_url, timeout=10, headers=headers) as http:
         ids = []
         for app in applications:
             response = http.post("/v1/applications", json=app.body)

@@ -85,8 +85,10 @@ class Intake:
         self._client = client
         self._library = LicenceLibrary(settings.licence_db)
 
-    async def start(self, body: SubmitApplication, request_id: str | None = None) -> Started:
-        """Start the application; a request id seen before returns what it started.
+    async def start(
+        self, body: SubmitApplication, request_id: str | None, submitted_by: str
+    ) -> Started:
+        """Start the application; a request id `submitted_by` used before returns what it started.
 
         Raises UnknownOneThing, InvalidForm, or RequestConflict (same id, other request).
         """
@@ -101,7 +103,9 @@ class Intake:
         snapshot = plan(
             one_thing, body.applicant, form, self._settings.time_limit_cap_seconds, held
         )
-        application_id = application_id_for(request_id)
+        application_id = application_id_for(
+            None if request_id is None else f"{submitted_by}/{request_id}"
+        )
         digest = request_hash(body)
         started = Started(
             id=application_id,
@@ -123,7 +127,11 @@ class Intake:
                 id=application_id,
                 task_queue=self._settings.task_queue,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                memo={"request_hash": digest, "started": started.model_dump(mode="json")},
+                memo={
+                    "request_hash": digest,
+                    "started": started.model_dump(mode="json"),
+                    "submitted_by": submitted_by,
+                },
                 search_attributes=TypedSearchAttributes(
                     [
                         SearchAttributePair(ONE_THING, one_thing.id),

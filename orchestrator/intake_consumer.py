@@ -1,7 +1,8 @@
 """Asynchronous intake: applications published on onething.applications start exactly once.
 
-The workflow id derives from the message's request id (as from an `Idempotency-Key`), so a
-duplicate starts nothing. A message that does not parse, names an unknown one thing, carries an
+The workflow id derives from the message's request id and its CloudEvent source (as from an
+`Idempotency-Key` and an API key), so a duplicate starts nothing; the source names the portal,
+as its API key's name does. A message that does not parse, names an unknown one thing, carries an
 invalid form or reuses a request id for another request goes to onething.dlq with the reason.
 An offset is committed once its message has started an application or been dead-lettered.
 """
@@ -52,7 +53,8 @@ class IntakeConsumer:
 
     async def _take(self, record: ConsumerRecord) -> None:
         try:
-            request = loads(record.value, ApplicationRequested).data
+            event = loads(record.value, ApplicationRequested)
+            request = event.data
             body = SubmitApplication.model_validate(
                 request.model_dump(include={"one_thing", "applicant", "form"})
             )
@@ -61,7 +63,7 @@ class IntakeConsumer:
             return
         while True:
             try:
-                started = await self._intake.start(body, request.request_id)
+                started = await self._intake.start(body, request.request_id, event.source)
             except (UnknownOneThing, RequestConflict) as exc:
                 await self._dead_letter(record, f"refused: {exc}")
                 return

@@ -37,9 +37,21 @@ LATENCY = {
 }
 
 
+PORTAL_KEY = "portal-a-0123456789abcdef"
+OTHER_PORTAL_KEY = "portal-b-0123456789abcdef"
+OPERATOR_KEY = "operator-0123456789abcdef"
+DEPARTMENT_KEY = "department-0123456789abcdef"
+API_KEYS = {
+    "portal-a": {"key": PORTAL_KEY, "role": "portal"},
+    "portal-b": {"key": OTHER_PORTAL_KEY, "role": "portal"},
+    "operator": {"key": OPERATOR_KEY, "role": "operator"},
+    "department": {"key": DEPARTMENT_KEY, "role": "department"},
+}
+
+
 def stack_settings(state_dir: Path, **overrides: object) -> Settings:
     """Settings on free ports, so two runs never clash."""
-    defaults = {"sim_latency": LATENCY, "sim_default_latency": 0.3}
+    defaults = {"sim_latency": LATENCY, "sim_default_latency": 0.3, "api_keys": API_KEYS}
     return on_free_ports(state_dir, **{**defaults, **overrides})
 
 
@@ -69,7 +81,9 @@ async def temporal(settings: Settings) -> Client:
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def http(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=settings.api_url, timeout=10) as client:
+    """The API as portal-a sees it (most tests act as the portal)."""
+    headers = {"X-API-Key": PORTAL_KEY}
+    async with httpx.AsyncClient(base_url=settings.api_url, timeout=10, headers=headers) as client:
         yield client
 
 

@@ -33,7 +33,7 @@ from orchestrator.models import ApplicationInput
 from orchestrator.temporal import connect
 from orchestrator.workflows import OneThingWorkflow
 from tests.bench.bare import BareShapeWorkflow, handle_directly
-from tests.conftest import stack_settings
+from tests.conftest import PORTAL_KEY, stack_settings
 
 ENTERPRISE = next(a.body for a in APPLICATIONS if a.label == "enterprise opening")
 
@@ -85,7 +85,8 @@ async def one_round(n: int, settings: Settings) -> dict[str, dict[str, float]]:
             task_queue="bench-bare",
         )
 
-    http = httpx.AsyncClient(base_url=settings.api_url, timeout=60)
+    headers = {"X-API-Key": PORTAL_KEY}
+    http = httpx.AsyncClient(base_url=settings.api_url, timeout=60, headers=headers)
 
     async def via_api(_: int) -> None:
         response = await http.post("/v1/applications", json=ENTERPRISE)

@@ -17,7 +17,7 @@ from events.schemas import export
 from infra.services import Deployment
 from infra.settings import Settings
 from one_things import load_catalogue
-from tests.conftest import stack_settings
+from tests.conftest import PORTAL_KEY, stack_settings
 from tests.e2e.helpers import body, finished, submit
 
 pytestmark = pytest.mark.stack
@@ -66,7 +66,8 @@ async def api(native: tuple[Settings, Path]) -> AsyncIterator[httpx.AsyncClient]
     async with asyncio.timeout(30):
         while not Path(f"{db}.ready").exists():
             await asyncio.sleep(0.1)
-    async with httpx.AsyncClient(base_url=settings.api_url, timeout=10) as client:
+    headers = {"X-API-Key": PORTAL_KEY}
+    async with httpx.AsyncClient(base_url=settings.api_url, timeout=10, headers=headers) as client:
         yield client
 
 

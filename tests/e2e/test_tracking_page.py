@@ -12,6 +12,7 @@ import pytest
 
 from infra.settings import Settings
 from orchestrator.demo import example
+from tests.conftest import PORTAL_KEY
 from tests.e2e.helpers import eventually, finished, progress_of, submit
 
 pytestmark = pytest.mark.stack
@@ -51,7 +52,7 @@ async def test_the_tracking_page_shows_a_running_application(
     try:
         app_id = await submit(http, example("school_enrolment"))
         await eventually(lambda: any((folder / "drop").glob(f"{app_id}__*.json")))
-        url = f"{settings.api_url}/track/{app_id}"
+        url = f"{settings.api_url}/track/{app_id}#key={PORTAL_KEY}"
         dom = await asyncio.to_thread(chromium, url, tmp_path / "dom", "--dump-dom")
         progress = await progress_of(http, app_id)
         assert progress.status.value == "running"
