@@ -21,6 +21,7 @@ PORTS = (
     "api_port",
     "bridge_port",
     "simulators_port",
+    "worker_metrics_port",
 )
 
 
@@ -74,4 +75,6 @@ class Deployment:
             "Kafka broker": s.kafka,
             "results bridge metrics": f"http://{s.host}:{s.bridge_port}/metrics",
             "department simulators": s.simulators_url,
+            "API metrics (Prometheus)": f"{s.api_url}/metrics",
+            "worker metrics (Prometheus)": f"http://{s.host}:{s.worker_metrics_port}/metrics",
         }

@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     )
     bridge_port: int = Field(default=6066, description="The results bridge's metrics page.")
     bridge_concurrency: int = Field(default=16, ge=1)
+    worker_metrics_port: int = Field(default=9464, description="The worker's Prometheus page.")
 
     adapter_concurrency: int = Field(default=256, ge=1, description="Commands in flight.")
 

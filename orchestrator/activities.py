@@ -60,6 +60,10 @@ class TaskActivities:
         info = activity.info()
         now = datetime.now(UTC)
         assert info.start_to_close_timeout is not None
+        if info.attempt > 1:  # the attempt before ran out of its time limit (or answered failed)
+            activity.metric_meter().create_counter(
+                "onething_redispatches", "Dispatches after a time limit ran out or a failure."
+            ).add(1, {"department": inp.task.department})
         command = TaskCommand(
             application_id=inp.application_id,
             task_id=inp.task.task_id,

@@ -43,6 +43,8 @@ from orchestrator.access_control import Caller, Keys, Role
 from orchestrator.intake import Intake, InvalidForm, RequestConflict, Started, SubmitApplication
 from orchestrator.intake_consumer import IntakeConsumer
 from orchestrator.licences import LicenceLibrary
+from orchestrator.metrics import CONTENT_TYPE as PROMETHEUS_TYPE
+from orchestrator.metrics import applications_by_status, exposition, kafka_metrics
 from orchestrator.models import (
     ApplicationStatus,
     Progress,
@@ -197,6 +199,12 @@ def create_app(settings: Settings) -> FastAPI:
 
     app = FastAPI(title="OneThing intake API", version="1", lifespan=lifespan)
     problems.install(app)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        """Prometheus: applications by status, dead letters, consumer lag."""
+        gathered = [await applications_by_status(up().temporal), *await kafka_metrics(settings)]
+        return Response(exposition(gathered), media_type=PROMETHEUS_TYPE)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

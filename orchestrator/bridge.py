@@ -12,6 +12,7 @@ from infra import kafka
 from infra.logging import get_logger
 from infra.settings import Settings
 from infra.supervisor import Supervisor
+from orchestrator.metrics import CONTENT_TYPE, bridge_counters, exposition
 from orchestrator.results import ResultApplier
 from orchestrator.temporal import connect
 
@@ -63,7 +64,8 @@ def create_app(settings: Settings) -> faust.App:
     @app.page("/metrics")
     async def metrics(web: Any, request: Any) -> Any:
         counters = dict(state["applier"].counters) if "applier" in state else {}
-        return web.json(counters)
+        body = exposition(bridge_counters(counters))
+        return web.bytes(body, content_type=CONTENT_TYPE.split(";")[0])  # aiohttp adds charset
 
     @app.task  # type: ignore[untyped-decorator]
     async def started() -> None:

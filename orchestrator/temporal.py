@@ -6,11 +6,12 @@ import asyncio
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import Runtime
 
 from infra.settings import Settings
 
 
-async def connect(settings: Settings, wait: float = 30.0) -> Client:
+async def connect(settings: Settings, wait: float = 30.0, runtime: Runtime | None = None) -> Client:
     """Connect, waiting up to `wait` seconds for a server that is still starting."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait
@@ -20,6 +21,7 @@ async def connect(settings: Settings, wait: float = 30.0) -> Client:
                 settings.temporal,
                 namespace=settings.temporal_namespace,
                 data_converter=pydantic_data_converter,
+                runtime=runtime,
             )
         except RuntimeError:
             if loop.time() > deadline:

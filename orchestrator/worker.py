@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -22,7 +23,9 @@ PASSED_THROUGH = ("pydantic", "events", "one_things", "orchestrator.models")
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
-    client = await connect(settings)
+    address = f"{settings.host}:{settings.worker_metrics_port}"
+    telemetry = TelemetryConfig(metrics=PrometheusConfig(bind_address=address))
+    client = await connect(settings, runtime=Runtime(telemetry=telemetry))
     producer = kafka.producer(settings)
     await producer.start()
     try:

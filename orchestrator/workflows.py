@@ -292,6 +292,9 @@ class OneThingWorkflow:
                 assert self._inp is not None
                 state.attempt += self._inp.dispatch_attempts - 1
             if workflow.patched(ESCALATION):
+                workflow.metric_meter().create_counter(
+                    "onething_escalations", "Tasks escalated after their last time limit."
+                ).add(1, {"department": task.department})
                 state.enter(TaskState.ESCALATED, state.completed_at, state.reason)
                 self._notices.append(asyncio.ensure_future(self._publish_task_state(state)))
             else:
@@ -300,6 +303,10 @@ class OneThingWorkflow:
             return
         state.attempt = answer.attempt
         state.reason = answer.reason
+        if state.dispatched_at is not None and answer.outcome is not Outcome.COMPENSATED:
+            workflow.metric_meter().create_histogram_timedelta(
+                "onething_task_duration", "From dispatch to the department's answer.", "ms"
+            ).record(state.completed_at - state.dispatched_at, {"department": task.department})
         if answer.outcome is Outcome.APPROVED:
             state.enter(TaskState.APPROVED, state.completed_at)
             state.outputs = answer.outputs

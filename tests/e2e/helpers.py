@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import orjson
+from prometheus_client.parser import text_string_to_metric_families
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
@@ -119,3 +120,14 @@ async def status_becomes(http: httpx.AsyncClient, application_id: str, status: s
         while (progress := await progress_of(http, application_id)).status.value != status:
             await asyncio.sleep(0.05)
         return progress
+
+
+def bridge_fates(exposition: str) -> dict[str, int]:
+    """The bridge's counters by fate (applied, stale, dead_lettered, …) from its /metrics."""
+    return {
+        sample.labels["fate"]: int(sample.value)
+        for family in text_string_to_metric_families(exposition)
+        if family.name == "onething_bridge_results"
+        for sample in family.samples
+        if sample.name == "onething_bridge_results_total"
+    }

@@ -21,6 +21,7 @@ from tests.conftest import Observer
 from tests.e2e.helpers import (
     CATALOGUE,
     body,
+    bridge_fates,
     commands,
     eventually,
     finished,
@@ -151,7 +152,7 @@ async def test_a_result_delivered_twice_is_applied_once(
     async def counters() -> dict[str, int]:
         async with httpx.AsyncClient() as client:
             metrics = await client.get(f"http://{settings.host}:{settings.bridge_port}/metrics")
-            return dict(metrics.json())
+            return bridge_fates(metrics.text)
 
     before = await counters()
     original = observer.raw(topics.RESULTS, enterprise.id)[0]

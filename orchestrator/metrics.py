@@ -1,0 +1,106 @@
+"""Prometheus metrics of the API and the bridge (the worker's come from Temporal's runtime).
+
+Gathered when scraped: applications by status (from Temporal's visibility store), messages
+in onething.dlq, and every consumer group's lag; the bridge's counters of what it applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from temporalio.client import Client
+
+from events import topics
+from infra.settings import Settings
+from orchestrator.models import ApplicationStatus
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+GROUPS = ("dept-local", "onething-bridge", "onething-intake")
+
+
+class Snapshot(Collector):
+    """Serves metrics gathered beforehand (prometheus_client's collectors are synchronous)."""
+
+    def __init__(self, metrics: list[Metric]) -> None:
+        self._metrics = metrics
+
+    def collect(self) -> Iterable[Metric]:
+        return self._metrics
+
+
+def exposition(metrics: list[Metric]) -> bytes:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(Snapshot(metrics))
+    return generate_latest(registry)
+
+
+async def applications_by_status(client: Client) -> Metric:
+    gauge = GaugeMetricFamily("onething_applications", "Applications by status.", labels=["status"])
+    for status in ApplicationStatus:
+        counted = await client.count_workflows(f"ApplicationStatus = '{status.value}'")
+        gauge.add_metric([status.value], counted.count)
+    return gauge
+
+
+async def kafka_metrics(settings: Settings) -> list[Metric]:
+    """Messages in the dead-letter topic, and each consumer group's lag per topic."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka, enable_auto_commit=False)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka)
+    await consumer.start()
+    await admin.start()
+    try:
+        partitions = [
+            TopicPartition(topic, p)
+            for topic in await consumer.topics()
+            for p in consumer.partitions_for_topic(topic) or ()
+        ]
+        ends = await consumer.end_offsets(partitions)
+        dlq = GaugeMetricFamily(
+            "onething_dlq_messages",
+            "Messages in onething.dlq.",
+            value=sum(end for tp, end in ends.items() if tp.topic == topics.DLQ),
+        )
+        lag = GaugeMetricFamily(
+            "onething_consumer_lag", "Messages not yet consumed.", labels=["group", "topic"]
+        )
+        for group in GROUPS:
+            committed = await admin.list_consumer_group_offsets(group)
+            for topic, behind in _lag(ends, committed).items():
+                lag.add_metric([group, topic], behind)
+        return [dlq, lag]
+    finally:
+        await admin.close()
+        await consumer.stop()
+
+
+def _lag(
+    ends: Mapping[TopicPartition, int], committed: Mapping[TopicPartition, object]
+) -> dict[str, int]:
+    behind: dict[str, int] = {}
+    for tp, meta in committed.items():
+        offset = getattr(meta, "offset", -1)
+        if tp in ends and offset >= 0:
+            behind[tp.topic] = behind.get(tp.topic, 0) + max(ends[tp] - offset, 0)
+    return behind
+
+
+def bridge_counters(counters: Mapping[str, int]) -> list[Metric]:
+    results = CounterMetricFamily(
+        "onething_bridge_results",
+        "Results the bridge handled, by what became of them.",
+        labels=["fate"],
+    )
+    outcomes = CounterMetricFamily(
+        "onething_bridge_outcomes", "Applied results by outcome.", labels=["outcome"]
+    )
+    for name, value in sorted(counters.items()):
+        if name.startswith("outcome."):
+            outcomes.add_metric([name.removeprefix("outcome.")], value)
+        else:
+            results.add_metric([name], value)
+    return [results, outcomes]

@@ -1,0 +1,45 @@
+"""Prometheus metrics from the API, the worker and the bridge."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from infra.settings import Settings
+from orchestrator.demo import example
+from tests.e2e.helpers import bridge_fates, finished, submit
+
+pytestmark = pytest.mark.stack
+
+
+def samples(exposition: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(exposition)
+        for s in family.samples
+    }
+
+
+async def test_api_worker_and_bridge_expose_prometheus_metrics(
+    http: httpx.AsyncClient, settings: Settings
+) -> None:
+    await finished(http, await submit(http, example("retirement")))
+    api = samples((await http.get("/metrics")).text)
+    assert api[("onething_applications", (("status", "approved"),))] >= 1
+    assert ("onething_applications", (("status", "withdrawn"),)) in api
+    assert ("onething_dlq_messages", ()) in api
+    lags = {labels for name, labels in api if name == "onething_consumer_lag"}
+    assert (("group", "dept-local"), ("topic", "dept.hrss.tasks")) in lags
+
+    async with httpx.AsyncClient() as client:
+        worker = await client.get(f"http://{settings.host}:{settings.worker_metrics_port}/metrics")
+        bridge = await client.get(f"http://{settings.host}:{settings.bridge_port}/metrics")
+    durations = [
+        dict(labels)
+        for (name, labels), value in samples(worker.text).items()
+        if name.startswith("onething_task_duration") and name.endswith("_count") and value
+    ]
+    assert {"hrss", "nhsa"} <= {d["department"] for d in durations}
+    assert "temporal_workflow_completed" in worker.text  # the SDK's own metrics beside ours
+    assert bridge_fates(bridge.text)["applied"] >= 3
