@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     task_queue: str = "onething"
 
     api_port: int = 8080
+    applicant_ref_key: str = Field(
+        default="onething-development-only",
+        repr=False,
+        description="HMAC key of the pseudonymous applicant reference (set it in production).",
+    )
     api_keys: dict[str, ApiKey] = Field(
         default_factory=dict,
         description="Key name -> key and role. None: the API is open (development only).",

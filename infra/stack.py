@@ -23,6 +23,7 @@ SEARCH_ATTRIBUTES = {
     "ApplicationStatus": "Keyword",
     "PendingDepartments": "KeywordList",
     "Escalated": "Bool",
+    "ApplicantRef": "Keyword",
 }
 TEMPORAL, KAFKA = "temporal", "kafka"
 

@@ -45,6 +45,7 @@ def load_catalogue(directory: Path | None = None) -> Catalogue:
         raise CatalogueError(str(directory), "<files>", "no *.yaml one-thing files found")
     catalogue = Catalogue({ot.id: ot for ot in (load_one_thing(f) for f in files)})
     check_prefills(catalogue)
+    check_proactive(catalogue)
     return catalogue
 
 
@@ -129,6 +130,31 @@ def check_example(name: str, ot: OneThing) -> None:
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"])
         raise CatalogueError(name, f"example.{field}", err["msg"]) from exc
+
+
+def check_proactive(catalogue: Catalogue) -> None:
+    """What a one thing starts exists, and each of its fields comes from something real."""
+    known = {ot.id: ot for ot in catalogue}
+    for ot in catalogue:
+        outputs = {f"{m.id}.{o}" for m in ot.matters for o in m.outputs}
+        for i, start in enumerate(ot.starts):
+            where = f"starts[{i}]"
+            target = known.get(start.one_thing)
+            if target is None:
+                raise CatalogueError(
+                    f"{ot.id}.yaml", where, f"unknown one thing {start.one_thing!r}"
+                )
+            for field, source in start.form.items():
+                kind, _, name = source.partition(".")
+                valid = (
+                    (kind == "form" and name in ot.form)
+                    or (kind == "applicant" and name in APPLICANT_FIELDS)
+                    or source in outputs
+                )
+                if field not in target.form or not valid:
+                    raise CatalogueError(
+                        f"{ot.id}.yaml", f"{where}.form.{field}", f"cannot fill it from {source!r}"
+                    )
 
 
 def check_prefills(catalogue: Catalogue) -> None:

@@ -38,6 +38,19 @@ class SkippedMatter(BaseModel):
     licence_id: str | None = Field(default=None, description="The e-licence held instead.")
 
 
+class PlannedStart(BaseModel):
+    """A one thing to start once this one is approved, its form filled but for outputs."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    one_thing: str
+    applicant: dict[str, JsonValue]
+    values: dict[str, JsonValue] = Field(description="Form fields known at submission.")
+    outputs: dict[str, str] = Field(
+        default_factory=dict, description="Form field -> 'task_id.output' filled on approval."
+    )
+
+
 class ExecutionPlan(BaseModel):
     """The task DAG of one application and the catalogue version it came from."""
 
@@ -47,3 +60,4 @@ class ExecutionPlan(BaseModel):
     catalogue_version: str
     tasks: list[PlannedTask]
     skipped: list[SkippedMatter] = Field(default_factory=list)
+    starts: list[PlannedStart] = Field(default_factory=list)

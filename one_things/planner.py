@@ -10,7 +10,7 @@ from pydantic import BaseModel, JsonValue
 from one_things.forms import Applicant
 from one_things.graph import topological_order
 from one_things.licences import ELicence
-from one_things.plan import ExecutionPlan, PlannedTask, SkippedMatter
+from one_things.plan import ExecutionPlan, PlannedStart, PlannedTask, SkippedMatter
 from one_things.schema import Matter, OneThing
 
 
@@ -83,6 +83,23 @@ def plan(
         catalogue_version=one_thing.version,
         tasks=[tasks[m.id] for m in one_thing.matters if m.id in tasks],
         skipped=[skipped[m.id] for m in one_thing.matters if m.id in skipped],
+        starts=[
+            PlannedStart(
+                one_thing=start.one_thing,
+                applicant=applicant.model_dump(exclude_none=True),
+                values={
+                    field: values[source.replace("form.", "", 1)]
+                    for field, source in start.form.items()
+                    if source.replace("form.", "", 1) in values
+                },
+                outputs={
+                    field: source
+                    for field, source in start.form.items()
+                    if source.partition(".")[0] in tasks
+                },
+            )
+            for start in one_thing.starts
+        ],
     )
 
 

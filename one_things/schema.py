@@ -87,6 +87,15 @@ class Matter(Strict):
         return self
 
 
+class Proactive(Strict):
+    """Another one thing this one starts by itself once approved (免申即享)."""
+
+    one_thing: str = Field(pattern=NAME)
+    form: dict[str, str] = Field(
+        description="Its form field -> form.<field>, applicant.<field> or <matter>.<output>."
+    )
+
+
 class Example(Strict):
     """A valid application of the one thing (the demo and the API documentation use it)."""
 
@@ -103,6 +112,7 @@ class OneThing(Strict):
     description: str = ""
     form: dict[str, FormField]
     matters: list[Matter] = Field(min_length=1)
+    starts: list[Proactive] = Field(default_factory=list)
     example: Example
 
     def matter(self, matter_id: str) -> Matter:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaProducer
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from events import topics
 from events.contracts import (
@@ -18,14 +19,23 @@ from events.contracts import (
     TaskStateChanged,
 )
 from events.envelope import HEADERS, dumps, wrap
+from one_things import UnknownOneThing
 from one_things.licences import ELicence, content_hash
+from orchestrator.intake import Intake, InvalidForm, RequestConflict, SubmitApplication
 from orchestrator.licences import LicenceLibrary
-from orchestrator.models import DispatchTask, IssueLicences, TaskAnswer, TaskState
+from orchestrator.models import (
+    DispatchTask,
+    IssueLicences,
+    StartProactive,
+    TaskAnswer,
+    TaskState,
+)
 from orchestrator.workflows import (
     DISPATCH_TASK,
     ISSUE_LICENCES,
     PUBLISH_STATUS,
     PUBLISH_TASK_STATE,
+    START_PROACTIVE,
 )
 
 SENT = {
@@ -100,6 +110,27 @@ class TaskActivities:
     async def publish_task_state(self, event: TaskStateChanged) -> None:
         """Tell operators and notification consumers that a task changed state (escalated)."""
         await self._send(topics.STATUS, event)
+
+
+class ProactiveActivities:
+    """Starts the one things an approval starts by itself (免申即享)."""
+
+    def __init__(self, intake: Intake) -> None:
+        self._intake = intake
+
+    @activity.defn(name=START_PROACTIVE)
+    async def start_proactive(self, inp: StartProactive) -> str:
+        """Start it once: the request id is the parent's, so a retry finds it started."""
+        body = SubmitApplication.model_validate(
+            {"one_thing": inp.one_thing, "applicant": inp.applicant, "form": inp.form}
+        )
+        try:
+            started = await self._intake.start(
+                body, f"proactive/{inp.parent_id}", inp.submitted_by or "proactive"
+            )
+        except (UnknownOneThing, InvalidForm, RequestConflict) as exc:
+            raise ApplicationError(f"{inp.one_thing}: {exc}", non_retryable=True) from exc
+        return started.id
 
 
 class LicenceActivities:

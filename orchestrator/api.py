@@ -54,7 +54,7 @@ from orchestrator.models import (
 )
 from orchestrator.ratings import POOR, AlreadyRated, Rating, RatingBook, RatingSummary
 from orchestrator.temporal import connect
-from orchestrator.workflows import OneThingWorkflow
+from orchestrator.workflows import APPLICANT_REF, APPLICATION_STATUS, ONE_THING, OneThingWorkflow
 
 log = get_logger(__name__)
 QUERY_TIMEOUT = timedelta(seconds=5)
@@ -83,6 +83,14 @@ class Services:
 
 class Submitted(Started):
     status: str = "running"
+    progress_url: str
+
+
+class ApplicationSummary(BaseModel):
+    id: str
+    one_thing: str
+    status: str
+    submitted_at: datetime
     progress_url: str
 
 
@@ -254,6 +262,29 @@ def create_app(settings: Settings) -> FastAPI:
             response.status_code = 200
         url = str(request.url_for("progress", application_id=started.id))
         return Submitted(**started.model_dump(), progress_url=url)
+
+    @app.get("/v1/applications")
+    async def applications(
+        applicant: Annotated[str, Query(min_length=18, max_length=18)],
+        caller: Caller = applicants_side,
+    ) -> list[ApplicationSummary]:
+        """An applicant's applications, those they submitted and those started for them."""
+        found = []
+        query = f"{APPLICANT_REF.name} = '{up().intake.applicant_ref(applicant)}'"
+        async for wf in up().temporal.list_workflows(query, limit=200):
+            if not caller.may_see(await wf.memo_value("submitted_by", default=None)):
+                continue
+            attrs = wf.typed_search_attributes
+            found.append(
+                ApplicationSummary(
+                    id=wf.id,
+                    one_thing=attrs.get(ONE_THING) or "",
+                    status=attrs.get(APPLICATION_STATUS) or "",
+                    submitted_at=wf.start_time,
+                    progress_url=f"/v1/applications/{wf.id}",
+                )
+            )
+        return found
 
     @app.get("/v1/licences", dependencies=[applicants_side])
     async def licences(

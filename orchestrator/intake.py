@@ -9,6 +9,7 @@ request's hash, kept in the workflow's memo, tells a replay from a different req
 from __future__ import annotations
 
 import hashlib
+import hmac
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -25,7 +26,7 @@ from one_things import Applicant, Catalogue, SkippedMatter, form_model, plan
 from one_things.licences import holders, prefill
 from orchestrator.licences import LicenceLibrary
 from orchestrator.models import ApplicationInput
-from orchestrator.workflows import APPLICATION_STATUS, ONE_THING, OneThingWorkflow
+from orchestrator.workflows import APPLICANT_REF, APPLICATION_STATUS, ONE_THING, OneThingWorkflow
 
 log = get_logger(__name__)
 
@@ -85,6 +86,11 @@ class Intake:
         self._client = client
         self._library = LicenceLibrary(settings.licence_db)
 
+    def applicant_ref(self, id_number: str) -> str:
+        """A pseudonym of the applicant to find their applications by: never the ID number."""
+        key = self._settings.applicant_ref_key.encode()
+        return hmac.new(key, id_number.strip().upper().encode(), hashlib.sha256).hexdigest()[:32]
+
     async def start(
         self, body: SubmitApplication, request_id: str | None, submitted_by: str
     ) -> Started:
@@ -123,6 +129,7 @@ class Intake:
                     submitted_at=datetime.now(UTC),
                     dispatch_attempts=self._settings.dispatch_attempts,
                     supplement_time_limit_seconds=self._settings.supplement_time_limit_seconds,
+                    submitted_by=submitted_by,
                 ),
                 id=application_id,
                 task_queue=self._settings.task_queue,
@@ -136,6 +143,9 @@ class Intake:
                     [
                         SearchAttributePair(ONE_THING, one_thing.id),
                         SearchAttributePair(APPLICATION_STATUS, "running"),
+                        SearchAttributePair(
+                            APPLICANT_REF, self.applicant_ref(body.applicant.id_number)
+                        ),
                     ]
                 ),
             )

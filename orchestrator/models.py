@@ -51,6 +51,7 @@ class ApplicationInput(Frozen):
     submitted_at: datetime
     dispatch_attempts: int = Field(default=3, ge=1)
     supplement_time_limit_seconds: float = Field(default=30 * 86400, gt=0)
+    submitted_by: str | None = Field(default=None, description="The portal that submitted it.")
 
 
 class DispatchTask(Frozen):
@@ -81,6 +82,16 @@ class IssueLicences(Frozen):
 
     application_id: str
     licences: list[LicenceToIssue]
+
+
+class StartProactive(Frozen):
+    """Input of the `start_proactive` activity: a one thing an approval starts (免申即享)."""
+
+    parent_id: str
+    one_thing: str
+    applicant: dict[str, JsonValue]
+    form: dict[str, JsonValue]
+    submitted_by: str | None
 
 
 class TaskAnswer(Frozen):
@@ -187,6 +198,9 @@ class Progress(BaseModel):
     tasks: list[TaskProgress]
     skipped: list[SkippedMatter] = Field(default_factory=list)
     licences: list[str] = Field(default_factory=list, description="E-licences it issued.")
+    started: list[str] = Field(
+        default_factory=list, description="Applications its approval started (免申即享)."
+    )
 
     def task(self, task_id: str) -> TaskProgress:
         return next(t for t in self.tasks if t.task_id == task_id)

@@ -12,7 +12,9 @@ from infra import kafka
 from infra.logging import get_logger
 from infra.settings import Settings
 from infra.supervisor import Supervisor
-from orchestrator.activities import LicenceActivities, TaskActivities
+from one_things import load_catalogue
+from orchestrator.activities import LicenceActivities, ProactiveActivities, TaskActivities
+from orchestrator.intake import Intake
 from orchestrator.licences import LicenceLibrary
 from orchestrator.temporal import connect
 from orchestrator.workflows import OneThingWorkflow
@@ -31,6 +33,9 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     try:
         acts = TaskActivities(producer)
         licences = LicenceActivities(LicenceLibrary(settings.licence_db))
+        proactive = ProactiveActivities(
+            Intake(settings, load_catalogue(settings.catalogue_dir), client)
+        )
         async with Worker(
             client,
             task_queue=settings.task_queue,
@@ -40,6 +45,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
                 acts.publish_status,
                 acts.publish_task_state,
                 licences.issue_licences,
+                proactive.start_proactive,
             ],
             workflow_runner=SandboxedWorkflowRunner(
                 restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSED_THROUGH)

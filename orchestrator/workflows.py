@@ -35,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
         OperatorAction,
         OperatorDecision,
         Progress,
+        StartProactive,
         Supplement,
         TaskAnswer,
         TaskProgress,
@@ -46,15 +47,18 @@ ONE_THING = SearchAttributeKey.for_keyword("OneThing")
 APPLICATION_STATUS = SearchAttributeKey.for_keyword("ApplicationStatus")
 PENDING_DEPARTMENTS = SearchAttributeKey.for_keyword_list("PendingDepartments")
 ESCALATED = SearchAttributeKey.for_bool("Escalated")
+APPLICANT_REF = SearchAttributeKey.for_keyword("ApplicantRef")  # an HMAC, never the ID number
 DISPATCH_TASK = "dispatch_task"
 PUBLISH_STATUS = "publish_status"
 PUBLISH_TASK_STATE = "publish_task_state"
 ISSUE_LICENCES = "issue_licences"
+START_PROACTIVE = "start_proactive"
 # Versions of this workflow's history (workflow.patched): never reuse or reorder.
 COMPENSATION = "compensation-v1"
 ESCALATION = "escalation-v1"
 LICENCES = "licences-v1"
 SEARCH = "search-v1"
+PROACTIVE = "proactive-v1"
 
 T = TypeVar("T")
 UNDO_STATES = {Action.COMPENSATE: TaskState.COMPENSATED, Action.VOID: TaskState.VOIDED}
@@ -151,6 +155,8 @@ class OneThingWorkflow:
                     )
                 )
                 progress.licences = [lic.id for lic in licences]
+            if inp.plan.starts and workflow.patched(PROACTIVE):
+                progress.started = await self._start_proactive()
             progress.status = ApplicationStatus.APPROVED  # once its e-licences are kept
         else:
             if self._completion_order and workflow.patched(COMPENSATION):
@@ -345,6 +351,37 @@ class OneThingWorkflow:
                 state.completed_at = now
                 state.reason = "cancelled: the application ended"
                 state.enter(TaskState.CANCELLED, now, state.reason)
+
+    async def _start_proactive(self) -> list[str]:
+        """Start the one things this approval starts by itself, each once (the id says so)."""
+        assert self._inp is not None
+        started = []
+        for start in self._inp.plan.starts:
+            form = dict(start.values)
+            for field, ref in start.outputs.items():
+                task_id, _, output = ref.partition(".")
+                form[field] = self._task(task_id).outputs[output]
+            request = StartProactive(
+                parent_id=self._inp.application_id,
+                one_thing=start.one_thing,
+                applicant=start.applicant,
+                form=form,
+                submitted_by=self._inp.submitted_by,
+            )
+            try:
+                started.append(
+                    await self._despite_cancellation(
+                        workflow.execute_activity(
+                            START_PROACTIVE,
+                            request,
+                            result_type=str,
+                            start_to_close_timeout=timedelta(seconds=30),
+                        )
+                    )
+                )
+            except ActivityError as err:  # it cannot start: the approval stands, operators see why
+                workflow.logger.warning("proactive start refused: %s", err.cause)
+        return started
 
     def _licences_to_issue(self) -> list[LicenceToIssue]:
         """The e-licences of the approved tasks' document outputs, for their holders."""
