@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sqlite3
 from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
@@ -23,6 +22,7 @@ from events import topics
 from events.contracts import DeadLetter, TaskCommand, TaskResult
 from events.envelope import HEADERS, dumps, wrap
 from infra.logging import get_logger
+from infra.sqlite import open_store
 
 log = get_logger(__name__)
 
@@ -47,11 +47,11 @@ class Exchange:
         self.answers = folder / "answers"
         self.done = self.answers / "done"
         self.rejected = self.answers / "rejected"
-        for path in (self.drop, self.done, self.rejected, ledger.parent):
+        for path in (self.drop, self.done, self.rejected):
             path.mkdir(parents=True, exist_ok=True)
-        self._ledger = sqlite3.connect(ledger, isolation_level=None)
-        self._ledger.execute(
-            "create table if not exists files (name text, way text, primary key (name, way))"
+        self._ledger = open_store(
+            ledger,
+            "create table if not exists files (name text, way text, primary key (name, way))",
         )
 
     def seen(self, name: str, way: str) -> bool:

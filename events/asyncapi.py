@@ -6,14 +6,9 @@ from typing import Any
 
 from events import topics
 from events.contracts import (
-    ApplicationRequested,
-    ApplicationStatusChanged,
+    CONTRACTS,
     Contract,
     DeadLetter,
-    PoorRatingReceived,
-    TaskCommand,
-    TaskResult,
-    TaskStateChanged,
 )
 from events.envelope import EVENT_TYPES, STRUCTURED_CONTENT_TYPE
 from events.schemas import schema_file
@@ -131,17 +126,7 @@ def document(departments: list[str], version: str = "1") -> dict[str, Any]:
         },
         "components": {
             "messages": {
-                **{
-                    c.__name__: _message(c)
-                    for c in (
-                        TaskCommand,
-                        TaskResult,
-                        ApplicationStatusChanged,
-                        TaskStateChanged,
-                        PoorRatingReceived,
-                        ApplicationRequested,
-                    )
-                },
+                **{c.__name__: _message(c) for c in CONTRACTS},
                 "DeadLetter": _message(DeadLetter, cloud_event=False),
             }
         },

@@ -7,12 +7,12 @@ its own e-licence library (电子证照库); the interface is `issue`, `held_by`
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 
 import orjson
 
+from infra.sqlite import open_store
 from one_things.licences import ELicence
 
 COLUMNS = (
@@ -32,14 +32,12 @@ class LicenceLibrary:
     """Issued e-licences, looked up by holder."""
 
     def __init__(self, db: Path) -> None:
-        db.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(db, check_same_thread=False, isolation_level=None)
-        self._db.execute("pragma journal_mode=wal")
-        self._db.execute(
+        self._db = open_store(
+            db,
             f"create table if not exists licences ({', '.join(COLUMNS)}, revoked integer default 0,"
-            " primary key (id))"
+            " primary key (id))",
+            "create index if not exists by_holder on licences (holder)",
         )
-        self._db.execute("create index if not exists by_holder on licences (holder)")
 
     def issue(self, licences: Iterable[ELicence]) -> None:
         """Keep each licence; one already kept (same id) is left as it is."""

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from infra.sqlite import open_store
+
 POOR = 2
 
 
@@ -35,13 +37,11 @@ class AlreadyRated(Exception):
 
 class RatingBook:
     def __init__(self, db: Path) -> None:
-        db.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(db, check_same_thread=False, isolation_level=None)
-        self._db.execute("pragma journal_mode=wal")
-        self._db.execute(
+        self._db = open_store(
+            db,
             "create table if not exists ratings (application_id text, task_id text,"
             " department text, matter text, score integer, comment text, at text,"
-            " primary key (application_id, task_id))"
+            " primary key (application_id, task_id))",
         )
 
     def add(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -10,18 +9,17 @@ from typing import Any
 import orjson
 
 from events.contracts import Action, TaskCommand, TaskResult, idempotency_key
+from infra.sqlite import open_store
 
 
 class Records:
     """What the department did, keyed by idempotency key: a repeated command finds its answer."""
 
     def __init__(self, db: Path) -> None:
-        db.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(db, check_same_thread=False, isolation_level=None)
-        self._db.execute("pragma journal_mode=wal")
-        self._db.execute(
+        self._db = open_store(
+            db,
             "create table if not exists records (key text primary key, matter text not null,"
-            " action text not null, state text not null, answer blob not null, at text not null)"
+            " action text not null, state text not null, answer blob not null, at text not null)",
         )
 
     def answer(self, key: str) -> dict[str, Any] | None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import os
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,7 @@ from temporalio.worker import Replayer
 from events import topics
 from infra.settings import Settings
 from one_things import load_catalogue
-from orchestrator.demo import APPLICATIONS
+from orchestrator.demo import APPLICATIONS, example
 from orchestrator.models import Progress
 from orchestrator.workflows import OneThingWorkflow
 from tests.conftest import Observer
@@ -131,3 +133,17 @@ def bridge_fates(exposition: str) -> dict[str, int]:
         for sample in family.samples
         if sample.name == "onething_bridge_results_total"
     }
+
+
+@contextlib.asynccontextmanager
+async def held_at_real_estate(http: httpx.AsyncClient, settings: Settings) -> AsyncIterator[str]:
+    """A school enrolment that keeps running: real estate (mnr, a batch system trading files)
+    has its command but keeps its batch window closed until the block ends."""
+    folder = settings.file_departments["mnr"]
+    (folder / "PAUSED").touch()
+    try:
+        app_id = await submit(http, example("school_enrolment"))
+        await eventually(lambda: any((folder / "drop").glob(f"{app_id}__*.json")))
+        yield app_id
+    finally:
+        (folder / "PAUSED").unlink()

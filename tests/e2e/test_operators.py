@@ -8,7 +8,14 @@ from temporalio.client import Client
 
 from infra.settings import Settings
 from orchestrator.demo import example
-from tests.e2e.helpers import eventually, finished, ops, replay_and_record, submit
+from tests.e2e.helpers import (
+    eventually,
+    finished,
+    held_at_real_estate,
+    ops,
+    replay_and_record,
+    submit,
+)
 
 pytestmark = pytest.mark.stack
 
@@ -46,11 +53,7 @@ async def test_ops_show_prints_a_compensated_application_in_order(
 async def test_ops_list_by_department_waited_on_and_ops_withdraw(
     http: httpx.AsyncClient, settings: Settings
 ) -> None:
-    folder = settings.file_departments["mnr"]
-    (folder / "PAUSED").touch()
-    try:
-        app_id = await submit(http, example("school_enrolment"))
-        await eventually(lambda: any((folder / "drop").glob(f"{app_id}__*.json")))
+    async with held_at_real_estate(http, settings) as app_id:
 
         def waiting_on_mnr() -> bool:
             return app_id in ops(settings, "list", "--dept", "mnr").stdout
@@ -58,8 +61,6 @@ async def test_ops_list_by_department_waited_on_and_ops_withdraw(
         await eventually(waiting_on_mnr, timeout=10)
         withdrawn = ops(settings, "withdraw", app_id, "--reason", "applicant asked by phone")
         assert withdrawn.returncode == 0, withdrawn.stdout
-    finally:
-        (folder / "PAUSED").unlink()
     progress = await finished(http, app_id)
     assert progress.status.value == "withdrawn"
     assert progress.reason and "by an operator: applicant asked by phone" in progress.reason

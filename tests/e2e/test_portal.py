@@ -18,7 +18,15 @@ from infra.settings import Settings
 from orchestrator.demo import example
 from orchestrator.intake import application_id_for
 from tests.conftest import OPERATOR_KEY, Observer
-from tests.e2e.helpers import CATALOGUE, eventually, finished, progress_of, status_becomes, submit
+from tests.e2e.helpers import (
+    CATALOGUE,
+    eventually,
+    finished,
+    held_at_real_estate,
+    progress_of,
+    status_becomes,
+    submit,
+)
 
 pytestmark = pytest.mark.stack
 
@@ -165,17 +173,11 @@ async def test_each_task_is_tracked_on_a_timeline_and_every_field_sent_is_in_the
 async def test_each_ended_task_is_rated_once_and_a_poor_rating_is_followed_up(
     http: httpx.AsyncClient, observer: Observer, settings: Settings
 ) -> None:
-    folder = settings.file_departments["mnr"]
-    (folder / "PAUSED").touch()
-    try:
-        waiting = await submit(http, example("school_enrolment"))
-        await eventually(lambda: any((folder / "drop").glob(f"{waiting}__*.json")))
+    async with held_at_real_estate(http, settings) as waiting:
         early = await http.post(
             f"/v1/applications/{waiting}/tasks/housing_check/rating", json={"score": 5}
         )
         assert early.status_code == 409 and "once ended" in early.json()["detail"]
-    finally:
-        (folder / "PAUSED").unlink()
 
     app_id = (await finished(http, await submit(http, example("retirement")))).id
     url = f"/v1/applications/{app_id}/tasks/{{}}/rating"

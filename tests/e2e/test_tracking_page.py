@@ -11,9 +11,8 @@ import httpx
 import pytest
 
 from infra.settings import Settings
-from orchestrator.demo import example
 from tests.conftest import PORTAL_KEY
-from tests.e2e.helpers import eventually, finished, progress_of, submit
+from tests.e2e.helpers import finished, held_at_real_estate, progress_of
 
 pytestmark = pytest.mark.stack
 ARTIFACTS = Path(__file__).parent.parent / "artifacts"
@@ -47,11 +46,7 @@ def chromium(url: str, profile: Path, *extra: str) -> str:
 async def test_the_tracking_page_shows_a_running_application(
     http: httpx.AsyncClient, settings: Settings, tmp_path: Path
 ) -> None:
-    folder = settings.file_departments["mnr"]
-    (folder / "PAUSED").touch()  # real estate holds its answer: the application keeps running
-    try:
-        app_id = await submit(http, example("school_enrolment"))
-        await eventually(lambda: any((folder / "drop").glob(f"{app_id}__*.json")))
+    async with held_at_real_estate(http, settings) as app_id:
         url = f"{settings.api_url}/track/{app_id}#key={PORTAL_KEY}"
         dom = await asyncio.to_thread(chromium, url, tmp_path / "dom", "--dump-dom")
         progress = await progress_of(http, app_id)
@@ -71,6 +66,4 @@ async def test_the_tracking_page_shows_a_running_application(
         )
         assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert screenshot.stat().st_size > 10_000
-    finally:
-        (folder / "PAUSED").unlink()
     assert (await finished(http, app_id)).status.value == "approved"
