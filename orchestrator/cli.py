@@ -83,8 +83,10 @@ def status() -> None:
 
 
 def _print_urls(deployment: Deployment) -> None:
-    for what, url in deployment.urls().items():
-        console.print(f"{what:>24}  {url}")
+    urls = deployment.urls()
+    width = max(map(len, urls))
+    for what, url in urls.items():
+        console.print(f"{what:>{width}}  {url}")
 
 
 def _print_status(pids: dict[str, int | None]) -> None:

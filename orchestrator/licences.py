@@ -2,7 +2,7 @@
 
 The worker issues them when an application is approved; the API reads them to prefill forms
 and to skip matters whose licences the holder already holds. A province would point this at
-its own e-licence library (电子证照库); the interface is `issue`, `held_by` and `revoke`.
+its own e-licence library (电子证照库); the interface is `issue` and `held_by`.
 """
 
 from __future__ import annotations
@@ -76,10 +76,3 @@ class LicenceLibrary:
             )
             for row in rows
         ]
-
-    def revoke(self, licence_id: str) -> bool:
-        with self._db:
-            changed = self._db.execute(
-                "update licences set revoked = 1 where id = ?", (licence_id,)
-            )
-        return changed.rowcount == 1
