@@ -71,8 +71,7 @@ class RestDepartment(DepartmentAdapter):
                 if response.status_code < 500:
                     self.breaker.succeeded()
                     if response.status_code == 202:  # taken in: the time limit watches it
-                        task_log.info("department_accepted")
-                        return None
+                        return answer(command, Outcome.ACCEPTED)
                     return _result(command, response)
                 self.breaker.failed()
                 task_log.warning("department_error", status=response.status_code, call=attempt)

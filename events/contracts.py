@@ -28,6 +28,7 @@ class Action(StrEnum):
 class Outcome(StrEnum):
     """A department's answer to a task command."""
 
+    ACCEPTED = "accepted"  # taken in, no decision yet: an interim answer, the task still waits
     APPROVED = "approved"
     REJECTED = "rejected"
     SUPPLEMENT_REQUIRED = "supplement_required"

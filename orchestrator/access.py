@@ -1,4 +1,7 @@
-"""Who saw my data: every dispatch of an application, with the fields its department received.
+"""What the applicant is shown beyond the workflow's own record: who saw their data, and
+which departments have taken their tasks in.
+
+Who saw my data: every dispatch of an application, with the fields its department received.
 
 Derived from the workflow's record of its dispatches (the plan snapshot's minimised payloads,
 upstream outputs and supplements), never kept by hand.
@@ -6,9 +9,12 @@ upstream outputs and supplements), never kept by hand.
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterable
+from datetime import UTC, datetime
 
+import orjson
 from pydantic import BaseModel
+from temporalio.api.workflow.v1 import PendingActivityInfo
 
 from orchestrator.models import Progress, TaskState
 
@@ -38,3 +44,27 @@ def data_accesses(progress: Progress) -> list[DataAccess]:
         if entry.state is TaskState.DISPATCHED and entry.fields
     ]
     return sorted(accesses, key=lambda a: a.at)
+
+
+def note_acceptances(progress: Progress, pending: Iterable[PendingActivityInfo]) -> None:
+    """Mark dispatched tasks whose department said it took them in (a heartbeat on the token)."""
+    for activity in pending:
+        payloads = activity.heartbeat_details.payloads
+        if not payloads:
+            continue
+        detail = orjson.loads(payloads[0].data)
+        task_id = activity.activity_id.split(":")[0]
+        task = next((t for t in progress.tasks if t.task_id == task_id), None)
+        if (
+            task is not None
+            and task.state is TaskState.DISPATCHED
+            and detail.get("state") == "accepted"
+            and detail.get("attempt", 0) >= task.attempt
+        ):
+            deadline = task.deadline
+            task.enter(
+                TaskState.ACCEPTED,
+                activity.last_heartbeat_time.ToDatetime(tzinfo=UTC),
+                "taken in by the department",
+            )
+            task.deadline = deadline

@@ -38,7 +38,7 @@ from one_things import (
 )
 from one_things.licences import ELicence
 from orchestrator import problems
-from orchestrator.access import DataAccess, data_accesses
+from orchestrator.access import DataAccess, data_accesses, note_acceptances
 from orchestrator.access_control import Caller, Keys, Role
 from orchestrator.intake import Intake, InvalidForm, RequestConflict, Started, SubmitApplication
 from orchestrator.intake_consumer import IntakeConsumer
@@ -302,6 +302,7 @@ def create_app(settings: Settings) -> FastAPI:
             if described.status is WorkflowExecutionStatus.COMPLETED:
                 return await handle.result()
             progress = await handle.query(OneThingWorkflow.progress, rpc_timeout=QUERY_TIMEOUT)
+            note_acceptances(progress, described.raw_description.pending_activities)
         except RPCError as exc:
             if exc.status is RPCStatusCode.NOT_FOUND:
                 raise HTTPException(404, f"no application {application_id!r}") from exc

@@ -28,6 +28,7 @@ FINAL_STATUSES = frozenset(
 class TaskState(StrEnum):
     PENDING = "pending"
     DISPATCHED = "dispatched"
+    ACCEPTED = "accepted"  # the department took it in (read from the activity's heartbeat)
     AWAITING_SUPPLEMENT = "awaiting_supplement"
     ESCALATED = "escalated"
     APPROVED = "approved"

@@ -142,6 +142,9 @@ class ResultApplier:
 
     @staticmethod
     async def _complete(handle: AsyncActivityHandle, result: TaskResult) -> None:
+        if result.outcome is Outcome.ACCEPTED:  # interim: the activity keeps waiting
+            await handle.heartbeat({"state": "accepted", "attempt": result.attempt})
+            return
         if result.outcome is Outcome.FAILED:
             await handle.fail(ApplicationError(result.reason or "failed", type="DepartmentFailed"))
             return

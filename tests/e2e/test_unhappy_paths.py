@@ -193,6 +193,12 @@ async def test_time_out_redispatch_escalation_operator_retry_approval(
     http: httpx.AsyncClient, observer: Observer, settings: Settings, temporal: Client
 ) -> None:
     app_id = await submit(http, body("enterprise opening", company_name=SLOW_HPF))
+    async with asyncio.timeout(10):  # the department takes it in (HTTP 202) but decides nothing
+        while (taken := (await progress_of(http, app_id)).task("housing_fund")).state.value != (
+            "accepted"
+        ):
+            await asyncio.sleep(0.1)
+    assert taken.timeline[-1].detail == "taken in by the department" and taken.deadline
     escalated = await eventually(
         lambda: [
             e for e in observer.on(topics.STATUS, app_id) if e["data"].get("state") == "escalated"
