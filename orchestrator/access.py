@@ -61,10 +61,8 @@ def note_acceptances(progress: Progress, pending: Iterable[PendingActivityInfo])
             and detail.get("state") == "accepted"
             and detail.get("attempt", 0) >= task.attempt
         ):
-            deadline = task.deadline
             task.enter(
                 TaskState.ACCEPTED,
                 activity.last_heartbeat_time.ToDatetime(tzinfo=UTC),
                 "taken in by the department",
             )
-            task.deadline = deadline

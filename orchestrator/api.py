@@ -46,7 +46,6 @@ from orchestrator.licences import LicenceLibrary
 from orchestrator.metrics import CONTENT_TYPE as PROMETHEUS_TYPE
 from orchestrator.metrics import applications_by_status, exposition, kafka_metrics
 from orchestrator.models import (
-    ApplicationStatus,
     Progress,
     Supplement,
     TaskState,
@@ -320,7 +319,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     async def still_open(application_id: str, caller: Caller) -> Progress:
         progress = await current(application_id, caller)
-        if progress.finished or progress.status is ApplicationStatus.COMPENSATING:
+        if progress.closed:
             raise HTTPException(409, f"the application is already {progress.status.value}")
         return progress
 

@@ -362,13 +362,13 @@ def ops_withdraw(
     reason: Annotated[str, typer.Option(help="Told to the applicant.")],
 ) -> None:
     """Withdraw an application on the applicant's behalf: its completed tasks are undone."""
-    from orchestrator.models import ApplicationStatus, Progress, Withdrawal
+    from orchestrator.models import Progress, Withdrawal
     from orchestrator.temporal import connect
 
     async def send() -> str | None:
         handle = (await connect(Settings())).get_workflow_handle(application_id)
         progress = await handle.query("progress", result_type=Progress)
-        if progress.finished or progress.status is ApplicationStatus.COMPENSATING:
+        if progress.closed:
             return f"{application_id} is already {progress.status.value}"
         await handle.signal("withdraw", Withdrawal(reason=f"by an operator: {reason}"))
         return None

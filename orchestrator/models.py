@@ -178,7 +178,7 @@ class TaskProgress(BaseModel):
     ) -> None:
         """Move to `state` and note it on the timeline."""
         self.state = state
-        if state is not TaskState.DISPATCHED:
+        if state not in (TaskState.DISPATCHED, TaskState.ACCEPTED):  # its time limit runs on
             self.deadline = None
         self.timeline.append(
             TimelineEntry(at=at, state=state, attempt=self.attempt, detail=detail, fields=fields)
@@ -214,3 +214,8 @@ class Progress(BaseModel):
     @property
     def finished(self) -> bool:
         return self.status in FINAL_STATUSES
+
+    @property
+    def closed(self) -> bool:
+        """Ended, or being undone: nothing the applicant sends changes it any more."""
+        return self.finished or self.status is ApplicationStatus.COMPENSATING

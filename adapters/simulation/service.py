@@ -21,7 +21,7 @@ from fastapi import FastAPI, Header, HTTPException, Response
 from adapters.simulation.batch import BatchDepartment
 from adapters.simulation.engine import SimulatedDepartment
 from adapters.simulation.records import Records
-from adapters.simulation.spec import load_specs
+from adapters.simulation.spec import DepartmentSpec, load_specs
 from events.contracts import Outcome, TaskCommand
 from infra.settings import Settings
 from infra.supervisor import Supervisor
@@ -69,20 +69,21 @@ def create_department_app(
     return app
 
 
-def _simulator(department: str, settings: Settings, catalogue: Catalogue) -> SimulatedDepartment:
-    spec = load_specs(catalogue)[department]
-    return SimulatedDepartment(spec, catalogue, settings.latency(department, spec.latency))
+def _simulator(
+    spec: DepartmentSpec, settings: Settings, catalogue: Catalogue
+) -> SimulatedDepartment:
+    latency = settings.latency(spec.department, spec.latency)
+    return SimulatedDepartment(spec, catalogue, latency)
 
 
 def _records_file(department: str, settings: Settings) -> Path:
     return settings.state_dir / "simulators" / f"{department}.sqlite"
 
 
-def simulated_department_app(
-    department: str, settings: Settings, catalogue: Catalogue, db: Path | None = None
+def _department_app(
+    simulator: SimulatedDepartment, settings: Settings, db: Path | None = None
 ) -> FastAPI:
-    """One department's simulated system as its spec and the settings say."""
-    simulator = _simulator(department, settings, catalogue)
+    department = simulator.department
     return create_department_app(
         simulator,
         db or _records_file(department, settings),
@@ -90,20 +91,30 @@ def simulated_department_app(
     )
 
 
+def simulated_department_app(
+    department: str, settings: Settings, catalogue: Catalogue, db: Path | None = None
+) -> FastAPI:
+    """One department's simulated system as its spec and the settings say."""
+    spec = load_specs(catalogue)[department]
+    return _department_app(_simulator(spec, settings, catalogue), settings, db)
+
+
 def create_simulators_app(settings: Settings, catalogue: Catalogue) -> FastAPI:
     """Every department's simulated system, each mounted at `/{department}`.
 
     A file-exchange department's system also takes its command files in (`BatchDepartment`).
     """
+    simulators = {
+        department: _simulator(spec, settings, catalogue)
+        for department, spec in load_specs(catalogue).items()
+    }
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         batches = [
             asyncio.create_task(
                 BatchDepartment(
-                    _simulator(department, settings, catalogue),
-                    Records(_records_file(department, settings)),
-                    folder,
+                    simulators[department], Records(_records_file(department, settings)), folder
                 ).run()
             )
             for department, folder in settings.file_departments.items()
@@ -114,6 +125,6 @@ def create_simulators_app(settings: Settings, catalogue: Catalogue) -> FastAPI:
             batch.cancel()
 
     app = FastAPI(title="OneThing department simulators", lifespan=lifespan)
-    for department in load_specs(catalogue):
-        app.mount(f"/{department}", simulated_department_app(department, settings, catalogue))
+    for department, simulator in simulators.items():
+        app.mount(f"/{department}", _department_app(simulator, settings))
     return app
