@@ -120,13 +120,16 @@ class ProactiveActivities:
 
     @activity.defn(name=START_PROACTIVE)
     async def start_proactive(self, inp: StartProactive) -> str:
-        """Start it once: the request id is the parent's, so a retry finds it started."""
+        """Start it once: the request id names the parent and the one thing, so a retry finds it
+        started, and two one things started by one parent do not collide."""
         body = SubmitApplication.model_validate(
             {"one_thing": inp.one_thing, "applicant": inp.applicant, "form": inp.form}
         )
         try:
             started = await self._intake.start(
-                body, f"proactive/{inp.parent_id}", inp.submitted_by or "proactive"
+                body,
+                f"proactive/{inp.parent_id}/{inp.one_thing}",
+                inp.submitted_by or "proactive",
             )
         except (UnknownOneThing, InvalidForm, RequestConflict) as exc:
             raise ApplicationError(f"{inp.one_thing}: {exc}", non_retryable=True) from exc
