@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install chromium demo test up down status lint bench schemas clean
+.PHONY: install chromium demo test up down status lint bench faults schemas clean
 
 install: $(VENV)/.installed
 
@@ -44,6 +44,9 @@ lint: install
 
 bench: install  ## full path vs bare Temporal, applications per second (prints JSON)
 	$(BIN)/python -m tests.bench.fullpath
+
+faults: install  ## every fault scenario with 60 applications in flight (prints one table)
+	$(BIN)/python -m tests.faults 60 30
 
 schemas: install
 	$(BIN)/onething schemas export schemas

@@ -1,4 +1,4 @@
-"""The departments process: an adapter for every department, on one runtime.
+"""The departments process: an adapter for every department, each in its own consumer group.
 
 A department listed in `ONETHING_REST_DEPARTMENTS` is called at its own HTTP system; one in
 `ONETHING_FILE_DEPARTMENTS` trades files in its folder; one in `ONETHING_SIM_SKIP` runs its
@@ -9,7 +9,6 @@ own Kafka-native system; every other one is called over HTTP at its simulated sy
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 import httpx
 
@@ -19,6 +18,7 @@ from adapters.rest import RestDepartment
 from adapters.runtime import AdapterRuntime
 from infra import kafka
 from infra.logging import get_logger
+from infra.loops import run_until_stopped
 from infra.settings import Settings
 from infra.supervisor import Supervisor
 from one_things.loader import load_catalogue
@@ -38,7 +38,7 @@ def department_urls(settings: Settings, departments: list[str]) -> dict[str, str
 async def run_departments(
     settings: Settings, only: list[str] | None = None, stop: asyncio.Event | None = None
 ) -> None:
-    """Run an adapter for every catalogue department (or those in `only`)."""
+    """Run an adapter for every catalogue department (or those in `only`), each in its group."""
     catalogue = load_catalogue(settings.catalogue_dir)
     departments = [d for d in only or catalogue.departments() if d not in settings.sim_skip]
     kafka.pace_fetches(settings)
@@ -54,19 +54,17 @@ async def run_departments(
         exchange = Exchange(folder, settings.state_dir / "file-exchange" / f"{department}.sqlite")
         adapters.append(FileExchangeDepartment(department, exchange))
         collectors.append(AnswerCollector(department, exchange, producer))
-    runtime = AdapterRuntime(adapters, settings, producer, group_id="dept-local")
+    runtimes = [AdapterRuntime(adapter, settings, producer) for adapter in adapters]
     try:
-        await runtime.start()
-        loops = [runtime.run(), *(c.run() for c in collectors)]
-        loop = asyncio.ensure_future(asyncio.gather(*loops))
+        await asyncio.gather(*(runtime.start() for runtime in runtimes))
         log.info("departments_started", departments=departments)
         Supervisor(settings.state_dir).mark_ready("departments")
-        await (stop or asyncio.Event()).wait()
-        loop.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await loop
+        await run_until_stopped(
+            stop, *(runtime.run() for runtime in runtimes), *(c.run() for c in collectors)
+        )
     finally:
-        await runtime.stop()
+        for runtime in runtimes:
+            await runtime.stop()
         await producer.stop()
         for client in clients.values():
             await client.aclose()

@@ -14,13 +14,14 @@ import asyncio
 import os
 from pathlib import Path
 
-from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
 from adapters.base import DepartmentAdapter
 from events import topics
 from events.contracts import DeadLetter, TaskCommand, TaskResult
 from events.envelope import HEADERS, dumps, wrap
+from infra.kafka import Producer
 from infra.logging import get_logger
 from infra.sqlite import open_store
 
@@ -80,14 +81,17 @@ class FileExchangeDepartment(DepartmentAdapter):
 class AnswerCollector:
     """Publishes each answer file of one department once, then files it away."""
 
-    def __init__(self, department: str, exchange: Exchange, producer: AIOKafkaProducer) -> None:
+    def __init__(self, department: str, exchange: Exchange, producer: Producer) -> None:
         self.department = department
         self._exchange = exchange
         self._producer = producer
 
     async def run(self, every: float = 0.2) -> None:
         while True:
-            await self.collect()
+            try:
+                await self.collect()
+            except KafkaError as exc:  # the broker is away: the files wait in answers/
+                log.warning("answer_files_waiting", department=self.department, error=str(exc))
             await asyncio.sleep(every)
 
     async def collect(self) -> int:
@@ -103,7 +107,7 @@ class AnswerCollector:
                 except (ValidationError, ValueError) as exc:
                     await self._dead_letter(path, raw, str(exc))
                     continue
-                await self._producer.send_and_wait(
+                await self._producer.send(
                     topics.RESULTS,
                     dumps(wrap(result)),
                     key=topics.key(result.application_id),
@@ -123,6 +127,6 @@ class AnswerCollector:
 
     async def _dead_letter(self, path: Path, raw: bytes, reason: str) -> None:
         letter = DeadLetter.of(f"invalid answer file: {reason}", raw, f"file:{path}", -1, -1)
-        await self._producer.send_and_wait(topics.DLQ, letter.encode())
+        await self._producer.send(topics.DLQ, letter.encode())
         os.replace(path, self._exchange.rejected / path.name)
         log.warning("answer_file_dead_lettered", department=self.department, file=path.name)

@@ -34,6 +34,12 @@ class OffsetTracker(Generic[Partition]):
         out, self._committable = self._committable, {}
         return out
 
+    def restore(self, offsets: dict[Partition, int]) -> None:
+        """Give back offsets whose commit failed, unless a later one is already due."""
+        for partition, offset in offsets.items():
+            if partition in self._started and self._committable.get(partition, -1) < offset:
+                self._committable[partition] = offset
+
     def forget(self, partitions: Collection[Partition]) -> None:
         """Drop partitions this consumer no longer owns."""
         for partition in list(self._started):

@@ -2,7 +2,8 @@
 
 Every call carries the command's idempotency key. Timeouts, transport errors and 5xx are
 retried with exponential backoff and jitter; 4xx never. After repeated failures a circuit
-breaker stops calling, and the task waits: its time limit re-dispatches or escalates it.
+breaker stops calling. A command the department could not take after every try (or while the
+breaker is open) is answered `failed`: the workflow dispatches it again, then escalates it.
 """
 
 from __future__ import annotations
@@ -47,17 +48,18 @@ class RestDepartment(DepartmentAdapter):
         self._backoff = backoff
         self.breaker = breaker or CircuitBreaker()
 
-    async def handle(self, command: TaskCommand) -> TaskResult | None:
+    async def handle(self, command: TaskCommand) -> TaskResult:
         task_log = log.bind(
             department=self.department,
             application_id=command.application_id,
             task_id=command.task_id,
             attempt=command.attempt,
         )
+        why = "no answer"
         for attempt in range(1, self._tries + 1):
             if not self.breaker.allows():
                 task_log.warning("department_circuit_open")
-                return None
+                return answer(command, Outcome.FAILED, reason="the department's system is down")
             try:
                 response = await self._client.post(
                     f"/tasks/{command.action.value}",
@@ -66,6 +68,7 @@ class RestDepartment(DepartmentAdapter):
                 )
             except httpx.TransportError as exc:  # timeouts included
                 self.breaker.failed()
+                why = f"unreachable ({type(exc).__name__})"
                 task_log.warning("department_unreachable", error=type(exc).__name__, call=attempt)
             else:
                 if response.status_code < 500:
@@ -74,10 +77,12 @@ class RestDepartment(DepartmentAdapter):
                         return answer(command, Outcome.ACCEPTED)
                     return _result(command, response)
                 self.breaker.failed()
+                why = f"HTTP {response.status_code}"
                 task_log.warning("department_error", status=response.status_code, call=attempt)
             if attempt < self._tries:
                 await asyncio.sleep(self._backoff * 2 ** (attempt - 1) * random.uniform(0.5, 1.5))
-        return None
+        reason = f"the department's system failed {self._tries} calls: {why}"
+        return answer(command, Outcome.FAILED, reason=reason)
 
 
 def _result(command: TaskCommand, response: httpx.Response) -> TaskResult:

@@ -1,64 +1,50 @@
 """The adapter runtime: consume dept.<dept>.tasks, call the adapter, publish the result.
 
 At least once: an offset is committed only after the results of it and of every earlier
-record of its partition are published; records are handled concurrently.
+record of its partition are published; records are handled concurrently. A result that
+cannot be published (the broker is away) is tried again until it is; a command the adapter
+cannot handle at all is dead-lettered with the reason. No record stops the consumer.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 
 import orjson
-from aiokafka import (
-    AIOKafkaConsumer,
-    AIOKafkaProducer,
-    ConsumerRebalanceListener,
-    ConsumerRecord,
-    TopicPartition,
-)
+from aiokafka import ConsumerRebalanceListener, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
 from adapters.base import DepartmentAdapter
 from adapters.offsets import OffsetTracker
 from events import topics
-from events.contracts import DeadLetter, TaskCommand
+from events.contracts import DeadLetter, TaskCommand, TaskResult
 from events.envelope import HEADERS, dumps, loads, wrap
+from infra import kafka
 from infra.logging import get_logger
 from infra.settings import Settings
 
 log = get_logger(__name__)
+RETRY_CEILING = 5.0  # seconds between two tries at publishing one result
 
 
 class AdapterRuntime:
-    """Runs department adapters against their task topics, in one consumer group.
-
-    A department's own adapter runs alone, in group `dept-<department>`; simulated
-    departments share one consumer, since every consumer costs a fetch loop.
-    """
+    """Runs one department's adapter against its task topic, in group `dept-<department>`."""
 
     def __init__(
-        self,
-        adapters: Sequence[DepartmentAdapter],
-        settings: Settings,
-        producer: AIOKafkaProducer,
-        group_id: str | None = None,
+        self, adapter: DepartmentAdapter, settings: Settings, producer: kafka.Producer
     ) -> None:
-        self._adapters = {topics.department_tasks(a.department): a for a in adapters}
+        self._adapter = adapter
         self._producer = producer
-        self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=settings.kafka,
-            group_id=group_id or f"dept-{adapters[0].department}",
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-        )
+        self._topic = topics.department_tasks(adapter.department)
+        self._consumer = kafka.consumer(settings, group_id=f"dept-{adapter.department}")
         self._offsets: OffsetTracker[TopicPartition] = OffsetTracker()
         self._slots = asyncio.Semaphore(settings.adapter_concurrency)
         self.handled = 0
         self.dead_lettered = 0
 
     async def start(self) -> None:
-        self._consumer.subscribe(list(self._adapters), listener=_Forget(self._offsets))
+        self._consumer.subscribe([self._topic], listener=_Forget(self._offsets))
         await self._consumer.start()
 
     async def stop(self) -> None:
@@ -86,9 +72,6 @@ class AdapterRuntime:
             await self._handle(record)
             self._offsets.finished(tp, record.offset)
             self.handled += 1
-        except Exception:
-            # The offset stays uncommitted, so the command is delivered again after a restart.
-            log.exception("command_not_handled", topic=record.topic, offset=record.offset)
         finally:
             self._slots.release()
 
@@ -96,25 +79,20 @@ class AdapterRuntime:
         while True:
             await asyncio.sleep(seconds)
             offsets = self._offsets.take()
-            if offsets:
+            if not offsets:
+                continue
+            try:
                 await self._consumer.commit(offsets)
+            except KafkaError as exc:  # committed with the next finished prefix instead
+                self._offsets.restore(offsets)
+                log.warning("offsets_not_committed", error=type(exc).__name__)
 
     async def _handle(self, record: ConsumerRecord) -> None:
         try:
             command = loads(record.value, TaskCommand).data
         except (ValidationError, orjson.JSONDecodeError, ValueError, TypeError) as exc:
-            self.dead_lettered += 1
-            log.warning("command_dead_lettered", topic=record.topic, offset=record.offset)
-            letter = DeadLetter.of(
-                f"invalid task command: {exc}",
-                record.value,
-                record.topic,
-                record.partition,
-                record.offset,
-            )
-            await self._producer.send_and_wait(topics.DLQ, letter.encode(), key=record.key)
+            await self._dead_letter(record, f"invalid task command: {exc}")
             return
-        result = await self._adapters[record.topic].handle(command)
         task_log = log.bind(
             department=command.department,
             application_id=command.application_id,
@@ -122,16 +100,41 @@ class AdapterRuntime:
             attempt=command.attempt,
             action=command.action.value,
         )
+        try:
+            result = await self._adapter.handle(command)
+        except Exception as exc:  # a defect of one adapter must not stop the department
+            task_log.exception("command_not_handled")
+            await self._dead_letter(record, f"the adapter failed: {type(exc).__name__}: {exc}")
+            return
         if result is None:
             task_log.info("task_unanswered")
             return
         task_log.info("task_answered", outcome=result.outcome.value)
-        await self._producer.send_and_wait(
-            topics.RESULTS,
-            dumps(wrap(result)),
-            key=topics.key(command.application_id),
-            headers=HEADERS,
-        )
+        await self._publish(result)
+
+    async def _publish(self, result: TaskResult) -> None:
+        key = topics.key(result.application_id)
+        await self._send_until_taken(topics.RESULTS, dumps(wrap(result)), key, HEADERS)
+
+    async def _dead_letter(self, record: ConsumerRecord, reason: str) -> None:
+        self.dead_lettered += 1
+        log.warning("command_dead_lettered", topic=record.topic, offset=record.offset)
+        letter = DeadLetter.of(reason, record.value, record.topic, record.partition, record.offset)
+        await self._send_until_taken(topics.DLQ, letter.encode(), record.key, None)
+
+    async def _send_until_taken(
+        self, topic: str, value: bytes, key: bytes | None, headers: kafka.Headers
+    ) -> None:
+        """Send until the broker takes it: a department's answer is never dropped."""
+        delay = 0.5
+        while True:
+            try:
+                await self._producer.send(topic, value, key=key, headers=headers)
+                return
+            except KafkaError as exc:
+                log.warning("not_published_yet", topic=topic, error=type(exc).__name__)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_CEILING)
 
 
 class _Forget(ConsumerRebalanceListener):  # type: ignore[misc]

@@ -1,23 +1,114 @@
-"""Kafka clients configured one way: acks=all, the idempotent producer, paced fetches."""
+"""Kafka clients configured one way: acks=all, idempotent producers that heal, consumers with
+static membership, paced fetches.
+
+Static membership (KIP-345): each consumer joins its group as `<group>.<instance id>`, so a
+process restarted after a crash takes its partitions back at once. Without it, a member killed
+without leaving is waited for until the broker expires it; the embedded broker never expires
+one, so a group with a dead member would never rebalance again.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.consumer.fetcher import Fetcher
+from aiokafka.errors import KafkaError
 
+from infra.logging import get_logger
 from infra.settings import Settings
 
+log = get_logger(__name__)
+Headers = list[tuple[str, bytes]] | None
 
-def producer(settings: Settings) -> AIOKafkaProducer:
+
+def _new_producer(settings: Settings) -> AIOKafkaProducer:
     return AIOKafkaProducer(
         bootstrap_servers=settings.kafka,
         acks="all",
         enable_idempotence=True,
         linger_ms=2,
+        request_timeout_ms=10_000,
+    )
+
+
+class Producer:
+    """An idempotent producer that heals.
+
+    After a broker restart the broker may no longer know the producer's id and sequence
+    numbers (`OutOfOrderSequenceNumber`, `UnknownProducerId`), and an aiokafka producer never
+    recovers from that by itself. A send that fails is tried again, on a new producer, until
+    `patience` seconds have passed.
+    """
+
+    def __init__(self, settings: Settings, patience: float = 8.0) -> None:
+        self._settings = settings
+        self._patience = patience
+        self._producer = _new_producer(settings)
+        self._renewing = asyncio.Lock()
+        self.renewals = 0
+
+    async def start(self) -> None:
+        await self._producer.start()
+
+    async def stop(self) -> None:
+        await self._producer.stop()
+
+    async def send(
+        self, topic: str, value: bytes, key: bytes | None = None, headers: Headers = None
+    ) -> None:
+        """Send and wait for the broker's acknowledgement; raise after `patience` seconds."""
+        deadline = time.monotonic() + self._patience
+        delay = 0.1
+        while True:
+            current = self._producer
+            try:
+                await current.send_and_wait(topic, value, key=key, headers=headers)
+                return
+            except KafkaError as exc:
+                if time.monotonic() + delay > deadline:
+                    raise
+                log.warning("kafka_send_retrying", topic=topic, error=type(exc).__name__)
+                await self._renew(current)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+
+    async def _renew(self, failed: AIOKafkaProducer) -> None:
+        """Replace `failed` by a new producer, once, however many sends saw it fail."""
+        async with self._renewing:
+            if self._producer is not failed:
+                return
+            fresh = _new_producer(self._settings)
+            try:
+                await fresh.start()
+            except KafkaError:
+                with contextlib.suppress(Exception):
+                    await fresh.stop()
+                return  # the broker is still away: the next failure tries again
+            self._producer = fresh
+            self.renewals += 1
+            log.info("kafka_producer_renewed", renewals=self.renewals)
+        with contextlib.suppress(Exception):
+            await failed.stop()
+
+
+def producer(settings: Settings, patience: float = 8.0) -> Producer:
+    return Producer(settings, patience)
+
+
+def consumer(settings: Settings, *topics: str, group_id: str, **options: Any) -> AIOKafkaConsumer:
+    """A consumer of `group_id` with a static member id; offsets committed by the caller."""
+    return AIOKafkaConsumer(
+        *topics,
+        bootstrap_servers=settings.kafka,
+        group_id=group_id,
+        group_instance_id=f"{group_id}.{settings.instance_id}",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        **options,
     )
 
 

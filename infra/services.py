@@ -9,7 +9,7 @@ from pathlib import Path
 
 from infra.settings import Settings
 from infra.stack import EmbeddedStack
-from infra.supervisor import Supervisor, free_port
+from infra.supervisor import StackError, Supervisor, free_port
 
 SERVICES = ("simulators", "worker", "bridge", "departments", "api")
 
@@ -46,18 +46,24 @@ class Deployment:
         return Supervisor(self.settings.state_dir)
 
     def up(self, services: tuple[str, ...] = SERVICES) -> None:
-        """Start what is not running; if anything fails to start, stop everything again."""
-        try:
-            self.stack.up()
-            env = self.settings.env()
-            for name in services:
+        """Start what is not running and wait until it is ready; never touch what runs.
+
+        A service that fails to start is stopped (it alone) and named in the error.
+        """
+        self.stack.up()
+        env = self.settings.env()
+        started = []
+        for name in services:
+            if self.supervisor.pid(name) is None:
                 argv = [sys.executable, "-m", "orchestrator.cli", name]
                 self.supervisor.start(name, argv, env=env)
-            for name in services:
+                started.append(name)
+        for name in started:
+            try:
                 self.supervisor.wait_until(name, partial(self.supervisor.is_ready, name), name)
-        except BaseException:
-            self.down()
-            raise
+            except StackError:
+                self.supervisor.stop(name)
+                raise
 
     def down(self) -> list[str]:
         stopped = [name for name in reversed(SERVICES) if self.supervisor.stop(name)]

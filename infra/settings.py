@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Literal
 
@@ -24,6 +25,11 @@ class Settings(BaseSettings):
 
     state_dir: Path = Field(default=Path(".onething"), description="Pids, logs and data.")
     host: str = "127.0.0.1"
+    instance_id: str = Field(
+        default_factory=socket.gethostname,
+        description="This replica's name in consumer groups (static membership): stable "
+        "across its restarts, different for each replica.",
+    )
 
     kafka_bootstrap: str | None = Field(
         default=None, description="host:port[,host:port]; default: the embedded broker."
@@ -65,6 +71,9 @@ class Settings(BaseSettings):
     )
     dispatch_attempts: int = Field(
         default=3, ge=1, description="Dispatches of one task before it is escalated."
+    )
+    undo_attempts: int = Field(
+        default=5, ge=1, description="Tries of one undo before an operator is asked to decide."
     )
     time_limit_cap_seconds: float | None = Field(
         default=None, gt=0, description="Shorten every matter's time limit to this (tests, demo)."

@@ -53,8 +53,8 @@ class EmbeddedStack:
             KAFKA: [(s.kafka_port, "Kafka-protocol broker")],
         }
 
-    def up(self) -> None:
-        """Start what is not running, wait until both answer, create the topics."""
+    def up(self, parts: tuple[str, ...] = (TEMPORAL, KAFKA)) -> None:
+        """Start what of `parts` is not running, wait until it answers, create the topics."""
         s = self.settings
         data = s.state_dir / "data"
         data.mkdir(parents=True, exist_ok=True)
@@ -76,17 +76,18 @@ class EmbeddedStack:
                 "--data-dir", str(data / "kafka"),
             ],
         }  # fmt: skip
-        missing = [name for name in argv if self.supervisor.pid(name) is None]
+        missing = [name for name in parts if self.supervisor.pid(name) is None]
         for name in missing:
             for port, what in self._ports()[name]:
                 if port_open(s.host, port):
                     raise StackError(f"port {port} ({what}) is already in use by another process")
         for name in missing:
             self.supervisor.start(name, argv[name])
-        for name, ports in self._ports().items():
-            for port, what in ports:
+        for name in parts:
+            for port, what in self._ports()[name]:
                 self.supervisor.wait_until(name, partial(port_open, s.host, port), what)
-        asyncio.run(create_topics(s))
+        if KAFKA in parts:
+            asyncio.run(create_topics(s))
 
     def down(self) -> list[str]:
         """Stop both; return the names of what was running."""

@@ -1,7 +1,8 @@
 """What the applicant is shown beyond the workflow's own record: who saw their data, and
 which departments have taken their tasks in.
 
-Who saw my data: every dispatch of an application, with the fields its department received.
+Who saw my data: every dispatch of an application (an undo too), with the fields its
+department received.
 
 Derived from the workflow's record of its dispatches (the plan snapshot's minimised payloads,
 upstream outputs and supplements), never kept by hand.
@@ -41,7 +42,7 @@ def data_accesses(progress: Progress) -> list[DataAccess]:
         )
         for task in progress.tasks
         for entry in task.timeline
-        if entry.state is TaskState.DISPATCHED and entry.fields
+        if entry.state in (TaskState.DISPATCHED, TaskState.COMPENSATING) and entry.fields
     ]
     return sorted(accesses, key=lambda a: a.at)
 

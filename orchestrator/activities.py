@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 from datetime import UTC, datetime
 
-from aiokafka import AIOKafkaProducer
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -19,20 +17,22 @@ from events.contracts import (
     TaskStateChanged,
 )
 from events.envelope import HEADERS, dumps, wrap
+from infra.kafka import Producer
 from one_things import UnknownOneThing
 from one_things.licences import ELicence, content_hash
 from orchestrator.intake import Intake, InvalidForm, RequestConflict, SubmitApplication
 from orchestrator.licences import LicenceLibrary
 from orchestrator.models import (
-    DispatchTask,
     IssueLicences,
+    PublishCommand,
     StartProactive,
     TaskAnswer,
     TaskState,
 )
-from orchestrator.workflows import (
-    DISPATCH_TASK,
+from orchestrator.names import (
+    AWAIT_ANSWER,
     ISSUE_LICENCES,
+    PUBLISH_COMMAND,
     PUBLISH_STATUS,
     PUBLISH_TASK_STATE,
     START_PROACTIVE,
@@ -45,46 +45,37 @@ SENT = {
 }
 
 
-def encode_token(task_token: bytes) -> str:
-    return base64.urlsafe_b64encode(task_token).decode()
-
-
-def decode_token(reply_token: str) -> bytes:
-    return base64.urlsafe_b64decode(reply_token.encode())
+@activity.defn(name=AWAIT_ANSWER)
+async def await_answer() -> TaskAnswer:
+    """Wait for the department: the results bridge completes this activity with its answer."""
+    activity.raise_complete_async()
 
 
 class TaskActivities:
-    """Publishes commands and status events with one shared idempotent producer."""
+    """Publishes commands and status events with one shared producer."""
 
-    def __init__(self, producer: AIOKafkaProducer) -> None:
+    def __init__(self, producer: Producer) -> None:
         self._producer = producer
 
     async def _send(self, topic: str, event: Message) -> None:
-        await self._producer.send_and_wait(
+        await self._producer.send(
             topic, dumps(wrap(event)), key=topics.key(event.application_id), headers=HEADERS
         )
 
-    @activity.defn(name=DISPATCH_TASK)
-    async def dispatch_task(self, inp: DispatchTask) -> TaskAnswer:
-        """Publish the task command, then wait: the results bridge completes this activity."""
-        info = activity.info()
-        now = datetime.now(UTC)
-        assert info.start_to_close_timeout is not None
-        if info.attempt > 1:  # the attempt before ran out of its time limit (or answered failed)
-            activity.metric_meter().create_counter(
-                "onething_redispatches", "Dispatches after a time limit ran out or a failure."
-            ).add(1, {"department": inp.task.department})
+    @activity.defn(name=PUBLISH_COMMAND)
+    async def publish_command(self, inp: PublishCommand) -> None:
+        """Publish one dispatch's command (and say so on onething.status)."""
         command = TaskCommand(
             application_id=inp.application_id,
             task_id=inp.task.task_id,
-            attempt=inp.attempts_before + info.attempt,
+            attempt=inp.attempt,
             one_thing=inp.one_thing,
             matter=inp.task.matter,
             department=inp.task.department,
             action=inp.action,
             payload=inp.payload,
-            deadline=now + info.start_to_close_timeout,
-            reply_token=encode_token(info.task_token),
+            deadline=inp.deadline,
+            reply_token=inp.reply_token,
             trace_id=inp.trace_id,
         )
         dispatched = TaskStateChanged(
@@ -92,14 +83,13 @@ class TaskActivities:
             task_id=inp.task.task_id,
             department=inp.task.department,
             state=SENT[inp.action],
-            attempt=inp.attempts_before + info.attempt,
-            at=now,
+            attempt=inp.attempt,
+            at=datetime.now(UTC),
         )
         await asyncio.gather(
             self._send(topics.department_tasks(inp.task.department), command),
             self._send(topics.STATUS, dispatched),
         )
-        activity.raise_complete_async()
 
     @activity.defn(name=PUBLISH_STATUS)
     async def publish_status(self, event: ApplicationStatusChanged) -> None:
@@ -108,7 +98,7 @@ class TaskActivities:
 
     @activity.defn(name=PUBLISH_TASK_STATE)
     async def publish_task_state(self, event: TaskStateChanged) -> None:
-        """Tell operators and notification consumers that a task changed state (escalated)."""
+        """Tell operators that a task was escalated or could not be undone."""
         await self._send(topics.STATUS, event)
 
 

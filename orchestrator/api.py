@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
-from aiokafka import AIOKafkaProducer
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
@@ -37,7 +36,7 @@ from one_things import (
     load_catalogue,
 )
 from one_things.licences import ELicence
-from orchestrator import problems
+from orchestrator import problems, updates
 from orchestrator.access import DataAccess, data_accesses, note_acceptances
 from orchestrator.access_control import Caller, Keys, Role
 from orchestrator.intake import Intake, InvalidForm, RequestConflict, Started, SubmitApplication
@@ -51,12 +50,14 @@ from orchestrator.models import (
     TaskState,
     Withdrawal,
 )
+from orchestrator.names import APPLICANT_REF, APPLICATION_STATUS, ONE_THING, SUPPLEMENT, WITHDRAW
 from orchestrator.ratings import POOR, AlreadyRated, Rating, RatingBook, RatingSummary
 from orchestrator.temporal import connect
-from orchestrator.workflows import APPLICANT_REF, APPLICATION_STATUS, ONE_THING, OneThingWorkflow
+from orchestrator.workflows import OneThingWorkflow
 
 log = get_logger(__name__)
 QUERY_TIMEOUT = timedelta(seconds=5)
+TEMPORAL_PATIENCE = timedelta(seconds=4)  # then 503: every answer within 10 s
 ENDED_TASK_STATES = frozenset(
     {
         TaskState.APPROVED,
@@ -77,7 +78,7 @@ class Services:
     intake: Intake
     licences: LicenceLibrary
     ratings: RatingBook
-    producer: AIOKafkaProducer
+    producer: kafka.Producer
 
 
 class Submitted(Started):
@@ -177,7 +178,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        temporal = await connect(settings)
+        temporal = await connect(settings, give_up_after=TEMPORAL_PATIENCE)
         intake = Intake(settings, catalogue, temporal)
         kafka.pace_fetches(settings)
         producer = kafka.producer(settings)
@@ -305,11 +306,6 @@ def create_app(settings: Settings) -> FastAPI:
         except RPCError as exc:
             if exc.status is RPCStatusCode.NOT_FOUND:
                 raise HTTPException(404, f"no application {application_id!r}") from exc
-            if exc.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
-                # no worker answered within QUERY_TIMEOUT (one is restarting, say)
-                raise HTTPException(
-                    503, "progress is unavailable for a moment; retry", headers={"Retry-After": "2"}
-                ) from exc
             raise
         now = datetime.now(UTC)
         for task in progress.tasks:
@@ -323,13 +319,11 @@ def create_app(settings: Settings) -> FastAPI:
             raise HTTPException(409, f"the application is already {progress.status.value}")
         return progress
 
-    async def signal(application_id: str, name: str, arg: BaseModel) -> None:
+    async def update(application_id: str, name: str, arg: BaseModel) -> str:
         try:
-            await up().temporal.get_workflow_handle(application_id).signal(name, arg)
-        except RPCError as exc:  # it ended between the check and the signal
-            if exc.status is RPCStatusCode.NOT_FOUND:
-                raise HTTPException(409, "the application has already ended") from exc
-            raise
+            return await updates.send(up().temporal, application_id, name, arg)
+        except updates.Refused as exc:
+            raise HTTPException(409, str(exc)) from exc
 
     @app.get("/v1/applications/{application_id}", name="progress")
     async def progress(application_id: str, caller: Caller = applicants_side) -> Progress:
@@ -371,7 +365,7 @@ def create_app(settings: Settings) -> FastAPI:
                 comment=rating.comment,
                 at=now,
             )
-            await up().producer.send_and_wait(
+            await up().producer.send(
                 topics.STATUS, dumps(wrap(poor)), key=topics.key(application_id), headers=HEADERS
             )
         log.info("task_rated", application_id=application_id, task_id=task_id, score=rating.score)
@@ -387,9 +381,9 @@ def create_app(settings: Settings) -> FastAPI:
         application_id: str, body: Withdrawal, caller: Caller = applicants_side
     ) -> dict[str, str]:
         await still_open(application_id, caller)
-        await signal(application_id, "withdraw", body)
+        status = await update(application_id, WITHDRAW, body)
         log.info("application_withdrawn", application_id=application_id)
-        return {"id": application_id, "status": "withdrawing"}
+        return {"id": application_id, "status": status}
 
     @app.post("/v1/applications/{application_id}/supplements", status_code=202)
     async def supplement(
@@ -403,7 +397,7 @@ def create_app(settings: Settings) -> FastAPI:
             raise HTTPException(409, f"task {body.task_id!r} is {task.state.value}")
         one_thing = catalogue.get(progress.one_thing)
         check_supplement(one_thing, task.matter, task.supplement_fields, body.fields)
-        await signal(application_id, "supplement", body)
+        await update(application_id, SUPPLEMENT, body)
         return {"id": application_id, "task_id": body.task_id, "status": "redispatching"}
 
     return app

@@ -1,10 +1,15 @@
-"""The results bridge: a Faust app that consumes dept.results and completes waiting activities."""
+"""The results bridge: a Faust app that consumes dept.results and completes waiting activities.
+
+If its agent ever stops, the process exits non-zero (its supervisor restarts it): never a live
+bridge that consumes nothing.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import faust
+from mode import CrashingSupervisor
 from temporalio.client import Client
 
 from events import topics
@@ -35,25 +40,27 @@ def create_app(settings: Settings) -> faust.App:
         topic_partitions=settings.kafka_partitions,
         topic_allow_declare=False,
         consumer_auto_offset_reset="earliest",
+        consumer_group_instance_id=f"{APP_ID}.{settings.instance_id}",
     )
     results = app.topic(topics.RESULTS, value_type=bytes, key_type=bytes)
     state: dict[str, Any] = {}
 
-    async def publish(
-        topic: str, key: bytes, value: bytes, headers: list[tuple[str, bytes]] | None
-    ) -> None:
-        await app.producer.send_and_wait(
-            topic, key, value, partition=None, timestamp=None, headers=headers
-        )
-
     async def applier() -> ResultApplier:
         if "applier" not in state:
             client: Client = await connect(settings)
+            producer = kafka.producer(settings, patience=60.0)
+            await producer.start()
+
+            async def publish(topic: str, key: bytes, value: bytes, headers: kafka.Headers) -> None:
+                await producer.send(topic, value, key=key, headers=headers)
+
             state["applier"] = ResultApplier(client, publish)
         applier_: ResultApplier = state["applier"]
         return applier_
 
-    @app.agent(results, concurrency=settings.bridge_concurrency)
+    @app.agent(
+        results, concurrency=settings.bridge_concurrency, supervisor_strategy=CrashingSupervisor
+    )
     async def apply_results(stream: Any) -> None:
         async for event in stream.events():
             message = event.message

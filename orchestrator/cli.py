@@ -9,7 +9,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -18,6 +18,9 @@ from infra.logging import configure
 from infra.services import Deployment
 from infra.settings import Settings
 from infra.supervisor import StackError
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 app = typer.Typer(
     help="OneThing: one application, many departments, in parallel.", no_args_is_help=True
@@ -318,8 +321,8 @@ def ops_list(
     """List applications by status, one thing and department waited on (search attributes)."""
     from rich.table import Table
 
+    from orchestrator.names import APPLICATION_STATUS, ONE_THING, PENDING_DEPARTMENTS
     from orchestrator.temporal import connect
-    from orchestrator.workflows import APPLICATION_STATUS, ONE_THING, PENDING_DEPARTMENTS
 
     clauses = ["WorkflowType = 'OneThingWorkflow'"]
     for key, value in (
@@ -362,23 +365,16 @@ def ops_withdraw(
     reason: Annotated[str, typer.Option(help="Told to the applicant.")],
 ) -> None:
     """Withdraw an application on the applicant's behalf: its completed tasks are undone."""
-    from orchestrator.models import Progress, Withdrawal
-    from orchestrator.temporal import connect
+    from orchestrator.models import Withdrawal
+    from orchestrator.names import WITHDRAW
 
-    async def send() -> str | None:
-        handle = (await connect(Settings())).get_workflow_handle(application_id)
-        progress = await handle.query("progress", result_type=Progress)
-        if progress.closed:
-            return f"{application_id} is already {progress.status.value}"
-        await handle.signal("withdraw", Withdrawal(reason=f"by an operator: {reason}"))
-        return None
-
-    _report(asyncio.run(send()), f"withdrawing: {application_id}")
+    withdrawal = Withdrawal(reason=f"by an operator: {reason}")
+    _update(application_id, WITHDRAW, withdrawal, f"withdrawing: {application_id}")
 
 
 @ops_app.command("retry")
 def ops_retry(application_id: str, task_id: str) -> None:
-    """Dispatch an escalated task once more."""
+    """Dispatch an escalated task once more, or send an escalated undo again."""
     _decide(application_id, task_id, "retry", "retried by an operator")
 
 
@@ -392,23 +388,37 @@ def ops_fail(
     _decide(application_id, task_id, "fail", reason)
 
 
+@ops_app.command("resolve")
+def ops_resolve(
+    application_id: str,
+    task_id: str,
+    reason: Annotated[str, typer.Option(help="How it was settled; kept in the record.")],
+) -> None:
+    """Record that an escalated undo was settled by hand: the way back goes on."""
+    _decide(application_id, task_id, "resolve", reason)
+
+
 def _decide(application_id: str, task_id: str, decision: str, reason: str) -> None:
-    from orchestrator.models import OperatorAction, OperatorDecision, Progress, TaskState
+    from orchestrator.models import OperatorAction, OperatorDecision
+    from orchestrator.names import OPERATOR
+
+    action = OperatorAction(task_id=task_id, decision=OperatorDecision(decision), reason=reason)
+    _update(application_id, OPERATOR, action, f"{decision}: {application_id} {task_id}")
+
+
+def _update(application_id: str, name: str, arg: BaseModel, done: str) -> None:
+    """Send an update; report the workflow's refusal (exit 1) or what was done (exit 0)."""
+    from orchestrator import updates
     from orchestrator.temporal import connect
 
     async def send() -> str | None:
-        handle = (await connect(Settings())).get_workflow_handle(application_id)
-        progress = await handle.query("progress", result_type=Progress)
-        task = next((t for t in progress.tasks if t.task_id == task_id), None)
-        if task is None:
-            return f"no task {task_id!r} in {application_id}"
-        if task.state is not TaskState.ESCALATED:
-            return f"task {task_id!r} is {task.state.value}, not escalated"
-        action = OperatorAction(task_id=task_id, decision=OperatorDecision(decision), reason=reason)
-        await handle.signal("operator", action)
+        try:
+            await updates.send(await connect(Settings()), application_id, name, arg)
+        except updates.Refused as exc:
+            return f"{application_id}: {exc}"
         return None
 
-    _report(asyncio.run(send()), f"{decision}: {application_id} {task_id}")
+    _report(asyncio.run(send()), done)
 
 
 def _report(problem: str | None, done: str) -> NoReturn:

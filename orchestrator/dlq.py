@@ -6,7 +6,7 @@ import asyncio
 import base64
 from pathlib import Path
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from events import topics
 from events.contracts import DeadLetter
@@ -57,10 +57,10 @@ async def replay(settings: Settings, letter_id: str) -> DeadLetter:
         target = Path(letter.topic.removeprefix("file:"))
         await asyncio.to_thread(target.write_bytes, base64.b64decode(letter.original))
         return letter
-    producer: AIOKafkaProducer = kafka.producer(settings)
+    producer = kafka.producer(settings)
     await producer.start()
     try:
-        await producer.send_and_wait(letter.topic, base64.b64decode(letter.original))
+        await producer.send(letter.topic, base64.b64decode(letter.original))
     finally:
         await producer.stop()
     return letter

@@ -11,7 +11,7 @@ from temporalio.api.common.v1 import Payloads
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
 
-from orchestrator.workflows import DISPATCH_TASK
+from orchestrator.names import AWAIT_ANSWER, PUBLISH_COMMAND
 
 
 class Step(BaseModel):
@@ -29,9 +29,10 @@ def _first(payloads: Payloads) -> Any:
 
 
 def story(history: WorkflowHistory) -> list[Step]:
-    """Submission, every command sent and answered, signals, time-outs and the end."""
+    """Submission, every command sent and answered, updates, time-outs and the end."""
     steps: list[Step] = []
-    dispatches: dict[int, dict[str, Any]] = {}
+    commands: dict[str, dict[str, Any]] = {}  # by the id of the activity awaiting the answer
+    awaiting: dict[int, str] = {}  # scheduled event id -> that activity id
     for event in history.events:
         at = event.event_time.ToDatetime(tzinfo=UTC)
         kind = event.event_type
@@ -42,10 +43,12 @@ def story(history: WorkflowHistory) -> list[Step]:
             steps.append(Step(at=at, event="submitted", detail=detail))
         elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
             scheduled = event.activity_task_scheduled_event_attributes
-            if scheduled.activity_type.name != DISPATCH_TASK:
+            if scheduled.activity_type.name == AWAIT_ANSWER:
+                awaiting[event.event_id] = scheduled.activity_id
+            if scheduled.activity_type.name != PUBLISH_COMMAND:
                 continue
             command = _first(scheduled.input)
-            dispatches[event.event_id] = command
+            commands[scheduled.activity_id.removesuffix(":publish")] = command
             action = command.get("action", "handle")
             steps.append(
                 Step(
@@ -58,7 +61,7 @@ def story(history: WorkflowHistory) -> list[Step]:
             )
         elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
             completed = event.activity_task_completed_event_attributes
-            command = dispatches.get(completed.scheduled_event_id)
+            command = commands.get(awaiting.get(completed.scheduled_event_id, ""))
             if command is None:
                 continue
             answer = _first(completed.result)
@@ -83,24 +86,26 @@ def story(history: WorkflowHistory) -> list[Step]:
                 if kind == EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT
                 else event.activity_task_failed_event_attributes
             )
-            command = dispatches.get(attributes.scheduled_event_id)
+            command = commands.get(awaiting.get(attributes.scheduled_event_id, ""))
             if command is not None:
                 steps.append(
                     Step(
                         at=at,
-                        event="no answer in time",
+                        event="no answer in time"
+                        if kind == EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT
+                        else "failed",
                         task=command["task"]["task_id"],
                         department=command["task"]["department"],
                         detail=attributes.failure.message,
                     )
                 )
-        elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
-            signaled = event.workflow_execution_signaled_event_attributes
-            sent = _first(signaled.input) or {}
+        elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+            request = event.workflow_execution_update_accepted_event_attributes.accepted_request
+            sent = _first(request.input.args) or {}
             steps.append(
                 Step(
                     at=at,
-                    event=f"signal {signaled.signal_name}",
+                    event=request.input.name,
                     task=sent.get("task_id", ""),
                     detail=str(sent.get("reason") or sent.get("decision") or ""),
                 )

@@ -26,7 +26,8 @@ from one_things import Applicant, Catalogue, SkippedMatter, form_model, plan
 from one_things.licences import holders, prefill
 from orchestrator.licences import LicenceLibrary
 from orchestrator.models import ApplicationInput
-from orchestrator.workflows import APPLICANT_REF, APPLICATION_STATUS, ONE_THING, OneThingWorkflow
+from orchestrator.names import APPLICANT_REF, APPLICATION_STATUS, ONE_THING
+from orchestrator.workflows import OneThingWorkflow
 
 log = get_logger(__name__)
 
@@ -128,6 +129,7 @@ class Intake:
                     plan=snapshot,
                     submitted_at=datetime.now(UTC),
                     dispatch_attempts=self._settings.dispatch_attempts,
+                    undo_attempts=self._settings.undo_attempts,
                     supplement_time_limit_seconds=self._settings.supplement_time_limit_seconds,
                     submitted_by=submitted_by,
                 ),

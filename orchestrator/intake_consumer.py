@@ -10,35 +10,33 @@ An offset is committed once its message has started an application or been dead-
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka import ConsumerRecord
+from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 from temporalio.service import RPCError
 
 from events import topics
 from events.contracts import ApplicationRequested, DeadLetter
 from events.envelope import loads
+from infra import kafka
 from infra.logging import get_logger
 from infra.settings import Settings
 from one_things import UnknownOneThing
 from orchestrator.intake import Intake, InvalidForm, RequestConflict, SubmitApplication
+from orchestrator.temporal import unavailable
 
 log = get_logger(__name__)
 GROUP = "onething-intake"
 
 
 class IntakeConsumer:
-    def __init__(self, settings: Settings, intake: Intake, producer: AIOKafkaProducer) -> None:
+    def __init__(self, settings: Settings, intake: Intake, producer: kafka.Producer) -> None:
         self._intake = intake
         self._producer = producer
-        self._consumer = AIOKafkaConsumer(
-            topics.APPLICATIONS,
-            bootstrap_servers=settings.kafka,
-            group_id=GROUP,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-        )
+        self._consumer = kafka.consumer(settings, topics.APPLICATIONS, group_id=GROUP)
 
     async def start(self) -> None:
         await self._consumer.start()
@@ -48,8 +46,13 @@ class IntakeConsumer:
 
     async def run(self) -> None:
         async for record in self._consumer:
-            await self._take(record)
-            await self._consumer.commit()
+            try:
+                await self._take(record)
+            except Exception:  # one message never stops the intake: keep it, go on
+                log.exception("application_request_not_taken", offset=record.offset)
+                await self._dead_letter(record, "the request could not be taken in")
+            with contextlib.suppress(KafkaError):  # committed with the next one instead
+                await self._consumer.commit()
 
     async def _take(self, record: ConsumerRecord) -> None:
         try:
@@ -70,8 +73,11 @@ class IntakeConsumer:
             except InvalidForm as exc:
                 await self._dead_letter(record, f"invalid form: {exc.errors}")
                 return
-            except RPCError:  # Temporal is unreachable for now: keep the message, try again
-                log.warning("intake_retrying", offset=record.offset)
+            except RPCError as exc:
+                if not unavailable(exc):
+                    await self._dead_letter(record, f"refused by Temporal: {exc.status.name}")
+                    return
+                log.warning("intake_retrying", offset=record.offset)  # keep it, try again
                 await asyncio.sleep(1)
                 continue
             log.info("application_taken_in", application_id=started.id, replayed=started.replayed)
@@ -79,5 +85,10 @@ class IntakeConsumer:
 
     async def _dead_letter(self, record: ConsumerRecord, reason: str) -> None:
         letter = DeadLetter.of(reason, record.value, record.topic, record.partition, record.offset)
-        await self._producer.send_and_wait(topics.DLQ, letter.encode(), key=record.key)
+        while True:
+            try:
+                await self._producer.send(topics.DLQ, letter.encode(), key=record.key)
+                break
+            except KafkaError:
+                await asyncio.sleep(1)
         log.warning("application_dead_lettered", offset=record.offset)

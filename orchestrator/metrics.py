@@ -20,7 +20,7 @@ from infra.settings import Settings
 from orchestrator.models import ApplicationStatus
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-GROUPS = ("dept-local", "onething-bridge", "onething-intake")
+GROUPS = ("onething-bridge", "onething-intake")  # and each department's `dept-<code>`
 
 
 class Snapshot(Collector):
@@ -68,7 +68,9 @@ async def kafka_metrics(settings: Settings) -> list[Metric]:
         lag = GaugeMetricFamily(
             "onething_consumer_lag", "Messages not yet consumed.", labels=["group", "topic"]
         )
-        for group in GROUPS:
+        listed = [str(g[0]) for g in await admin.list_consumer_groups()]
+        ours = [g for g in listed if g in GROUPS or g.startswith("dept-")]
+        for group in sorted(ours):
             committed = await admin.list_consumer_group_offsets(group)
             for topic, behind in _lag(ends, committed).items():
                 lag.add_metric([group, topic], behind)

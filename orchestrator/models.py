@@ -1,4 +1,4 @@
-"""Workflow-side models: the workflow's input and signals, its activities' inputs, progress."""
+"""Workflow-side models: the workflow's input and updates, its activities' inputs, progress."""
 
 from __future__ import annotations
 
@@ -38,6 +38,8 @@ class TaskState(StrEnum):
     COMPENSATING = "compensating"
     COMPENSATED = "compensated"
     VOIDED = "voided"
+    UNDO_REFUSED = "undo_refused"  # the department cannot undo it, and said why
+    UNDO_ESCALATED = "undo_escalated"  # the undo kept failing: an operator decides
 
 
 class Frozen(BaseModel):
@@ -51,12 +53,13 @@ class ApplicationInput(Frozen):
     plan: ExecutionPlan
     submitted_at: datetime
     dispatch_attempts: int = Field(default=3, ge=1)
+    undo_attempts: int = Field(default=5, ge=1)
     supplement_time_limit_seconds: float = Field(default=30 * 86400, gt=0)
     submitted_by: str | None = Field(default=None, description="The portal that submitted it.")
 
 
-class DispatchTask(Frozen):
-    """Input of the `dispatch_task` activity: one command to publish."""
+class PublishCommand(Frozen):
+    """Input of the `publish_command` activity: one dispatch of a task to its department."""
 
     application_id: str
     one_thing: str
@@ -64,7 +67,9 @@ class DispatchTask(Frozen):
     payload: dict[str, JsonValue]
     trace_id: str
     action: Action = Action.HANDLE
-    attempts_before: int = Field(default=0, ge=0, description="Dispatches of earlier activities.")
+    attempt: int = Field(ge=1)
+    deadline: datetime
+    reply_token: str
 
 
 class LicenceToIssue(Frozen):
@@ -96,7 +101,7 @@ class StartProactive(Frozen):
 
 
 class TaskAnswer(Frozen):
-    """What the results bridge completes a `dispatch_task` activity with."""
+    """What the results bridge completes an `await_answer` activity with."""
 
     outcome: Outcome
     attempt: int
@@ -107,25 +112,32 @@ class TaskAnswer(Frozen):
 
 
 class Withdrawal(Frozen):
-    """Signal `withdraw`: the applicant gives the application up."""
+    """Update `withdraw`: the applicant gives the application up."""
 
     reason: str = Field(min_length=1, max_length=500)
 
 
 class Supplement(Frozen):
-    """Signal `supplement`: the fields a department asked for (补正)."""
+    """Update `supplement`: the fields a department asked for (补正)."""
 
     task_id: str
     fields: dict[str, JsonValue]
 
 
 class OperatorDecision(StrEnum):
-    RETRY = "retry"
-    FAIL = "fail"
+    RETRY = "retry"  # dispatch an escalated task, or send an escalated undo, again
+    FAIL = "fail"  # an escalated task fails: the application is rejected
+    RESOLVE = "resolve"  # an escalated undo was settled by hand
+
+
+ESCALATED_DECISIONS = {
+    TaskState.ESCALATED: (OperatorDecision.RETRY, OperatorDecision.FAIL),
+    TaskState.UNDO_ESCALATED: (OperatorDecision.RETRY, OperatorDecision.RESOLVE),
+}
 
 
 class OperatorAction(Frozen):
-    """Signal `operator`: what an operator decided about an escalated task."""
+    """Update `operator`: what an operator decided about an escalated task or undo."""
 
     task_id: str
     decision: OperatorDecision

@@ -10,6 +10,14 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.service import RPCError
+
+from infra.logging import get_logger
+from orchestrator.temporal import unavailable
+
+log = get_logger(__name__)
+RETRY_AFTER = {"Retry-After": "5"}
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://onething.gov.cn/problems/"
@@ -42,6 +50,24 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
         return problem(request, exc.status_code, str(exc.detail), dict(exc.headers or {}))
+
+    @app.exception_handler(RPCError)
+    async def temporal_error(request: Request, exc: RPCError) -> JSONResponse:
+        if unavailable(exc):  # an outage, or no worker answered in time: not the caller's fault
+            log.warning("temporal_unavailable", status=exc.status.name, path=request.url.path)
+            return problem(request, 503, "the service is unavailable for a moment", RETRY_AFTER)
+        log.error("temporal_refused", status=exc.status.name, path=request.url.path)
+        return problem(request, 500, "the request could not be handled")
+
+    @app.exception_handler(WorkflowUpdateRPCTimeoutOrCancelledError)
+    async def update_timeout(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("update_timed_out", path=request.url.path)
+        return problem(request, 503, "the application did not answer in time", RETRY_AFTER)
+
+    @app.exception_handler(Exception)
+    async def defect(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("request_failed", path=request.url.path)
+        return problem(request, 500, "the request could not be handled")
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import binascii
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -25,8 +24,9 @@ from events.contracts import (
 )
 from events.envelope import HEADERS, dumps, loads, wrap
 from infra.logging import get_logger
-from orchestrator.activities import decode_token
+from orchestrator import reply
 from orchestrator.models import Progress, TaskAnswer, TaskState
+from orchestrator.temporal import unavailable
 
 log = get_logger(__name__)
 
@@ -34,14 +34,14 @@ log = get_logger(__name__)
 Publish = Callable[[str, bytes, bytes, list[tuple[str, bytes]] | None], Awaitable[None]]
 ORPHAN_TOKEN = "orphan"  # the reply token of an undo that no activity waits for
 ORPHANED = {TaskState.CANCELLED, TaskState.FAILED, TaskState.REJECTED}
-TRANSIENT = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.UNKNOWN}
 
 
 class ResultApplier:
-    """Completes the waiting `dispatch_task` activity with a department's result.
+    """Completes the waiting `await_answer` activity with a department's result.
 
-    A result whose attempt is over (duplicate, stale, or its application ended) finds no
-    activity: Temporal answers NotFound, and it is counted, never applied twice.
+    A result whose dispatch is over (duplicate, stale, or its application ended) finds no
+    activity: Temporal answers NotFound, and it is counted, never applied twice. Whatever one
+    message raises, it is dead-lettered with the reason and the next one is taken.
     """
 
     def __init__(self, client: Client, publish: Publish) -> None:
@@ -50,6 +50,15 @@ class ResultApplier:
         self.counters: Counter[str] = Counter()
 
     async def apply(self, raw: bytes, topic: str, partition: int, offset: int) -> None:
+        try:
+            await self._apply(raw, topic, partition, offset)
+        except Exception as exc:  # one message never stops the bridge
+            log.exception("result_not_applied", topic=topic, partition=partition, offset=offset)
+            await self._dead_letter(
+                f"result not applied: {type(exc).__name__}: {exc}", raw, topic, partition, offset
+            )
+
+    async def _apply(self, raw: bytes, topic: str, partition: int, offset: int) -> None:
         try:
             result = loads(raw, TaskResult).data
             result_log = log.bind(
@@ -62,17 +71,13 @@ class ResultApplier:
                 self.counters["late_result_undone"] += 1
                 result_log.info("late_result_undone")
                 return
-            token = decode_token(result.reply_token)
-        except (
-            ValidationError,
-            orjson.JSONDecodeError,
-            ValueError,
-            TypeError,
-            binascii.Error,
-        ) as exc:
+            waiting = reply.decode(result.reply_token)
+        except (ValidationError, orjson.JSONDecodeError, ValueError, TypeError) as exc:
             await self._dead_letter(f"invalid task result: {exc}", raw, topic, partition, offset)
             return
-        handle = self._client.get_async_activity_handle(task_token=token)
+        handle = self._client.get_async_activity_handle(
+            workflow_id=waiting.workflow_id, run_id=waiting.run_id, activity_id=waiting.activity_id
+        )
         try:
             await _retrying(lambda: self._complete(handle, result))
         except RPCError as exc:
@@ -177,7 +182,7 @@ async def _retrying(call: Callable[[], Awaitable[None]], ceiling: float = 10.0) 
             await call()
             return
         except RPCError as exc:
-            if exc.status not in TRANSIENT:
+            if not unavailable(exc):
                 raise
             log.warning("temporal_unavailable_retrying", status=exc.status.name, delay=delay)
             await asyncio.sleep(delay)

@@ -13,7 +13,12 @@ from infra.logging import get_logger
 from infra.settings import Settings
 from infra.supervisor import Supervisor
 from one_things import load_catalogue
-from orchestrator.activities import LicenceActivities, ProactiveActivities, TaskActivities
+from orchestrator.activities import (
+    LicenceActivities,
+    ProactiveActivities,
+    TaskActivities,
+    await_answer,
+)
 from orchestrator.intake import Intake
 from orchestrator.licences import LicenceLibrary
 from orchestrator.temporal import connect
@@ -21,7 +26,20 @@ from orchestrator.workflows import OneThingWorkflow
 
 log = get_logger(__name__)
 # Immutable model code the workflow uses: imported once, not once per workflow run.
-PASSED_THROUGH = ("pydantic", "events", "one_things", "orchestrator.models")
+PASSED_THROUGH = (
+    "pydantic",
+    "events",
+    "one_things",
+    "orchestrator.models",
+    "orchestrator.names",
+    "orchestrator.reply",
+)
+
+
+def sandbox() -> SandboxedWorkflowRunner:
+    """The workflow sandbox, with immutable model code passed through."""
+    restrictions = SandboxRestrictions.default.with_passthrough_modules(*PASSED_THROUGH)
+    return SandboxedWorkflowRunner(restrictions=restrictions)
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
@@ -41,15 +59,14 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
             task_queue=settings.task_queue,
             workflows=[OneThingWorkflow],
             activities=[
-                acts.dispatch_task,
+                await_answer,
+                acts.publish_command,
                 acts.publish_status,
                 acts.publish_task_state,
                 licences.issue_licences,
                 proactive.start_proactive,
             ],
-            workflow_runner=SandboxedWorkflowRunner(
-                restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSED_THROUGH)
-            ),
+            workflow_runner=sandbox(),
         ):
             log.info("worker_started", task_queue=settings.task_queue)
             Supervisor(settings.state_dir).mark_ready("worker")

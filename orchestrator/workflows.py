@@ -3,9 +3,15 @@
 When the application cannot finish (a task is rejected for good, the applicant withdraws, a
 supplement does not come in time, an operator fails an escalated task, or the workflow is
 cancelled through Temporal) every completed task is undone, newest first, each confirmed by
-its department before the next, and nothing cancels that.
+its department (or settled by an operator) before the next, and nothing cancels that.
 
-Deterministic: no I/O, no clocks, no randomness; all of that lives in activities.
+Each dispatch is two activities: `await_answer`, which the results bridge completes with the
+department's answer (its time limit is the matter's), and `publish_command`, which publishes
+the command in seconds and is retried on its own if a worker dies around the publish.
+
+Deterministic: no I/O, no clocks, no randomness; all of that lives in activities. Status
+events go out through ordinary activities, never local ones (a local activity that keeps
+failing leaves backoff timers and markers that a restarted worker could not replay).
 """
 
 from __future__ import annotations
@@ -16,8 +22,8 @@ from datetime import timedelta
 from typing import TypeVar
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey
-from temporalio.exceptions import ActivityError, ApplicationError, RetryState
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.exceptions import TimeoutError as ActivityTimeoutError
 
 with workflow.unsafe.imports_passed_through():
@@ -26,15 +32,17 @@ with workflow.unsafe.imports_passed_through():
     from events.contracts import Action, ApplicationStatusChanged, Outcome, TaskStateChanged
     from one_things.licences import licence_id
     from one_things.plan import PlannedTask
+    from orchestrator import reply
     from orchestrator.models import (
+        ESCALATED_DECISIONS,
         ApplicationInput,
         ApplicationStatus,
-        DispatchTask,
         IssueLicences,
         LicenceToIssue,
         OperatorAction,
         OperatorDecision,
         Progress,
+        PublishCommand,
         StartProactive,
         Supplement,
         TaskAnswer,
@@ -42,31 +50,32 @@ with workflow.unsafe.imports_passed_through():
         TaskState,
         Withdrawal,
     )
-
-ONE_THING = SearchAttributeKey.for_keyword("OneThing")
-APPLICATION_STATUS = SearchAttributeKey.for_keyword("ApplicationStatus")
-PENDING_DEPARTMENTS = SearchAttributeKey.for_keyword_list("PendingDepartments")
-ESCALATED = SearchAttributeKey.for_bool("Escalated")
-APPLICANT_REF = SearchAttributeKey.for_keyword("ApplicantRef")  # an HMAC, never the ID number
-DISPATCH_TASK = "dispatch_task"
-PUBLISH_STATUS = "publish_status"
-PUBLISH_TASK_STATE = "publish_task_state"
-ISSUE_LICENCES = "issue_licences"
-START_PROACTIVE = "start_proactive"
-# Versions of this workflow's history (workflow.patched): never reuse or reorder.
-COMPENSATION = "compensation-v1"
-ESCALATION = "escalation-v1"
-LICENCES = "licences-v1"
-SEARCH = "search-v1"
-PROACTIVE = "proactive-v1"
+    from orchestrator.names import (
+        APPLICATION_STATUS,
+        AWAIT_ANSWER,
+        ESCALATED,
+        ISSUE_LICENCES,
+        OPERATOR,
+        PENDING_DEPARTMENTS,
+        PROGRESS,
+        PUBLISH_COMMAND,
+        PUBLISH_STATUS,
+        PUBLISH_TASK_STATE,
+        START_PROACTIVE,
+        SUPPLEMENT,
+        WITHDRAW,
+        WORKFLOW,
+    )
 
 T = TypeVar("T")
 UNDO_STATES = {Action.COMPENSATE: TaskState.COMPENSATED, Action.VOID: TaskState.VOIDED}
+UNDO_REFUSALS = {Outcome.REJECTED, Outcome.SUPPLEMENT_REQUIRED}
 WAITED_ON = {
     TaskState.DISPATCHED,
     TaskState.AWAITING_SUPPLEMENT,
     TaskState.ESCALATED,
     TaskState.COMPENSATING,
+    TaskState.UNDO_ESCALATED,
 }
 OPEN_STATES = {
     TaskState.PENDING,
@@ -74,9 +83,20 @@ OPEN_STATES = {
     TaskState.AWAITING_SUPPLEMENT,
     TaskState.ESCALATED,
 }
+PUBLISH_TIMEOUT = timedelta(seconds=10)  # one try at publishing a command
+PUBLISH_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=PUBLISH_TIMEOUT)
+STATUS_EVENT_LIFETIME = timedelta(hours=1)  # a status event not out by then is given up
+REDISPATCH_BACKOFF_CEILING = 60.0  # seconds between dispatches after a `failed` answer
 
 
-@workflow.defn(name="OneThingWorkflow")
+class Conflict(ApplicationError):
+    """An update the application cannot take in its state (the API answers 409)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, type="Conflict", non_retryable=True)
+
+
+@workflow.defn(name=WORKFLOW)
 class OneThingWorkflow:
     """Runs one composite application from its plan snapshot to its end."""
 
@@ -85,34 +105,64 @@ class OneThingWorkflow:
         self._inp: ApplicationInput | None = None
         self._planned_by_id: dict[str, PlannedTask] = {}
         self._ending: tuple[ApplicationStatus, str] | None = None
+        self._approving = False
         self._supplements: dict[str, dict[str, JsonValue]] = {}
         self._decisions: dict[str, OperatorAction] = {}
         self._extra_payload: dict[str, dict[str, JsonValue]] = {}
+        self._sent: dict[str, dict[str, JsonValue]] = {}
         self._completion_order: list[str] = []
+        self._not_undone: list[str] = []
+        self._undo_tries: dict[str, int] = {}
         self._notices: list[asyncio.Task[None]] = []
         self._indexed: tuple[str, list[str], bool] | None = None
 
-    @workflow.query(name="progress")
+    # -- what people send -------------------------------------------------------------------
+
+    @workflow.query(name=PROGRESS)
     def progress(self) -> Progress:
         if self._progress is None:
             raise ApplicationError("the application has not started yet")
         return self._progress
 
-    @workflow.signal(name="withdraw")
-    def withdraw(self, withdrawal: Withdrawal) -> None:
+    @workflow.update(name=WITHDRAW)
+    def withdraw(self, withdrawal: Withdrawal) -> str:
         self._end(ApplicationStatus.WITHDRAWN, f"withdrawn by the applicant: {withdrawal.reason}")
+        return ApplicationStatus.COMPENSATING.value
 
-    @workflow.signal(name="supplement")
-    def supplement(self, supplement: Supplement) -> None:
-        state = self._task_progress(supplement.task_id)
-        if state is not None and state.state is TaskState.AWAITING_SUPPLEMENT:
-            self._supplements[supplement.task_id] = dict(supplement.fields)
+    @withdraw.validator
+    def _may_withdraw(self, withdrawal: Withdrawal) -> None:
+        if self._ending is not None:
+            raise Conflict(f"the application is already ending: {self._ending[0].value}")
+        if self._approving:
+            raise Conflict("the application has already been approved")
 
-    @workflow.signal(name="operator")
-    def operator(self, action: OperatorAction) -> None:
-        state = self._task_progress(action.task_id)
-        if state is not None and state.state is TaskState.ESCALATED:
-            self._decisions[action.task_id] = action
+    @workflow.update(name=SUPPLEMENT)
+    def supplement(self, supplement: Supplement) -> str:
+        self._supplements[supplement.task_id] = dict(supplement.fields)
+        return TaskState.DISPATCHED.value
+
+    @supplement.validator
+    def _may_supplement(self, supplement: Supplement) -> None:
+        self._refuse_when_closed()
+        task = self._known_task(supplement.task_id)
+        if task.state is not TaskState.AWAITING_SUPPLEMENT or task.task_id in self._supplements:
+            raise Conflict(f"task {task.task_id!r} is {task.state.value}")
+
+    @workflow.update(name=OPERATOR)
+    def operator(self, action: OperatorAction) -> str:
+        self._decisions[action.task_id] = action
+        return action.decision.value
+
+    @operator.validator
+    def _may_decide(self, action: OperatorAction) -> None:
+        task = self._known_task(action.task_id)
+        allowed = ESCALATED_DECISIONS.get(task.state, ())
+        if action.decision not in allowed or task.task_id in self._decisions:
+            raise Conflict(
+                f"task {task.task_id!r} is {task.state.value}: {action.decision.value} is not open"
+            )
+
+    # -- the saga ---------------------------------------------------------------------------
 
     @workflow.run
     async def run(self, inp: ApplicationInput) -> Progress:
@@ -136,48 +186,54 @@ class OneThingWorkflow:
                 for t in inp.plan.tasks
             ],
         )
-        announced = asyncio.ensure_future(self._publish_status())
+        self._publish_status()
         in_flight: dict[str, asyncio.Task[TaskAnswer]] = {}
         try:
             await self._advance(in_flight)
         except asyncio.CancelledError:
             self._end(ApplicationStatus.WITHDRAWN, "cancelled by an operator")
+        self._approving = self._ending is None
         await self._settle(in_flight)
-        await self._despite_cancellation(announced)
         if self._ending is None:
-            licences = self._licences_to_issue()
-            if licences and workflow.patched(LICENCES):
-                await self._despite_cancellation(
-                    workflow.execute_activity(
-                        ISSUE_LICENCES,
-                        IssueLicences(application_id=inp.application_id, licences=licences),
-                        start_to_close_timeout=timedelta(seconds=30),
-                    )
-                )
-                progress.licences = [lic.id for lic in licences]
-            if inp.plan.starts and workflow.patched(PROACTIVE):
-                progress.started = await self._start_proactive()
-            progress.status = ApplicationStatus.APPROVED  # once its e-licences are kept
+            await self._approve()
         else:
-            if self._completion_order and workflow.patched(COMPENSATION):
-                await self._undo_completed()
+            for task_id in reversed(self._completion_order):
+                await self._despite_cancellation(self._undo(task_id))
             progress.status, progress.reason = self._ending
+            if self._not_undone:
+                progress.reason += "; not undone: " + "; ".join(self._not_undone)
         progress.completed_at = workflow.now()
         progress.supplement_due_at = None
-        if not self._index():
-            workflow.upsert_search_attributes([APPLICATION_STATUS.value_set(progress.status.value)])
-        await self._despite_cancellation(self._publish_status())
+        self._index()
+        self._publish_status()
+        await self._despite_cancellation(workflow.wait(self._notices))
         return progress
+
+    async def _approve(self) -> None:
+        """Keep the e-licences, start what this approval starts, then say it is approved."""
+        assert self._inp is not None and self._progress is not None
+        licences = self._licences_to_issue()
+        if licences:
+            await self._despite_cancellation(
+                workflow.execute_activity(
+                    ISSUE_LICENCES,
+                    IssueLicences(application_id=self._inp.application_id, licences=licences),
+                    start_to_close_timeout=timedelta(seconds=30),
+                )
+            )
+            self._progress.licences = [lic.id for lic in licences]
+        if self._inp.plan.starts:
+            self._progress.started = await self._start_proactive()
+        self._progress.status = ApplicationStatus.APPROVED
 
     # -- the forward path -------------------------------------------------------------------
 
     async def _advance(self, in_flight: dict[str, asyncio.Task[TaskAnswer]]) -> None:
         """Dispatch ready tasks and record answers until all are done or the end is decided."""
-        planned = self._planned()
         while self._ending is None:
             self._apply_decisions(in_flight)
-            for task in self._ready(planned):
-                in_flight[task.task_id] = self._dispatch(task)
+            for task in self._ready():
+                in_flight[task.task_id] = asyncio.ensure_future(self._handle(task))
             if not in_flight and not self._waiting():
                 return
             try:
@@ -198,11 +254,11 @@ class OneThingWorkflow:
                 )
             self._record_finished(in_flight)
 
-    def _ready(self, planned: dict[str, PlannedTask]) -> list[PlannedTask]:
+    def _ready(self) -> list[PlannedTask]:
         states = {t.task_id: t.state for t in self._tasks()}
         return [
             task
-            for task_id, task in planned.items()
+            for task_id, task in self._planned_by_id.items()
             if states[task_id] is TaskState.PENDING
             and all(states[d] is TaskState.APPROVED for d in task.depends_on)
         ]
@@ -214,77 +270,109 @@ class OneThingWorkflow:
         )
 
     def _apply_decisions(self, in_flight: dict[str, asyncio.Task[TaskAnswer]]) -> None:
-        planned = self._planned()
         for task_id, fields in self._supplements.items():
             self._extra_payload.setdefault(task_id, {}).update(fields)
-            in_flight[task_id] = self._dispatch(planned[task_id])
+            in_flight[task_id] = asyncio.ensure_future(self._handle(self._planned_by_id[task_id]))
         self._supplements.clear()
-        for task_id, action in self._decisions.items():
+        for task_id, action in list(self._decisions.items()):
+            state = self._task(task_id)
+            if state.state is not TaskState.ESCALATED:
+                continue  # a decision about an undo: the way back takes it
+            del self._decisions[task_id]
             if action.decision is OperatorDecision.RETRY:
-                in_flight[task_id] = self._dispatch(planned[task_id])
+                in_flight[task_id] = asyncio.ensure_future(
+                    self._handle(self._planned_by_id[task_id])
+                )
             else:
-                state = self._task(task_id)
                 state.completed_at = workflow.now()
                 state.reason = f"failed by an operator: {action.reason}"
                 state.enter(TaskState.FAILED, state.completed_at, state.reason)
                 self._end(ApplicationStatus.REJECTED, f"{state.title}: {state.reason}")
-        self._decisions.clear()
         self._refresh_status()
 
-    def _dispatch(self, task: PlannedTask) -> asyncio.Task[TaskAnswer]:
+    def _payload(self, task: PlannedTask) -> dict[str, JsonValue]:
+        """The plan's minimised payload, supplements, and the upstream outputs it needs."""
         payload = {**task.payload, **self._extra_payload.get(task.task_id, {})}
         for key, ref in task.upstream.items():
             source, _, output = ref.partition(".")
-            payload[key] = self._task(source).outputs[output]
-        state = self._task(task.task_id)
-        attempts_before = state.attempt
-        state.attempt, state.dispatched_at = attempts_before + 1, workflow.now()
-        state.reason, state.supplement_fields = None, []
-        state.enter(TaskState.DISPATCHED, state.dispatched_at, fields=sorted(payload))
-        state.deadline = state.dispatched_at + timedelta(seconds=task.time_limit_seconds)
-        activity_id = task.task_id if attempts_before == 0 else f"{task.task_id}:{attempts_before}"
-        return self._start(task, payload, Action.HANDLE, activity_id, attempts_before)
+            value = self._task(source).outputs.get(output)
+            if value is None:
+                raise ApplicationError(
+                    f"{self._task(source).title} gave no {output}", type="MissingUpstream"
+                )
+            payload[key] = value
+        return payload
 
-    def _start(
-        self,
-        task: PlannedTask,
-        payload: dict[str, JsonValue],
-        action: Action,
-        activity_id: str,
-        attempts_before: int,
-    ) -> asyncio.Task[TaskAnswer]:
+    async def _handle(self, task: PlannedTask) -> TaskAnswer:
+        """Dispatch until the department answers, at most `dispatch_attempts` times."""
         assert self._inp is not None
-        command = DispatchTask(
+        payload = self._sent[task.task_id] = self._payload(task)
+        state = self._task(task.task_id)
+        why_again: str | None = None
+        for dispatch in range(1, self._inp.dispatch_attempts + 1):
+            state.attempt += 1
+            state.dispatched_at = workflow.now()
+            state.reason, state.supplement_fields = None, []
+            state.enter(TaskState.DISPATCHED, state.dispatched_at, why_again, sorted(payload))
+            state.deadline = state.dispatched_at + timedelta(seconds=task.time_limit_seconds)
+            try:
+                return await self._exchange(task, payload, Action.HANDLE, state.attempt)
+            except ActivityError as err:
+                if dispatch == self._inp.dispatch_attempts:
+                    raise
+                why_again = f"again: {_why_failed(err)}"
+                workflow.metric_meter().create_counter(
+                    "onething_redispatches", "Dispatches after a time limit ran out or a failure."
+                ).add(1, {"department": task.department})
+                if not isinstance(err.cause, ActivityTimeoutError):  # it answered `failed`
+                    await workflow.sleep(min(2.0**dispatch, REDISPATCH_BACKOFF_CEILING))
+        raise AssertionError("unreachable")
+
+    async def _exchange(
+        self, task: PlannedTask, payload: dict[str, JsonValue], action: Action, attempt: int
+    ) -> TaskAnswer:
+        """Publish one command and wait for its answer, each in an activity of its own."""
+        assert self._inp is not None
+        info = workflow.info()
+        activity_id = f"{task.task_id}:{action.value}:{attempt}"
+        time_limit = timedelta(seconds=task.time_limit_seconds)
+        answer: workflow.ActivityHandle[TaskAnswer] = workflow.start_activity(
+            AWAIT_ANSWER,
+            result_type=TaskAnswer,
+            activity_id=activity_id,
+            schedule_to_close_timeout=time_limit,
+            retry_policy=RetryPolicy(maximum_attempts=1),
+        )
+        command = PublishCommand(
             application_id=self._inp.application_id,
             one_thing=self._inp.plan.one_thing,
             task=task,
             payload=payload,
-            trace_id=workflow.info().run_id,
+            trace_id=info.run_id,
             action=action,
-            attempts_before=attempts_before,
+            attempt=attempt,
+            deadline=workflow.now() + time_limit,
+            reply_token=reply.encode(reply.Waiting(info.workflow_id, info.run_id, activity_id)),
         )
-        undoing = action is not Action.HANDLE
-        return asyncio.ensure_future(
-            workflow.execute_activity(
-                DISPATCH_TASK,
-                command,
-                result_type=TaskAnswer,
-                activity_id=activity_id,
-                start_to_close_timeout=timedelta(seconds=task.time_limit_seconds),
-                retry_policy=RetryPolicy(
-                    initial_interval=timedelta(seconds=1),
-                    maximum_interval=timedelta(minutes=10),
-                    # an undo is retried until its department confirms it
-                    maximum_attempts=0 if undoing else self._inp.dispatch_attempts,
-                ),
-            )
+        published = workflow.start_activity(
+            PUBLISH_COMMAND,
+            command,
+            activity_id=f"{activity_id}:publish",
+            start_to_close_timeout=PUBLISH_TIMEOUT,
+            schedule_to_close_timeout=time_limit,
+            retry_policy=PUBLISH_RETRY,
         )
+        try:
+            return await answer
+        finally:
+            if not published.done():
+                published.cancel()
 
     def _record_finished(self, in_flight: dict[str, asyncio.Task[TaskAnswer]]) -> None:
         for task_id, running in list(in_flight.items()):
             if running.done():
                 del in_flight[task_id]
-                self._record(self._planned()[task_id], running)
+                self._record(self._planned_by_id[task_id], running)
         self._refresh_status()
 
     def _record(self, task: PlannedTask, finished: asyncio.Task[TaskAnswer]) -> None:
@@ -294,22 +382,19 @@ class OneThingWorkflow:
             answer = finished.result()
         except ActivityError as err:
             state.reason = _why_failed(err)
-            if err.retry_state is RetryState.MAXIMUM_ATTEMPTS_REACHED:
-                assert self._inp is not None
-                state.attempt += self._inp.dispatch_attempts - 1
-            if workflow.patched(ESCALATION):
-                workflow.metric_meter().create_counter(
-                    "onething_escalations", "Tasks escalated after their last time limit."
-                ).add(1, {"department": task.department})
-                state.enter(TaskState.ESCALATED, state.completed_at, state.reason)
-                self._notices.append(asyncio.ensure_future(self._publish_task_state(state)))
-            else:
-                state.enter(TaskState.FAILED, state.completed_at, state.reason)
-                self._end(ApplicationStatus.REJECTED, f"{task.title}: {state.reason}")
+            workflow.metric_meter().create_counter(
+                "onething_escalations", "Tasks escalated after their last time limit."
+            ).add(1, {"department": task.department})
+            state.enter(TaskState.ESCALATED, state.completed_at, state.reason)
+            self._notify(state)
             return
-        state.attempt = answer.attempt
+        except ApplicationError as err:  # the plan cannot be followed (an output is missing)
+            state.reason = err.message
+            state.enter(TaskState.FAILED, state.completed_at, state.reason)
+            self._end(ApplicationStatus.REJECTED, f"{task.title}: {state.reason}")
+            return
         state.reason = answer.reason
-        if state.dispatched_at is not None and answer.outcome is not Outcome.COMPENSATED:
+        if state.dispatched_at is not None:
             workflow.metric_meter().create_histogram_timedelta(
                 "onething_task_duration", "From dispatch to the department's answer.", "ms"
             ).record(state.completed_at - state.dispatched_at, {"department": task.department})
@@ -333,24 +418,76 @@ class OneThingWorkflow:
 
     async def _settle(self, in_flight: dict[str, asyncio.Task[TaskAnswer]]) -> None:
         """Let tasks in flight finish (to be undone if need be); close what never ran."""
-        if in_flight and workflow.patched(COMPENSATION):
-            while in_flight:  # one by one, so the order of completion is known
-                await self._despite_cancellation(
-                    workflow.wait(list(in_flight.values()), return_when=asyncio.FIRST_COMPLETED)
-                )
-                self._record_finished(in_flight)
-        elif in_flight:
-            for running in in_flight.values():
-                running.cancel()
-            await workflow.wait(list(in_flight.values()))
-        if self._notices:
-            await self._despite_cancellation(workflow.wait(self._notices))
+        while in_flight:  # one by one, so the order of completion is known
+            await self._despite_cancellation(
+                workflow.wait(list(in_flight.values()), return_when=asyncio.FIRST_COMPLETED)
+            )
+            self._record_finished(in_flight)
         now = workflow.now()
         for state in self._tasks():
             if state.state in OPEN_STATES:
                 state.completed_at = now
                 state.reason = "cancelled: the application ended"
                 state.enter(TaskState.CANCELLED, now, state.reason)
+
+    async def _undo(self, task_id: str) -> None:
+        """Undo one completed task: confirmed, refused for a reason, or decided by an operator."""
+        assert self._inp is not None
+        task = self._planned_by_id[task_id]
+        action = Action.VOID if task.irreversible else Action.COMPENSATE
+        state = self._task(task_id)
+        # the record to undo, named by what the department received and issued for it
+        record: dict[str, JsonValue] = {**self._sent.get(task_id, {}), **state.outputs}
+        state.enter(TaskState.COMPENSATING, workflow.now(), f"{action.value} sent", sorted(record))
+        self._index()
+        while True:
+            try:
+                answer = await self._undo_once(task, action, record)
+            except ActivityError as err:
+                detail = f"{action.value} not confirmed: {_why_failed(err)}"
+                state.enter(TaskState.UNDO_ESCALATED, workflow.now(), detail)
+                self._notify(state)
+                self._index()
+                await workflow.wait_condition(lambda: task_id in self._decisions)
+                decision = self._decisions.pop(task_id)
+                if decision.decision is OperatorDecision.RESOLVE:
+                    state.compensated_at = workflow.now()
+                    detail = f"settled by hand by an operator: {decision.reason}"
+                    state.enter(UNDO_STATES[action], state.compensated_at, detail)
+                    return
+                again = f"{action.value} sent again"
+                state.enter(TaskState.COMPENSATING, workflow.now(), again, sorted(record))
+                self._index()
+                continue
+            if answer.outcome in UNDO_REFUSALS:
+                reason = answer.reason or "the department cannot undo it"
+                state.enter(TaskState.UNDO_REFUSED, workflow.now(), reason)
+                self._not_undone.append(f"{state.title}: {reason}")
+                self._notify(state)
+                return
+            state.compensated_at = workflow.now()
+            state.enter(UNDO_STATES[action], state.compensated_at)
+            if answer.department_reference:
+                state.outputs = {
+                    **state.outputs,
+                    f"{action.value}_reference": answer.department_reference,
+                }
+            return
+
+    async def _undo_once(
+        self, task: PlannedTask, action: Action, record: dict[str, JsonValue]
+    ) -> TaskAnswer:
+        """Send the undo up to `undo_attempts` times, backing off; raise the last failure."""
+        assert self._inp is not None
+        for n in range(1, self._inp.undo_attempts + 1):
+            tries = self._undo_tries[task.task_id] = self._undo_tries.get(task.task_id, 0) + 1
+            try:
+                return await self._exchange(task, record, action, tries)
+            except ActivityError:
+                if n == self._inp.undo_attempts:
+                    raise
+                await workflow.sleep(min(2.0**n, REDISPATCH_BACKOFF_CEILING))
+        raise AssertionError("unreachable")
 
     async def _start_proactive(self) -> list[str]:
         """Start the one things this approval starts by itself, each once (the id says so)."""
@@ -360,7 +497,7 @@ class OneThingWorkflow:
             form = dict(start.values)
             for field, ref in start.outputs.items():
                 task_id, _, output = ref.partition(".")
-                form[field] = self._task(task_id).outputs[output]
+                form[field] = self._task(task_id).outputs.get(output)
             request = StartProactive(
                 parent_id=self._inp.application_id,
                 one_thing=start.one_thing,
@@ -404,26 +541,6 @@ class OneThingWorkflow:
                 )
         return licences
 
-    async def _undo_completed(self) -> None:
-        """Undo completed tasks newest first, each confirmed before the next."""
-        planned = self._planned()
-        for task_id in reversed(self._completion_order):
-            task = planned[task_id]
-            action = Action.VOID if task.irreversible else Action.COMPENSATE
-            state = self._task(task_id)
-            state.enter(TaskState.COMPENSATING, workflow.now(), f"{action.value} sent")
-            self._index()
-            answer = await self._despite_cancellation(
-                self._start(task, {}, action, f"{task_id}:{action.value}", 0)
-            )
-            state.compensated_at = workflow.now()
-            state.enter(UNDO_STATES[action], state.compensated_at)
-            if answer.department_reference:
-                state.outputs = {
-                    **state.outputs,
-                    f"{action.value}_reference": answer.department_reference,
-                }
-
     async def _despite_cancellation(self, awaitable: Awaitable[T]) -> T:
         """Await to the end even if the workflow is cancelled meanwhile."""
         future = asyncio.ensure_future(awaitable)
@@ -444,6 +561,18 @@ class OneThingWorkflow:
             if self._progress is not None:
                 self._progress.status = ApplicationStatus.COMPENSATING
 
+    def _refuse_when_closed(self) -> None:
+        if self._ending is not None or self._approving:
+            raise Conflict("the application has already been decided")
+
+    def _known_task(self, task_id: str) -> TaskProgress:
+        if self._progress is None:
+            raise Conflict("the application has not started yet")
+        task = next((t for t in self._progress.tasks if t.task_id == task_id), None)
+        if task is None:
+            raise Conflict(f"no task {task_id!r} in this application")
+        return task
+
     def _refresh_status(self) -> None:
         assert self._progress is not None
         if self._ending is None:
@@ -455,16 +584,11 @@ class OneThingWorkflow:
                 self._progress.supplement_due_at = None
         self._index()
 
-    def _index(self) -> bool:
-        """Keep the operators' search attributes in step; False on histories before them.
-
-        Status, departments waited on, escalation: never a name or an ID number.
-        """
-        if not workflow.patched(SEARCH):
-            return False
+    def _index(self) -> None:
+        """Keep the operators' search attributes in step: status, departments, escalation."""
         assert self._progress is not None
         pending = sorted({t.department for t in self._tasks() if t.state in WAITED_ON})
-        escalated = bool(self._tasks_in(TaskState.ESCALATED))
+        escalated = any(t.state in ESCALATED_DECISIONS for t in self._tasks())
         indexed = (self._progress.status.value, pending, escalated)
         if indexed != self._indexed:
             self._indexed = indexed
@@ -475,7 +599,6 @@ class OneThingWorkflow:
                     ESCALATED.value_set(escalated),
                 ]
             )
-        return True
 
     def _until_supplement_due(self) -> timedelta | None:
         assert self._progress is not None
@@ -483,9 +606,6 @@ class OneThingWorkflow:
         if due is None or not self._tasks_in(TaskState.AWAITING_SUPPLEMENT):
             return None
         return max(due - workflow.now(), timedelta(0))
-
-    def _planned(self) -> dict[str, PlannedTask]:
-        return self._planned_by_id
 
     def _tasks(self) -> list[TaskProgress]:
         assert self._progress is not None
@@ -498,12 +618,7 @@ class OneThingWorkflow:
         assert self._progress is not None
         return self._progress.task(task_id)
 
-    def _task_progress(self, task_id: str) -> TaskProgress | None:
-        if self._progress is None:  # a signal before the run began
-            return None
-        return next((t for t in self._progress.tasks if t.task_id == task_id), None)
-
-    async def _publish_status(self) -> None:
+    def _publish_status(self) -> None:
         assert self._progress is not None
         event = ApplicationStatusChanged(
             application_id=self._progress.id,
@@ -512,11 +627,10 @@ class OneThingWorkflow:
             reason=self._progress.reason,
             at=workflow.now(),
         )
-        await workflow.execute_local_activity(
-            PUBLISH_STATUS, event, start_to_close_timeout=timedelta(seconds=30)
-        )
+        self._notices.append(asyncio.ensure_future(self._publish(PUBLISH_STATUS, event)))
 
-    async def _publish_task_state(self, state: TaskProgress) -> None:
+    def _notify(self, state: TaskProgress) -> None:
+        """Tell operators on onething.status that a task needs them or could not be undone."""
         assert self._progress is not None
         event = TaskStateChanged(
             application_id=self._progress.id,
@@ -526,9 +640,19 @@ class OneThingWorkflow:
             attempt=max(state.attempt, 1),
             at=workflow.now(),
         )
-        await workflow.execute_local_activity(
-            PUBLISH_TASK_STATE, event, start_to_close_timeout=timedelta(seconds=30)
-        )
+        self._notices.append(asyncio.ensure_future(self._publish(PUBLISH_TASK_STATE, event)))
+
+    async def _publish(self, name: str, event: ApplicationStatusChanged | TaskStateChanged) -> None:
+        try:
+            await workflow.execute_activity(
+                name,
+                event,
+                start_to_close_timeout=PUBLISH_TIMEOUT,
+                schedule_to_close_timeout=STATUS_EVENT_LIFETIME,
+                retry_policy=PUBLISH_RETRY,
+            )
+        except ActivityError as err:  # the broker was away for an hour: the record stands
+            workflow.logger.warning("status event not published: %s", err.cause)
 
 
 def _why_failed(err: ActivityError) -> str:

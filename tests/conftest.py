@@ -62,6 +62,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
         state,
         file_departments={"mnr": state / "exchange" / "mnr"},  # real estate trades batch files
         dispatch_attempts=2,
+        undo_attempts=2,
         time_limit_cap_seconds=3,
         supplement_time_limit_seconds=6,
     )

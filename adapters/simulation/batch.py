@@ -12,9 +12,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from adapters.base import answer_from
+from adapters.base import answer, answer_from
 from adapters.file_exchange import write_atomically
-from adapters.simulation.engine import SimulatedDepartment
+from adapters.simulation.engine import SimulatedDepartment, SystemDown
 from adapters.simulation.records import Records
 from events.contracts import Outcome, TaskCommand, TaskResult
 
@@ -49,7 +49,10 @@ class BatchDepartment:
             (self._drop / "rejected").mkdir(exist_ok=True)
             os.replace(path, self._drop / "rejected" / path.name)
             return
-        result = await self._result(command)
+        try:
+            result = await self._result(command)
+        except SystemDown:  # the system failed this one: it is answered `failed`
+            result = answer(command, Outcome.FAILED, reason="the batch system failed it")
         if result is not None:
             write_atomically(self._answers / path.name, result.model_dump_json().encode())
         os.replace(path, self._taken / path.name)

@@ -35,6 +35,10 @@ def issue(fmt: str, seed: str, command: TaskCommand) -> str:
     return re.sub("#", lambda _: next(digits), fmt)
 
 
+class SystemDown(RuntimeError):
+    """The simulated system fails this call (its HTTP service answers 503)."""
+
+
 class SimulatedDepartment(DepartmentAdapter):
     """Answers by its spec's rules after its latency."""
 
@@ -56,7 +60,7 @@ class SimulatedDepartment(DepartmentAdapter):
         await asyncio.sleep(self.latency)
         reference = self.reference(command)
         if command.action in (Action.COMPENSATE, Action.VOID):
-            return answer(command, Outcome.COMPENSATED, department_reference=reference)
+            return self._undo(command, reference)
         matter = self.matters.get((command.one_thing, command.matter))
         if matter is None:
             return answer(command, Outcome.REJECTED, reason=f"{command.matter!r} is not ours")
@@ -84,6 +88,22 @@ class SimulatedDepartment(DepartmentAdapter):
             for name in matter.outputs
         }
         return answer(command, Outcome.APPROVED, outputs=issued, department_reference=reference)
+
+    def _undo(self, command: TaskCommand, reference: str) -> TaskResult:
+        """Undo a task: the record the command names matches a refusal, a failure, or neither."""
+        for failure in self.spec.undo_failures:
+            if failure.applies(command.one_thing, command.matter) and failure.rejects(
+                command.payload
+            ):
+                raise SystemDown(failure.reason)
+        for refusal in self.spec.undo_refusals:
+            if refusal.applies(command.one_thing, command.matter) and refusal.rejects(
+                command.payload
+            ):
+                return answer(
+                    command, Outcome.REJECTED, reason=refusal.reason, department_reference=reference
+                )
+        return answer(command, Outcome.COMPENSATED, department_reference=reference)
 
     def undo_state(self, command: TaskCommand) -> str:
         """What the record of the handled task becomes when `command` undoes it."""

@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from events.contracts import Action, TaskCommand, TaskResult, idempotency_key
+from events.contracts import Action, Outcome, TaskCommand, TaskResult, idempotency_key
 from infra.sqlite import open_store
 
 
@@ -40,7 +40,7 @@ class Records:
     def record(self, command: TaskCommand, result: TaskResult, undone_state: str) -> dict[str, Any]:
         """Keep the answer to `command`; an undo also marks the record it undoes."""
         recorded = self.body(result)
-        undoing = command.action is not Action.HANDLE
+        undoing = command.action is not Action.HANDLE and result.outcome is Outcome.COMPENSATED
         state = undone_state if undoing else result.outcome.value
         now = datetime.now(UTC).isoformat()
         with self._db:

@@ -19,7 +19,7 @@ from typing import Annotated, Any
 from fastapi import FastAPI, Header, HTTPException, Response
 
 from adapters.simulation.batch import BatchDepartment
-from adapters.simulation.engine import SimulatedDepartment
+from adapters.simulation.engine import SimulatedDepartment, SystemDown
 from adapters.simulation.records import Records
 from adapters.simulation.spec import DepartmentSpec, load_specs
 from events.contracts import Outcome, TaskCommand
@@ -51,7 +51,10 @@ def create_department_app(
             raise HTTPException(400, "the Idempotency-Key or action does not match the command")
         if random.random() < failure_rate:
             raise HTTPException(503, "the department system is unavailable (simulated failure)")
-        result = await simulator.handle(parsed)
+        try:
+            result = await simulator.handle(parsed)
+        except SystemDown as exc:
+            raise HTTPException(503, f"the department system failed: {exc}") from exc
         if result is None:  # taken in; the decision comes later
             response.status_code = 202
             return {"outcome": None, "reason": "accepted, no decision yet"}

@@ -2,7 +2,7 @@
 
 A file says what the department issues (the format of each output), what it checks (rules that
 reject, ask for a supplement or keep it silent), how it undoes each compensation the catalogue
-names, and its default latency and failure rate.
+names (and which undos it refuses or fails at), and its default latency and failure rate.
 """
 
 from __future__ import annotations
@@ -59,6 +59,10 @@ class Check(Rule):
         return self.pattern is not None and re.search(self.pattern, value) is not None
 
 
+class UndoFailure(Check):
+    """The department's system fails every undo of `matter` whose record matches (503)."""
+
+
 class SupplementRule(Rule):
     """Ask for `fields` when the payload of `matter` lacks any of them (补正)."""
 
@@ -97,6 +101,12 @@ class DepartmentSpec(Strict):
     undo: dict[str, str] = Field(
         default_factory=dict, description="compensation -> the record's state once undone."
     )
+    undo_refusals: tuple[Check, ...] = Field(
+        default=(), description="Undos the department refuses (it cannot undo), with the reason."
+    )
+    undo_failures: tuple[UndoFailure, ...] = Field(
+        default=(), description="Undos the department's system fails at (answers 503)."
+    )
 
 
 def load_specs(catalogue: Catalogue, directory: Path = SPEC_DIR) -> dict[str, DepartmentSpec]:
@@ -130,7 +140,13 @@ def _check_covers(spec: DepartmentSpec, catalogue: Catalogue) -> None:
                 raise CatalogueError(name, "issues", f"no format for output {output!r}")
         if matter.compensation and matter.compensation not in spec.undo:
             raise CatalogueError(name, "undo", f"no undo for {matter.compensation!r}")
-    rules: list[Rule] = [*spec.checks, *spec.supplements, *spec.silences]
+    rules: list[Rule] = [
+        *spec.checks,
+        *spec.supplements,
+        *spec.silences,
+        *spec.undo_refusals,
+        *spec.undo_failures,
+    ]
     for i, rule in enumerate(rules):
         if not any(rule.applies(one_thing, matter) for one_thing, matter in matters):
             raise CatalogueError(

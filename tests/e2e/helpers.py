@@ -43,8 +43,10 @@ def ops(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 async def replay_and_record(temporal: Client, application_id: str, name: str) -> None:
-    """Replay an application's fresh history on today's code; keep it if asked to record."""
-    history = await temporal.get_workflow_handle(application_id).fetch_history()
+    """Replay an application's whole history on today's code; keep it if asked to record."""
+    handle = temporal.get_workflow_handle(application_id)
+    await handle.result()  # its end is in the history too (the last status event is out)
+    history = await handle.fetch_history()
     replayer = Replayer(workflows=[OneThingWorkflow], data_converter=pydantic_data_converter)
     await replayer.replay_workflow(history)
     if os.environ.get("ONETHING_RECORD_HISTORIES"):

@@ -17,6 +17,7 @@ from temporalio.client import Client
 from events import topics
 from infra.settings import Settings
 from orchestrator.models import Progress
+from orchestrator.names import AWAIT_ANSWER
 from tests.conftest import Observer
 from tests.e2e.helpers import (
     CATALOGUE,
@@ -171,7 +172,7 @@ async def test_a_result_delivered_twice_is_applied_once(
         e.event_id
         for e in history.events
         if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
-        and e.activity_task_scheduled_event_attributes.activity_type.name == "dispatch_task"
+        and e.activity_task_scheduled_event_attributes.activity_type.name == AWAIT_ANSWER
     }
     completed = [
         e

@@ -108,9 +108,7 @@ async def test_an_application_on_the_topic_starts_once_and_a_bad_one_is_dead_let
             b"{not json",
             dumps(wrap(bad_form, source=source)),
         ):
-            await producer.send_and_wait(
-                topics.APPLICATIONS, raw, key=request_id.encode(), headers=HEADERS
-            )
+            await producer.send(topics.APPLICATIONS, raw, key=request_id.encode(), headers=HEADERS)
     finally:
         await producer.stop()
     app_id = application_id_for(f"{source}/{request_id}")

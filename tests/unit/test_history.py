@@ -26,8 +26,8 @@ def test_the_story_of_a_compensated_application_is_in_order() -> None:
     assert [s.at for s in steps] == sorted(s.at for s in steps)
 
 
-def test_signals_and_time_outs_are_in_the_story() -> None:
+def test_updates_and_time_outs_are_in_the_story() -> None:
     withdrawn = [(s.event, s.detail) for s in story(load("enterprise_opening_withdrawn"))]
-    assert any(event == "signal withdraw" for event, _ in withdrawn)
+    assert any(event == "withdraw" for event, _ in withdrawn)
     escalated = [s.event for s in story(load("enterprise_opening_escalated_retried"))]
-    assert "no answer in time" in escalated and "signal operator" in escalated
+    assert "no answer in time" in escalated and "operator" in escalated

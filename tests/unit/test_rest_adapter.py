@@ -55,12 +55,14 @@ async def test_4xx_is_never_retried_and_maps_to_an_outcome() -> None:
     assert result.supplement_fields == ["payroll"]
 
 
-async def test_a_department_that_stays_down_trips_the_breaker_and_the_task_waits() -> None:
+async def test_a_department_that_stays_down_is_answered_failed_and_trips_the_breaker() -> None:
     breaker = CircuitBreaker(threshold=3, cool_down=60)
     adapter, calls = department([httpx.Response(500)] * 4, breaker=breaker, tries=4)
-    assert await adapter.handle(COMMAND) is None  # no answer: the time limit takes over
+    first = await adapter.handle(COMMAND)  # never dropped: the workflow dispatches it again
+    assert first.outcome is Outcome.FAILED and first.reason is not None
     assert len(calls) == 3 and breaker.state == "open"
-    assert await adapter.handle(COMMAND) is None
+    second = await adapter.handle(COMMAND)
+    assert second.outcome is Outcome.FAILED and "down" in (second.reason or "")
     assert len(calls) == 3  # not called while open
 
 

@@ -1,0 +1,221 @@
+"""The seven faults a province tries before going live, each on a deployment of its own.
+
+Each scenario puts `n` applications in flight, injects one fault, restarts only what it
+took away (as an operator or a supervisor would), and counts what became of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+
+from aiokafka import AIOKafkaConsumer
+from temporalio.client import Client
+
+from events import TaskResult, dumps, topics, wrap
+from events.contracts import Outcome as Answer
+from infra import kafka
+from infra.settings import Settings
+from infra.stack import KAFKA, TEMPORAL
+from orchestrator import reply
+from orchestrator.temporal import connect
+from tests.faults.harness import (
+    Outcome,
+    deployment,
+    kill,
+    poll_during,
+    portal,
+    settle,
+    submit,
+    wait_until_ended,
+)
+
+Scenario = Callable[[int, float], Awaitable[Outcome]]
+
+
+async def killed(name: str, n: int) -> Outcome:
+    """SIGKILL one service while applications are in flight; restart it with `onething up`."""
+    outcome = Outcome(f"{name} SIGKILL, restarted")
+    with deployment() as running:
+        settings = running.settings
+        async with portal(settings) as http:
+            app_ids = await submit(http, n)
+            await asyncio.sleep(1.0)
+            kill(settings, name)
+            await asyncio.sleep(2.0)
+            await asyncio.to_thread(running.up)  # starts only what is not running
+            await settle(outcome, settings, http, app_ids, {}, time.monotonic())
+    return outcome
+
+
+async def worker_killed(n: int, outage: float) -> Outcome:
+    return await killed("worker", n)
+
+
+async def bridge_killed(n: int, outage: float) -> Outcome:
+    return await killed("bridge", n)
+
+
+async def departments_killed(n: int, outage: float) -> Outcome:
+    return await killed("departments", n)
+
+
+async def killed_while_dispatching(n: int, outage: float) -> Outcome:
+    """The worker dies while its dispatches cannot reach the broker: every command it was
+    publishing is lost with it, and must be published again within seconds, not after the
+    matter's time limit (days)."""
+    outcome = Outcome("worker SIGKILL at the moment of dispatch")
+    with deployment() as running:
+        settings = running.settings
+        async with portal(settings) as http:
+            running.stack.supervisor.stop(KAFKA)
+            app_ids = await submit(http, n)
+            await asyncio.sleep(3.0)  # publishes in flight, waiting for the broker
+            kill(settings, "worker")
+            await asyncio.to_thread(running.up)  # the broker and the worker again
+            await settle(outcome, settings, http, app_ids, {}, time.monotonic(), timeout=60)
+    return outcome
+
+
+async def broker_down(n: int, outage: float) -> Outcome:
+    """The broker goes away for `outage` seconds under load, then comes back."""
+    outcome = Outcome(f"broker down {outage:.0f} s")
+    with deployment() as running:
+        settings = running.settings
+        async with portal(settings) as http:
+            app_ids = await submit(http, n)
+            await asyncio.sleep(1.0)
+            running.stack.supervisor.stop(KAFKA)
+            stop = asyncio.Event()
+            polling = asyncio.create_task(poll_during(outcome, http, app_ids, stop))
+            await asyncio.sleep(outage)
+            await asyncio.to_thread(running.stack.up)
+            stop.set()
+            await polling
+            await settle(outcome, settings, http, app_ids, {}, time.monotonic())
+    return outcome
+
+
+async def temporal_down(n: int, outage: float) -> Outcome:
+    """Temporal goes away for `outage` seconds; portals keep reading and submitting."""
+    outcome = Outcome(f"Temporal down {outage:.0f} s")
+    with deployment() as running:
+        settings = running.settings
+        async with portal(settings) as http:
+            app_ids = await submit(http, n)
+            await asyncio.sleep(1.0)
+            running.stack.supervisor.stop(TEMPORAL)
+            stop = asyncio.Event()
+            polling = asyncio.create_task(poll_during(outcome, http, app_ids, stop))
+            await asyncio.sleep(outage)
+            await asyncio.to_thread(running.stack.up)
+            stop.set()
+            await polling
+            await settle(outcome, settings, http, app_ids, {}, time.monotonic())
+    return outcome
+
+
+async def results_replayed(n: int, outage: float) -> Outcome:
+    """Every answer on dept.results produced again, and a stale answer for an application
+    whose workflow cannot run: nothing applied twice, the bridge goes on consuming."""
+    outcome = Outcome("every result produced again, one poison")
+    with deployment() as running:
+        settings = running.settings
+        client = await connect(settings)
+        async with portal(settings) as http:
+            first = await submit(http, n // 2)
+            before = await wait_until_ended(http, first, 60)
+            broken = await start_broken_workflow(client, settings.task_queue)
+            producer = kafka.producer(settings)
+            await producer.start()
+            try:
+                for value, key in await every_record(settings, topics.RESULTS):
+                    await producer.send(topics.RESULTS, value, key=key)
+                await producer.send(topics.RESULTS, stale_approval(broken), key=broken.encode())
+            finally:
+                await producer.stop()
+            second = await submit(http, n - n // 2)  # the bridge must still be consuming
+            await settle(outcome, settings, http, first + second, {}, time.monotonic())
+            after = await wait_until_ended(http, first, 10)
+            changed = [a for a in first if a in before and after.get(a) != before[a]]
+            outcome.double_effects += len(changed)
+            await client.get_workflow_handle(broken).terminate("fault drill")
+    return outcome
+
+
+async def withdrawals_while_psb_fails(n: int, outage: float) -> Outcome:
+    """Applicants withdraw while the police system fails 40 % of calls: each withdrawal is
+    answered 202 (and everything done is undone) or 409 (it was approved)."""
+    outcome = Outcome("withdrawals while psb fails 40 %")
+    with deployment(sim_failure_rate={"psb": 0.4}) as running:
+        settings = running.settings
+        async with portal(settings) as http:
+            app_ids = await submit(http, n)
+            expected: dict[str, str] = {}
+
+            async def withdraw(app_id: str) -> None:
+                await asyncio.sleep(random.uniform(0.0, 2.5))
+                url = f"/v1/applications/{app_id}/withdraw"
+                response = await http.post(url, json={"reason": "演练撤回"})
+                outcome.during_outage[response.status_code] += 1
+                expected[app_id] = "withdrawn" if response.status_code == 202 else "approved"
+
+            await asyncio.gather(*(withdraw(a) for a in app_ids[: max(1, n // 2)]))
+            await settle(outcome, settings, http, app_ids, expected, time.monotonic())
+    return outcome
+
+
+async def start_broken_workflow(client: Client, task_queue: str) -> str:
+    """An application whose every workflow task fails (its input does not parse)."""
+    broken = f"ot-{uuid.uuid4().hex}"
+    await client.start_workflow(
+        "OneThingWorkflow", {"not": "an input"}, id=broken, task_queue=task_queue
+    )
+    return broken
+
+
+def stale_approval(application_id: str) -> bytes:
+    token = reply.encode(reply.Waiting(application_id, "no-run", "business_registration:handle:1"))
+    result = TaskResult(
+        application_id=application_id,
+        task_id="business_registration",
+        attempt=1,
+        department="amr",
+        reply_token=token,
+        outcome=Answer.APPROVED,
+    )
+    return dumps(wrap(result))
+
+
+async def every_record(settings: Settings, topic: str) -> list[tuple[bytes, bytes | None]]:
+    """Every record of `topic` so far, read by a consumer of its own."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=settings.kafka,
+        group_id=f"faults-{uuid.uuid4().hex}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    try:
+        found = []
+        while batch := await consumer.getmany(timeout_ms=2000):
+            found += [(r.value, r.key) for records in batch.values() for r in records]
+        return found
+    finally:
+        await consumer.stop()
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "worker": worker_killed,
+    "dispatch": killed_while_dispatching,
+    "bridge": bridge_killed,
+    "departments": departments_killed,
+    "broker": broker_down,
+    "temporal": temporal_down,
+    "results": results_replayed,
+    "withdrawals": withdrawals_while_psb_fails,
+}

@@ -1,0 +1,284 @@
+"""The saga on its own: forward path, the way back, escalation, what people send."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import pytest
+from temporalio import activity
+from temporalio.client import Client, WorkflowHandle
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.exceptions import ApplicationError
+from temporalio.worker import Replayer, Worker
+
+from events.contracts import Action, ApplicationStatusChanged, Outcome, TaskStateChanged
+from one_things import Applicant, form_model, load_catalogue, plan
+from orchestrator import updates
+from orchestrator.models import (
+    ApplicationInput,
+    IssueLicences,
+    OperatorAction,
+    OperatorDecision,
+    Progress,
+    PublishCommand,
+    StartProactive,
+    TaskAnswer,
+    TaskState,
+    Withdrawal,
+)
+from orchestrator.names import (
+    AWAIT_ANSWER,
+    ISSUE_LICENCES,
+    OPERATOR,
+    PUBLISH_COMMAND,
+    PUBLISH_STATUS,
+    PUBLISH_TASK_STATE,
+    START_PROACTIVE,
+    WITHDRAW,
+)
+from orchestrator.worker import sandbox
+from orchestrator.workflows import OneThingWorkflow
+
+CATALOGUE = load_catalogue()
+OPENING = CATALOGUE.get("enterprise_opening")
+# answered in this order, so completion (and undo) order is known
+DELAYS = {
+    "business_registration": 0.0,
+    "seal_engraving": 0.1,
+    "tax_registration": 0.2,
+    "social_insurance": 0.3,
+    "housing_fund": 0.4,
+    "bank_account": 0.5,
+}
+SILENT, FAIL = "silent", "fail"
+
+
+@dataclass
+class Departments:
+    """Answers each dispatch as scripted: by (task, action), one step per dispatch."""
+
+    script: dict[tuple[str, Action], list[str]] = field(default_factory=dict)
+    awaited: list[tuple[str, Action, int]] = field(default_factory=list)
+    events: list[str] = field(default_factory=list)
+    licences_issued: asyncio.Event = field(default_factory=asyncio.Event)
+    hold_licences: bool = False
+
+    @activity.defn(name=AWAIT_ANSWER)
+    async def await_answer(self) -> TaskAnswer:
+        task_id, action_name, attempt_text = activity.info().activity_id.split(":")
+        action, attempt = Action(action_name), int(attempt_text)
+        self.awaited.append((task_id, action, attempt))
+        steps = self.script.get((task_id, action), [])
+        step = steps[min(attempt, len(steps)) - 1] if steps else None
+        if action is Action.HANDLE:
+            await asyncio.sleep(DELAYS.get(task_id, 0.0))
+        if step == SILENT:
+            activity.raise_complete_async()
+        if step == FAIL:
+            raise ApplicationError("the system is down", type="DepartmentFailed")
+        if action is not Action.HANDLE:
+            return TaskAnswer(outcome=Outcome(step or "compensated"), attempt=attempt, reason=step)
+        outcome = Outcome(step or "approved")
+        outputs = {o: f"{o}-1" for o in OPENING.matter(task_id).outputs}
+        return TaskAnswer(outcome=outcome, attempt=attempt, outputs=outputs, reason="scripted")
+
+    @activity.defn(name=PUBLISH_COMMAND)
+    async def publish_command(self, inp: PublishCommand) -> None:
+        assert inp.reply_token and inp.attempt >= 1
+
+    @activity.defn(name=PUBLISH_STATUS)
+    async def publish_status(self, event: ApplicationStatusChanged) -> None:
+        self.events.append(f"application {event.status}")
+
+    @activity.defn(name=PUBLISH_TASK_STATE)
+    async def publish_task_state(self, event: TaskStateChanged) -> None:
+        self.events.append(f"{event.task_id} {event.state}")
+
+    @activity.defn(name=ISSUE_LICENCES)
+    async def issue_licences(self, inp: IssueLicences) -> None:
+        self.licences_issued.set()
+        while self.hold_licences:
+            await asyncio.sleep(0.05)
+
+    @activity.defn(name=START_PROACTIVE)
+    async def start_proactive(self, inp: StartProactive) -> str:
+        return "ot-started"
+
+    def undone(self) -> list[str]:
+        return [t for t, action, _ in self.awaited if action is not Action.HANDLE]
+
+
+@asynccontextmanager
+async def running(
+    client: Client, departments: Departments, **inputs: object
+) -> AsyncIterator[WorkflowHandle[OneThingWorkflow, Progress]]:
+    """One enterprise opening on a worker whose activities are `departments`."""
+    queue = f"saga-{uuid.uuid4().hex[:8]}"
+    example = OPENING.example
+    form = form_model(OPENING).model_validate(example.form)
+    snapshot = plan(OPENING, Applicant.model_validate(example.applicant), form, 2.0)
+    inp = ApplicationInput.model_validate(
+        {
+            "application_id": f"ot-{uuid.uuid4().hex}",
+            "plan": snapshot,
+            "submitted_at": datetime.now(UTC),
+            "dispatch_attempts": 2,
+            "undo_attempts": 2,
+            **inputs,
+        }
+    )
+    async with Worker(
+        client,
+        task_queue=queue,
+        workflows=[OneThingWorkflow],
+        activities=[
+            departments.await_answer,
+            departments.publish_command,
+            departments.publish_status,
+            departments.publish_task_state,
+            departments.issue_licences,
+            departments.start_proactive,
+        ],
+        workflow_runner=sandbox(),
+    ):
+        handle = await client.start_workflow(
+            OneThingWorkflow.run, inp, id=inp.application_id, task_queue=queue
+        )
+        yield handle
+
+
+async def ended(handle: WorkflowHandle[OneThingWorkflow, Progress]) -> Progress:
+    async with asyncio.timeout(60):
+        progress = await handle.result()
+    replayer = Replayer(workflows=[OneThingWorkflow], data_converter=pydantic_data_converter)
+    await replayer.replay_workflow(await handle.fetch_history())  # deterministic, every path
+    return progress
+
+
+async def state_of(
+    handle: WorkflowHandle[OneThingWorkflow, Progress], task_id: str, state: TaskState
+) -> Progress:
+    async with asyncio.timeout(30):
+        while (progress := await handle.query(OneThingWorkflow.progress)).task(
+            task_id
+        ).state is not state:
+            await asyncio.sleep(0.1)
+    return progress
+
+
+async def test_all_approved_in_dependency_order(client: Client) -> None:
+    departments = Departments()
+    async with running(client, departments) as handle:
+        progress = await ended(handle)
+    assert progress.status.value == "approved"
+    assert departments.awaited[0][0] == "business_registration"  # the others need its code
+    assert departments.events == ["application running", "application approved"]
+
+
+async def test_a_late_rejection_undoes_the_completed_tasks_newest_first(client: Client) -> None:
+    departments = Departments({("bank_account", Action.HANDLE): ["rejected"]})
+    async with running(client, departments) as handle:
+        progress = await ended(handle)
+    assert progress.status.value == "rejected" and progress.reason
+    assert progress.reason.startswith(OPENING.matter("bank_account").title)
+    assert departments.undone() == [
+        "housing_fund",
+        "social_insurance",
+        "tax_registration",
+        "seal_engraving",
+        "business_registration",
+    ]
+    assert [t.task_id for t in progress.undone()] == departments.undone()
+
+
+async def test_an_undo_refused_is_kept_and_the_way_back_goes_on(client: Client) -> None:
+    departments = Departments(
+        {
+            ("bank_account", Action.HANDLE): ["rejected"],
+            ("tax_registration", Action.COMPENSATE): ["rejected"],
+        }
+    )
+    async with running(client, departments) as handle:
+        progress = await ended(handle)
+    tax = progress.task("tax_registration")
+    assert tax.state is TaskState.UNDO_REFUSED and tax.compensated_at is None
+    assert departments.undone()[-2:] == ["seal_engraving", "business_registration"]
+    assert {t.task_id for t in progress.undone()} == {
+        "housing_fund",
+        "social_insurance",
+        "seal_engraving",
+        "business_registration",
+    }
+    assert progress.reason and f"not undone: {tax.title}" in progress.reason
+    assert "tax_registration undo_refused" in departments.events
+
+
+async def test_an_undo_failing_past_its_limit_waits_for_an_operator(client: Client) -> None:
+    departments = Departments(
+        {
+            ("bank_account", Action.HANDLE): ["rejected"],
+            ("seal_engraving", Action.COMPENSATE): [FAIL],
+        }
+    )
+    async with running(client, departments) as handle:
+        waiting = await state_of(handle, "seal_engraving", TaskState.UNDO_ESCALATED)
+        assert waiting.status.value == "compensating"
+        assert "business_registration" not in departments.undone()  # the way back waits
+        fail = OperatorAction(task_id="seal_engraving", decision=OperatorDecision.FAIL)
+        with pytest.raises(updates.Refused, match="fail is not open"):
+            await updates.send(client, handle.id, OPERATOR, fail)
+        resolve = OperatorAction(
+            task_id="seal_engraving", decision=OperatorDecision.RESOLVE, reason="销毁印章，线下办结"
+        )
+        assert await updates.send(client, handle.id, OPERATOR, resolve) == "resolve"
+        progress = await ended(handle)
+    seal = progress.task("seal_engraving")
+    assert seal.state is TaskState.COMPENSATED
+    assert seal.timeline[-1].detail == "settled by hand by an operator: 销毁印章，线下办结"
+    assert departments.undone()[-1] == "business_registration"
+    assert "seal_engraving undo_escalated" in departments.events
+
+
+async def test_an_escalated_task_is_retried_by_an_operator(client: Client) -> None:
+    departments = Departments({("housing_fund", Action.HANDLE): [FAIL, SILENT, "approved"]})
+    async with running(client, departments) as handle:
+        escalated = await state_of(handle, "housing_fund", TaskState.ESCALATED)
+        housing = escalated.task("housing_fund")
+        assert housing.attempt == 2
+        assert housing.reason == "no answer from the department within its time limit"
+        retry = OperatorAction(task_id="housing_fund", decision=OperatorDecision.RETRY)
+        assert await updates.send(client, handle.id, OPERATOR, retry) == "retry"
+        progress = await ended(handle)
+    assert progress.status.value == "approved" and progress.task("housing_fund").attempt == 3
+    assert "housing_fund escalated" in departments.events
+
+
+async def test_a_withdrawal_undoes_what_is_done(client: Client) -> None:
+    departments = Departments({("bank_account", Action.HANDLE): [SILENT]})
+    async with running(client, departments) as handle:
+        await state_of(handle, "housing_fund", TaskState.APPROVED)
+        status = await updates.send(client, handle.id, WITHDRAW, Withdrawal(reason="改期"))
+        assert status == "compensating"
+        with pytest.raises(updates.Refused, match="already ending"):
+            await updates.send(client, handle.id, WITHDRAW, Withdrawal(reason="again"))
+        progress = await ended(handle)
+    assert progress.status.value == "withdrawn" and progress.reason
+    assert progress.reason == "withdrawn by the applicant: 改期"
+    assert progress.task("bank_account").state is TaskState.CANCELLED
+    assert len(departments.undone()) == 5
+
+
+async def test_a_withdrawal_after_the_approval_is_refused(client: Client) -> None:
+    departments = Departments(hold_licences=True)
+    async with running(client, departments) as handle:
+        await asyncio.wait_for(departments.licences_issued.wait(), 30)
+        with pytest.raises(updates.Refused, match="already been approved"):
+            await updates.send(client, handle.id, WITHDRAW, Withdrawal(reason="too late"))
+        departments.hold_licences = False
+        progress = await ended(handle)
+    assert progress.status.value == "approved" and not departments.undone()
