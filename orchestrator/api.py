@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -165,6 +166,14 @@ def check_supplement(
         raise RequestValidationError(errors)
 
 
+def _exit_if_consumer_ended(consuming: asyncio.Task[None]) -> None:
+    """The intake consumer stopped while the API serves: exit non-zero, be restarted."""
+    if consuming.cancelled():
+        return  # the API is stopping
+    log.error("intake_consumer_ended", error=repr(consuming.exception()))
+    os._exit(3)
+
+
 def create_app(settings: Settings) -> FastAPI:
     catalogue: Catalogue = load_catalogue(settings.catalogue_dir)
     running: dict[str, Services] = {}
@@ -193,6 +202,7 @@ def create_app(settings: Settings) -> FastAPI:
         consumer = IntakeConsumer(settings, intake, producer)
         await consumer.start()
         consuming = asyncio.create_task(consumer.run())
+        consuming.add_done_callback(_exit_if_consumer_ended)
         if keys.open:
             log.warning("api_open", reason="no API keys configured: anyone may call the API")
         Supervisor(settings.state_dir).mark_ready("api")

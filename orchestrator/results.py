@@ -34,6 +34,7 @@ log = get_logger(__name__)
 Publish = Callable[[str, bytes, bytes, list[tuple[str, bytes]] | None], Awaitable[None]]
 ORPHAN_TOKEN = "orphan"  # the reply token of an undo that no activity waits for
 ORPHANED = {TaskState.CANCELLED, TaskState.FAILED, TaskState.REJECTED}
+QUERY_TIMEOUT = timedelta(seconds=5)  # a workflow that cannot answer must not hold the bridge
 
 
 class ResultApplier:
@@ -115,7 +116,9 @@ class ResultApplier:
         """
         handle = self._client.get_workflow_handle(result.application_id)
         try:
-            progress = await handle.query("progress", result_type=Progress)
+            progress = await handle.query(
+                "progress", result_type=Progress, rpc_timeout=QUERY_TIMEOUT
+            )
         except RPCError as exc:
             if exc.status is RPCStatusCode.NOT_FOUND:
                 return False

@@ -10,6 +10,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from infra import kafka
 from infra.logging import get_logger
+from infra.loops import run_until_stopped
 from infra.settings import Settings
 from infra.supervisor import Supervisor
 from one_things import load_catalogue
@@ -54,7 +55,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
         proactive = ProactiveActivities(
             Intake(settings, load_catalogue(settings.catalogue_dir), client)
         )
-        async with Worker(
+        worker = Worker(
             client,
             task_queue=settings.task_queue,
             workflows=[OneThingWorkflow],
@@ -67,9 +68,9 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
                 proactive.start_proactive,
             ],
             workflow_runner=sandbox(),
-        ):
-            log.info("worker_started", task_queue=settings.task_queue)
-            Supervisor(settings.state_dir).mark_ready("worker")
-            await (stop or asyncio.Event()).wait()
+        )
+        log.info("worker_started", task_queue=settings.task_queue)
+        Supervisor(settings.state_dir).mark_ready("worker")
+        await run_until_stopped(stop, worker.run())
     finally:
         await producer.stop()

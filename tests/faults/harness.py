@@ -11,7 +11,7 @@ import signal
 import tempfile
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,7 +39,9 @@ class Outcome:
     double_effects: int = 0
     escalated: int = 0
     during_outage: Counter[int] = field(default_factory=Counter)
+    slowest_answer_s: float = 0.0
     recovery_s: float | None = None
+    checks: dict[str, bool] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -50,6 +52,9 @@ class Outcome:
             and self.stuck == 0
             and self.double_effects == 0
             and self.during_outage[500] == 0
+            and self.during_outage[0] == 0
+            and self.slowest_answer_s <= 10
+            and all(self.checks.values())
         )
 
     def row(self) -> dict[str, Any]:
@@ -62,13 +67,15 @@ class Outcome:
             "double effects": self.double_effects,
             "escalated": self.escalated,
             "HTTP during outage": answers,
+            "slowest answer s": round(self.slowest_answer_s, 1),
             "recovery s": "-" if self.recovery_s is None else round(self.recovery_s, 1),
+            "checks": " ".join(f"{k}={'ok' if v else 'FAILED'}" for k, v in self.checks.items()),
             "clean": self.clean,
         }
 
 
-@contextlib.contextmanager
-def deployment(**overrides: object) -> Iterator[Deployment]:
+@contextlib.asynccontextmanager
+async def deployment(**overrides: object) -> AsyncIterator[Deployment]:
     """A fresh deployment: departments answering in 0.5 s, every matter at its real time
     limit (days), so a lost dispatch stays lost unless the product notices it."""
     state = Path(tempfile.mkdtemp(prefix="onething-faults-"))
@@ -81,10 +88,10 @@ def deployment(**overrides: object) -> Iterator[Deployment]:
     )
     running = Deployment(settings)
     try:
-        running.up()
+        await asyncio.to_thread(running.up)
         yield running
     finally:
-        running.down()
+        await asyncio.to_thread(running.down)
         shutil.rmtree(state, ignore_errors=True)
 
 
@@ -197,9 +204,11 @@ async def poll_during(
         submit_one = http.post(
             "/v1/applications", json=application(i), headers={"Idempotency-Key": f"probe-{i}"}
         )
+        started = time.monotonic()
         for response in await asyncio.gather(read_one, submit_one, return_exceptions=True):
             status = response.status_code if isinstance(response, httpx.Response) else 0
             outcome.during_outage[status] += 1
+        outcome.slowest_answer_s = max(outcome.slowest_answer_s, time.monotonic() - started)
         await asyncio.sleep(0.5)
 
 

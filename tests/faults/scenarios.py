@@ -7,11 +7,13 @@ took away (as an operator or a supervisor would), and counts what became of them
 from __future__ import annotations
 
 import asyncio
+import base64
 import random
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 
+import orjson
 from aiokafka import AIOKafkaConsumer
 from temporalio.client import Client
 
@@ -39,12 +41,12 @@ Scenario = Callable[[int, float], Awaitable[Outcome]]
 async def killed(name: str, n: int) -> Outcome:
     """SIGKILL one service while applications are in flight; restart it with `onething up`."""
     outcome = Outcome(f"{name} SIGKILL, restarted")
-    with deployment() as running:
+    async with deployment() as running:
         settings = running.settings
         async with portal(settings) as http:
             app_ids = await submit(http, n)
             await asyncio.sleep(1.0)
-            kill(settings, name)
+            await asyncio.to_thread(kill, settings, name)
             await asyncio.sleep(2.0)
             await asyncio.to_thread(running.up)  # starts only what is not running
             await settle(outcome, settings, http, app_ids, {}, time.monotonic())
@@ -68,13 +70,13 @@ async def killed_while_dispatching(n: int, outage: float) -> Outcome:
     publishing is lost with it, and must be published again within seconds, not after the
     matter's time limit (days)."""
     outcome = Outcome("worker SIGKILL at the moment of dispatch")
-    with deployment() as running:
+    async with deployment() as running:
         settings = running.settings
         async with portal(settings) as http:
-            running.stack.supervisor.stop(KAFKA)
+            await asyncio.to_thread(running.stack.supervisor.stop, KAFKA)
             app_ids = await submit(http, n)
             await asyncio.sleep(3.0)  # publishes in flight, waiting for the broker
-            kill(settings, "worker")
+            await asyncio.to_thread(kill, settings, "worker")
             await asyncio.to_thread(running.up)  # the broker and the worker again
             await settle(outcome, settings, http, app_ids, {}, time.monotonic(), timeout=60)
     return outcome
@@ -83,12 +85,12 @@ async def killed_while_dispatching(n: int, outage: float) -> Outcome:
 async def broker_down(n: int, outage: float) -> Outcome:
     """The broker goes away for `outage` seconds under load, then comes back."""
     outcome = Outcome(f"broker down {outage:.0f} s")
-    with deployment() as running:
+    async with deployment() as running:
         settings = running.settings
         async with portal(settings) as http:
             app_ids = await submit(http, n)
             await asyncio.sleep(1.0)
-            running.stack.supervisor.stop(KAFKA)
+            await asyncio.to_thread(running.stack.supervisor.stop, KAFKA)
             stop = asyncio.Event()
             polling = asyncio.create_task(poll_during(outcome, http, app_ids, stop))
             await asyncio.sleep(outage)
@@ -102,12 +104,12 @@ async def broker_down(n: int, outage: float) -> Outcome:
 async def temporal_down(n: int, outage: float) -> Outcome:
     """Temporal goes away for `outage` seconds; portals keep reading and submitting."""
     outcome = Outcome(f"Temporal down {outage:.0f} s")
-    with deployment() as running:
+    async with deployment() as running:
         settings = running.settings
         async with portal(settings) as http:
             app_ids = await submit(http, n)
             await asyncio.sleep(1.0)
-            running.stack.supervisor.stop(TEMPORAL)
+            await asyncio.to_thread(running.stack.supervisor.stop, TEMPORAL)
             stop = asyncio.Event()
             polling = asyncio.create_task(poll_during(outcome, http, app_ids, stop))
             await asyncio.sleep(outage)
@@ -122,19 +124,20 @@ async def results_replayed(n: int, outage: float) -> Outcome:
     """Every answer on dept.results produced again, and a stale answer for an application
     whose workflow cannot run: nothing applied twice, the bridge goes on consuming."""
     outcome = Outcome("every result produced again, one poison")
-    with deployment() as running:
+    async with deployment() as running:
         settings = running.settings
         client = await connect(settings)
         async with portal(settings) as http:
             first = await submit(http, n // 2)
             before = await wait_until_ended(http, first, 60)
-            broken = await start_broken_workflow(client, settings.task_queue)
+            broken, run_id = await start_broken_workflow(client, settings.task_queue)
             producer = kafka.producer(settings)
             await producer.start()
             try:
                 for value, key in await every_record(settings, topics.RESULTS):
                     await producer.send(topics.RESULTS, value, key=key)
-                await producer.send(topics.RESULTS, stale_approval(broken), key=broken.encode())
+                poison = stale_approval(broken, run_id)
+                await producer.send(topics.RESULTS, poison, key=broken.encode())
             finally:
                 await producer.stop()
             second = await submit(http, n - n // 2)  # the bridge must still be consuming
@@ -142,6 +145,7 @@ async def results_replayed(n: int, outage: float) -> Outcome:
             after = await wait_until_ended(http, first, 10)
             changed = [a for a in first if a in before and after.get(a) != before[a]]
             outcome.double_effects += len(changed)
+            outcome.checks["poison dead-lettered"] = await dead_lettered(settings, broken)
             await client.get_workflow_handle(broken).terminate("fault drill")
     return outcome
 
@@ -150,7 +154,7 @@ async def withdrawals_while_psb_fails(n: int, outage: float) -> Outcome:
     """Applicants withdraw while the police system fails 40 % of calls: each withdrawal is
     answered 202 (and everything done is undone) or 409 (it was approved)."""
     outcome = Outcome("withdrawals while psb fails 40 %")
-    with deployment(sim_failure_rate={"psb": 0.4}) as running:
+    async with deployment(sim_failure_rate={"psb": 0.4}) as running:
         settings = running.settings
         async with portal(settings) as http:
             app_ids = await submit(http, n)
@@ -168,17 +172,19 @@ async def withdrawals_while_psb_fails(n: int, outage: float) -> Outcome:
     return outcome
 
 
-async def start_broken_workflow(client: Client, task_queue: str) -> str:
-    """An application whose every workflow task fails (its input does not parse)."""
+async def start_broken_workflow(client: Client, task_queue: str) -> tuple[str, str]:
+    """An application whose every workflow task fails (its input does not parse): a query
+    of it fails too. Its id and run id."""
     broken = f"ot-{uuid.uuid4().hex}"
-    await client.start_workflow(
+    handle = await client.start_workflow(
         "OneThingWorkflow", {"not": "an input"}, id=broken, task_queue=task_queue
     )
-    return broken
+    return broken, handle.first_execution_run_id or ""
 
 
-def stale_approval(application_id: str) -> bytes:
-    token = reply.encode(reply.Waiting(application_id, "no-run", "business_registration:handle:1"))
+def stale_approval(application_id: str, run_id: str) -> bytes:
+    waiting = reply.Waiting(application_id, run_id, "business_registration:handle:1")
+    token = reply.encode(waiting)
     result = TaskResult(
         application_id=application_id,
         task_id="business_registration",
@@ -188,6 +194,19 @@ def stale_approval(application_id: str) -> bytes:
         outcome=Answer.APPROVED,
     )
     return dumps(wrap(result))
+
+
+async def dead_lettered(settings: Settings, application_id: str, timeout: float = 60) -> bool:
+    """True once onething.dlq holds a result of `application_id` the bridge could not apply."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for value, _ in await every_record(settings, topics.DLQ):
+            letter = orjson.loads(value)
+            original = base64.b64decode(letter["original"])
+            if application_id.encode() in original and "not applied" in letter["reason"]:
+                return True
+        await asyncio.sleep(2)
+    return False
 
 
 async def every_record(settings: Settings, topic: str) -> list[tuple[bytes, bytes | None]]:
