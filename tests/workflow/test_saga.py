@@ -67,6 +67,7 @@ class Departments:
     events: list[str] = field(default_factory=list)
     licences_issued: asyncio.Event = field(default_factory=asyncio.Event)
     hold_licences: bool = False
+    broker_down: bool = False
 
     @activity.defn(name=AWAIT_ANSWER)
     async def await_answer(self) -> TaskAnswer:
@@ -93,6 +94,8 @@ class Departments:
 
     @activity.defn(name=PUBLISH_STATUS)
     async def publish_status(self, event: ApplicationStatusChanged) -> None:
+        if self.broker_down:
+            raise RuntimeError("[Error 45] OutOfOrderSequenceNumber")
         self.events.append(f"application {event.status}")
 
     @activity.defn(name=PUBLISH_TASK_STATE)
@@ -114,24 +117,8 @@ class Departments:
 
 
 @asynccontextmanager
-async def running(
-    client: Client, departments: Departments, **inputs: object
-) -> AsyncIterator[WorkflowHandle[OneThingWorkflow, Progress]]:
-    """One enterprise opening on a worker whose activities are `departments`."""
-    queue = f"saga-{uuid.uuid4().hex[:8]}"
-    example = OPENING.example
-    form = form_model(OPENING).model_validate(example.form)
-    snapshot = plan(OPENING, Applicant.model_validate(example.applicant), form, 2.0)
-    inp = ApplicationInput.model_validate(
-        {
-            "application_id": f"ot-{uuid.uuid4().hex}",
-            "plan": snapshot,
-            "submitted_at": datetime.now(UTC),
-            "dispatch_attempts": 2,
-            "undo_attempts": 2,
-            **inputs,
-        }
-    )
+async def worker(client: Client, departments: Departments, queue: str) -> AsyncIterator[None]:
+    """A worker on `queue` whose activities are `departments`."""
     async with Worker(
         client,
         task_queue=queue,
@@ -146,6 +133,29 @@ async def running(
         ],
         workflow_runner=sandbox(),
     ):
+        yield
+
+
+@asynccontextmanager
+async def running(
+    client: Client, departments: Departments, **inputs: object
+) -> AsyncIterator[WorkflowHandle[OneThingWorkflow, Progress]]:
+    """One enterprise opening, on a worker of its own."""
+    queue = f"saga-{uuid.uuid4().hex[:8]}"
+    example = OPENING.example
+    form = form_model(OPENING).model_validate(example.form)
+    snapshot = plan(OPENING, Applicant.model_validate(example.applicant), form, 2.0)
+    inp = ApplicationInput.model_validate(
+        {
+            "application_id": f"ot-{uuid.uuid4().hex}",
+            "plan": snapshot,
+            "submitted_at": datetime.now(UTC),
+            "dispatch_attempts": 2,
+            "undo_attempts": 2,
+            **inputs,
+        }
+    )
+    async with worker(client, departments, queue):
         handle = await client.start_workflow(
             OneThingWorkflow.run, inp, id=inp.application_id, task_queue=queue
         )
@@ -155,8 +165,13 @@ async def running(
 async def ended(handle: WorkflowHandle[OneThingWorkflow, Progress]) -> Progress:
     async with asyncio.timeout(60):
         progress = await handle.result()
+    history = await handle.fetch_history()
     replayer = Replayer(workflows=[OneThingWorkflow], data_converter=pydantic_data_converter)
-    await replayer.replay_workflow(await handle.fetch_history())  # deterministic, every path
+    await replayer.replay_workflow(history)  # deterministic, every path
+    markers = [e for e in history.events if e.HasField("marker_recorded_event_attributes")]
+    assert not [
+        m for m in markers if "local_activity" in m.marker_recorded_event_attributes.marker_name
+    ]
     return progress
 
 
@@ -282,3 +297,20 @@ async def test_a_withdrawal_after_the_approval_is_refused(client: Client) -> Non
         departments.hold_licences = False
         progress = await ended(handle)
     assert progress.status.value == "approved" and not departments.undone()
+
+
+async def test_status_events_failing_across_a_worker_restart_leave_it_replayable(
+    client: Client,
+) -> None:
+    """The broker outage that once broke a history: status publishes failing for a while,
+    the worker restarted meanwhile (no cache), the workflow finishing on the new one."""
+    departments = Departments({("bank_account", Action.HANDLE): ["rejected"]}, broker_down=True)
+    async with running(client, departments) as handle:
+        await state_of(handle, "bank_account", TaskState.REJECTED)
+        queue = (await handle.describe()).task_queue
+    async with worker(client, departments, queue):
+        await asyncio.sleep(3)  # publishes keep failing on the new worker too
+        departments.broker_down = False
+        progress = await ended(handle)
+    assert progress.status.value == "rejected" and len(progress.undone()) == 5
+    assert sorted(departments.events) == ["application rejected", "application running"]

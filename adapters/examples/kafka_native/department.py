@@ -14,6 +14,7 @@ import asyncio
 import hashlib
 import json
 import signal
+import socket
 import sqlite3
 import uuid
 from datetime import UTC, datetime
@@ -67,6 +68,7 @@ async def serve(args: argparse.Namespace) -> None:
         f"dept.{args.department}.tasks",
         bootstrap_servers=args.bootstrap,
         group_id=f"dept-{args.department}",
+        group_instance_id=f"dept-{args.department}.{socket.gethostname()}",  # back at once
         enable_auto_commit=False,
         auto_offset_reset="earliest",
     )
