@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from events import topics
@@ -11,7 +12,12 @@ from events.contracts import (
     DeadLetter,
 )
 from events.envelope import EVENT_TYPES, STRUCTURED_CONTENT_TYPE
-from events.schemas import schema_file
+
+
+def schema_file(contract: type[Contract]) -> str:
+    """The file name of a contract's schema: TaskCommand -> task-command.schema.json."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", contract.__name__).lower() + ".schema.json"
+
 
 KEY = {"type": "string", "description": "The application id: one application's events in order."}
 

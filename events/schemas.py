@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import orjson
 import yaml
 
-from events.contracts import CONTRACTS, Contract, DeadLetter
+from events.asyncapi import document, schema_file
+from events.contracts import CONTRACTS, DeadLetter
 from events.envelope import ENVELOPES, EVENT_TYPES
 
 ASYNCAPI_FILE = "asyncapi.yaml"
-
-
-def schema_file(contract: type[Contract]) -> str:
-    """The file name of a contract's schema: TaskCommand -> task-command.schema.json."""
-    return re.sub(r"(?<!^)(?=[A-Z])", "-", contract.__name__).lower() + ".schema.json"
 
 
 def _write_json(path: Path, schema: dict[str, object]) -> Path:
@@ -27,8 +22,6 @@ def _write_json(path: Path, schema: dict[str, object]) -> Path:
 def export(directory: Path, departments: list[str]) -> list[Path]:
     """Write a JSON Schema per contract (the CloudEvents envelope around it), the dead letter's
     schema, and the AsyncAPI 3 document of every topic, into `directory`."""
-    from events.asyncapi import document
-
     directory.mkdir(parents=True, exist_ok=True)
     written = []
     for contract in CONTRACTS:

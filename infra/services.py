@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
 from infra.settings import Settings
-from infra.stack import EmbeddedStack
+from infra.stack import EmbeddedStack, binary
 from infra.supervisor import StackError, Supervisor, free_port
 
 SERVICES = ("simulators", "worker", "bridge", "departments", "api")
@@ -55,7 +54,7 @@ class Deployment:
         started = []
         for name in services:
             if self.supervisor.pid(name) is None:
-                argv = [sys.executable, "-m", "orchestrator.cli", name]
+                argv = [binary("onething"), name]
                 self.supervisor.start(name, argv, env=env)
                 started.append(name)
         for name in started:

@@ -14,16 +14,16 @@ from infra.loops import run_until_stopped
 from infra.settings import Settings
 from infra.supervisor import Supervisor
 from one_things import load_catalogue
-from orchestrator.activities import (
+from orchestrator.activities.dispatch import (
     LicenceActivities,
     ProactiveActivities,
     TaskActivities,
     await_answer,
 )
-from orchestrator.intake import Intake
-from orchestrator.licences import LicenceLibrary
-from orchestrator.temporal import connect
-from orchestrator.workflows import OneThingWorkflow
+from orchestrator.client import connect
+from orchestrator.intake.service import Intake
+from orchestrator.stores.licences import LicenceLibrary
+from orchestrator.workflow.workflow import OneThingWorkflow
 
 log = get_logger(__name__)
 # Immutable model code the workflow uses: imported once, not once per workflow run.
@@ -31,9 +31,11 @@ PASSED_THROUGH = (
     "pydantic",
     "events",
     "one_things",
-    "orchestrator.models",
-    "orchestrator.names",
-    "orchestrator.reply",
+    "orchestrator.workflow.models",
+    "orchestrator.workflow.names",
+    "orchestrator.workflow.reply",
+    "orchestrator.workflow.steps",
+    "orchestrator.errors",
 )
 
 

@@ -22,7 +22,7 @@ from infra import kafka
 from infra.services import Deployment, on_free_ports
 from infra.settings import Settings
 from one_things import load_catalogue
-from orchestrator.temporal import connect
+from orchestrator.client import connect
 
 # distinct latencies, so tasks complete in a known order; tax answers after bank
 LATENCY = {

@@ -28,10 +28,10 @@ from temporalio.worker import Worker
 from infra.services import Deployment
 from infra.settings import Settings
 from one_things import Applicant, form_model, load_catalogue, plan
-from orchestrator.demo import APPLICATIONS
-from orchestrator.models import ApplicationInput
-from orchestrator.temporal import connect
-from orchestrator.workflows import OneThingWorkflow
+from orchestrator.cli.demo import APPLICATIONS
+from orchestrator.client import connect
+from orchestrator.workflow.models import ApplicationInput
+from orchestrator.workflow.workflow import OneThingWorkflow
 from tests.bench.bare import BareShapeWorkflow, handle_directly
 from tests.conftest import PORTAL_KEY, stack_settings
 

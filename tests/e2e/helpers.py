@@ -22,9 +22,9 @@ from temporalio.worker import Replayer
 from events import topics
 from infra.settings import Settings
 from one_things import load_catalogue
-from orchestrator.demo import APPLICATIONS, example
-from orchestrator.models import Progress
-from orchestrator.workflows import OneThingWorkflow
+from orchestrator.cli.demo import APPLICATIONS, example
+from orchestrator.workflow.models import Progress
+from orchestrator.workflow.workflow import OneThingWorkflow
 from tests.conftest import Observer
 
 CATALOGUE = load_catalogue()
@@ -34,7 +34,7 @@ HISTORIES = Path(__file__).parent.parent / "replay" / "histories"
 def ops(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     """Run `onething ops …` against the test deployment."""
     return subprocess.run(
-        [sys.executable, "-m", "orchestrator.cli", "ops", *args],
+        [sys.executable, "-m", "orchestrator.cli.main", "ops", *args],
         env={**os.environ, **settings.env(), "COLUMNS": "250"},
         capture_output=True,
         text=True,

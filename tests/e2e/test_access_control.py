@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from infra.settings import Settings
-from orchestrator.demo import example
+from orchestrator.cli.demo import example
 from tests.conftest import API_KEYS, DEPARTMENT_KEY, OPERATOR_KEY, OTHER_PORTAL_KEY
 from tests.e2e.helpers import finished, submit
 

@@ -16,8 +16,8 @@ from temporalio.client import Client
 
 from events import topics
 from infra.settings import Settings
-from orchestrator.models import Progress
-from orchestrator.names import AWAIT_ANSWER
+from orchestrator.workflow.models import Progress
+from orchestrator.workflow.names import AWAIT_ANSWER
 from tests.conftest import Observer
 from tests.e2e.helpers import (
     CATALOGUE,

@@ -11,7 +11,7 @@ from temporalio.client import Client
 
 from infra.settings import Settings
 from one_things.identity import resident_id_check_digit
-from orchestrator.demo import example
+from orchestrator.cli.demo import example
 from tests.conftest import Observer
 from tests.e2e.helpers import CATALOGUE, commands, finished, replay_and_record, submit
 

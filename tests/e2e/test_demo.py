@@ -21,7 +21,7 @@ def test_the_demo_runs_every_one_thing_to_approval(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "orchestrator.cli",
+            "orchestrator.cli.main",
             "demo",
             "--one-thing",
             "all",

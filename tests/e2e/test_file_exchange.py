@@ -11,7 +11,7 @@ from events import topics
 from infra.services import Deployment
 from infra.settings import Settings
 from infra.supervisor import Supervisor
-from orchestrator.demo import example
+from orchestrator.cli.demo import example
 from tests.conftest import Observer
 from tests.e2e.helpers import eventually, finished, submit
 

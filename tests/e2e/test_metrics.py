@@ -7,7 +7,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from infra.settings import Settings
-from orchestrator.demo import example
+from orchestrator.cli.demo import example
 from tests.e2e.helpers import bridge_fates, finished, submit
 
 pytestmark = pytest.mark.stack

@@ -7,7 +7,7 @@ import pytest
 from temporalio.client import Client
 
 from infra.settings import Settings
-from orchestrator.demo import example
+from orchestrator.cli.demo import example
 from tests.e2e.helpers import (
     eventually,
     finished,

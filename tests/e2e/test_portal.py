@@ -15,8 +15,8 @@ from events.contracts import ApplicationRequested
 from events.envelope import HEADERS, dumps, wrap
 from infra import kafka
 from infra.settings import Settings
-from orchestrator.demo import example
-from orchestrator.intake import application_id_for
+from orchestrator.cli.demo import example
+from orchestrator.intake.service import application_id_for
 from tests.conftest import OPERATOR_KEY, Observer
 from tests.e2e.helpers import (
     CATALOGUE,

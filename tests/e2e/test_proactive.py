@@ -6,7 +6,7 @@ import httpx
 import pytest
 from temporalio.client import Client
 
-from orchestrator.demo import example
+from orchestrator.cli.demo import example
 from tests.conftest import Observer
 from tests.e2e.helpers import commands, finished, replay_and_record, submit
 from tests.e2e.test_catalogue import fresh_resident_id

@@ -16,8 +16,8 @@ from events import Outcome, TaskResult, dumps, topics, wrap
 from infra.services import Deployment
 from infra.settings import Settings
 from infra.supervisor import Supervisor
-from orchestrator.models import Progress
-from orchestrator.names import AWAIT_ANSWER
+from orchestrator.workflow.models import Progress
+from orchestrator.workflow.names import AWAIT_ANSWER
 from tests.conftest import Observer
 from tests.e2e.helpers import (
     body,

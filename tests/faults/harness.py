@@ -21,8 +21,8 @@ import httpx
 from infra.services import Deployment
 from infra.settings import Settings
 from infra.supervisor import Supervisor
-from orchestrator.demo import example
-from orchestrator.models import Progress
+from orchestrator.cli.demo import example
+from orchestrator.workflow.models import Progress
 from tests.conftest import API_KEYS, PORTAL_KEY, stack_settings
 
 UNDONE_STATES = {"compensated", "voided"}

@@ -22,8 +22,8 @@ from events.contracts import Outcome as Answer
 from infra import kafka
 from infra.settings import Settings
 from infra.stack import KAFKA, TEMPORAL
-from orchestrator import reply
-from orchestrator.temporal import connect
+from orchestrator.client import connect
+from orchestrator.workflow import reply
 from tests.faults.harness import (
     Outcome,
     deployment,

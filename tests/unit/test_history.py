@@ -2,7 +2,7 @@ from pathlib import Path
 
 from temporalio.client import WorkflowHistory
 
-from orchestrator.history import story
+from orchestrator.ops.history import story
 
 HISTORIES = Path(__file__).parent.parent / "replay" / "histories"
 

@@ -5,7 +5,7 @@ from pydantic import ValidationError
 
 from one_things import Applicant, form_model, load_catalogue, plan
 from one_things.graph import critical_path, find_cycle, topological_order
-from orchestrator.demo import APPLICATIONS
+from orchestrator.cli.demo import APPLICATIONS
 
 CATALOGUE = load_catalogue()
 

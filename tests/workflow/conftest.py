@@ -15,7 +15,7 @@ from temporalio.client import Client
 from infra.services import on_free_ports
 from infra.settings import Settings
 from infra.stack import TEMPORAL, EmbeddedStack
-from orchestrator.temporal import connect
+from orchestrator.client import connect
 
 
 @pytest.fixture(scope="session")

@@ -18,8 +18,10 @@ from temporalio.worker import Replayer, Worker
 
 from events.contracts import Action, ApplicationStatusChanged, Outcome, TaskStateChanged
 from one_things import Applicant, form_model, load_catalogue, plan
-from orchestrator import updates
-from orchestrator.models import (
+from orchestrator.errors import UpdateRefused
+from orchestrator.ops import updates
+from orchestrator.worker import sandbox
+from orchestrator.workflow.models import (
     ApplicationInput,
     IssueLicences,
     OperatorAction,
@@ -31,7 +33,7 @@ from orchestrator.models import (
     TaskState,
     Withdrawal,
 )
-from orchestrator.names import (
+from orchestrator.workflow.names import (
     AWAIT_ANSWER,
     ISSUE_LICENCES,
     OPERATOR,
@@ -41,8 +43,7 @@ from orchestrator.names import (
     START_PROACTIVE,
     WITHDRAW,
 )
-from orchestrator.worker import sandbox
-from orchestrator.workflows import OneThingWorkflow
+from orchestrator.workflow.workflow import OneThingWorkflow
 
 CATALOGUE = load_catalogue()
 OPENING = CATALOGUE.get("enterprise_opening")
@@ -245,7 +246,7 @@ async def test_an_undo_failing_past_its_limit_waits_for_an_operator(client: Clie
         assert waiting.status.value == "compensating"
         assert "business_registration" not in departments.undone()  # the way back waits
         fail = OperatorAction(task_id="seal_engraving", decision=OperatorDecision.FAIL)
-        with pytest.raises(updates.Refused, match="fail is not open"):
+        with pytest.raises(UpdateRefused, match="fail is not open"):
             await updates.send(client, handle.id, OPERATOR, fail)
         resolve = OperatorAction(
             task_id="seal_engraving", decision=OperatorDecision.RESOLVE, reason="销毁印章，线下办结"
@@ -279,7 +280,7 @@ async def test_a_withdrawal_undoes_what_is_done(client: Client) -> None:
         await state_of(handle, "housing_fund", TaskState.APPROVED)
         status = await updates.send(client, handle.id, WITHDRAW, Withdrawal(reason="改期"))
         assert status == "compensating"
-        with pytest.raises(updates.Refused, match="already ending"):
+        with pytest.raises(UpdateRefused, match="already ending"):
             await updates.send(client, handle.id, WITHDRAW, Withdrawal(reason="again"))
         progress = await ended(handle)
     assert progress.status.value == "withdrawn" and progress.reason
@@ -292,7 +293,7 @@ async def test_a_withdrawal_after_the_approval_is_refused(client: Client) -> Non
     departments = Departments(hold_licences=True)
     async with running(client, departments) as handle:
         await asyncio.wait_for(departments.licences_issued.wait(), 30)
-        with pytest.raises(updates.Refused, match="already been approved"):
+        with pytest.raises(UpdateRefused, match="already been approved"):
             await updates.send(client, handle.id, WITHDRAW, Withdrawal(reason="too late"))
         departments.hold_licences = False
         progress = await ended(handle)

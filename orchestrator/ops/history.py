@@ -11,7 +11,7 @@ from temporalio.api.common.v1 import Payloads
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
 
-from orchestrator.names import AWAIT_ANSWER, PUBLISH_COMMAND
+from orchestrator.workflow.names import AWAIT_ANSWER, PUBLISH_COMMAND
 
 
 class Step(BaseModel):

@@ -24,10 +24,11 @@ from infra.logging import get_logger
 from infra.settings import Settings
 from one_things import Applicant, Catalogue, SkippedMatter, form_model, plan
 from one_things.licences import holders, prefill
-from orchestrator.licences import LicenceLibrary
-from orchestrator.models import ApplicationInput
-from orchestrator.names import APPLICANT_REF, APPLICATION_STATUS, ONE_THING
-from orchestrator.workflows import OneThingWorkflow
+from orchestrator.errors import InvalidForm, RequestConflict
+from orchestrator.stores.licences import LicenceLibrary
+from orchestrator.workflow.models import ApplicationInput
+from orchestrator.workflow.names import APPLICANT_REF, APPLICATION_STATUS, ONE_THING
+from orchestrator.workflow.workflow import OneThingWorkflow
 
 log = get_logger(__name__)
 
@@ -55,18 +56,6 @@ class Started(BaseModel):
         default_factory=list, description="Matters this application does not need, and why."
     )
     replayed: bool = Field(default=False, description="True if the request was seen before.")
-
-
-class InvalidForm(ValueError):
-    """The form does not validate; `errors` are pydantic's, located under the form."""
-
-    def __init__(self, errors: list[Any]) -> None:
-        super().__init__(f"{len(errors)} invalid form fields")
-        self.errors = errors
-
-
-class RequestConflict(ValueError):
-    """The request id was used before for a different request."""
 
 
 def application_id_for(request_id: str | None) -> str:

@@ -22,7 +22,7 @@ from infra.settings import Settings
 from infra.supervisor import StackError
 from one_things import load_catalogue
 from one_things.graph import critical_path
-from orchestrator.models import Progress
+from orchestrator.workflow.models import Progress
 
 STATE_STYLE = {
     "compensated": "magenta",

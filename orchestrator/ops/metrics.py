@@ -17,7 +17,7 @@ from temporalio.client import Client
 
 from events import topics
 from infra.settings import Settings
-from orchestrator.models import ApplicationStatus
+from orchestrator.workflow.models import ApplicationStatus
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 GROUPS = ("onething-bridge", "onething-intake")  # and each department's `dept-<code>`

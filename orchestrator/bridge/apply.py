@@ -24,9 +24,9 @@ from events.contracts import (
 )
 from events.envelope import HEADERS, dumps, loads, wrap
 from infra.logging import get_logger
-from orchestrator import reply
-from orchestrator.models import Progress, TaskAnswer, TaskState
-from orchestrator.temporal import unavailable
+from orchestrator.client import unavailable
+from orchestrator.workflow import reply
+from orchestrator.workflow.models import Progress, TaskAnswer, TaskState
 
 log = get_logger(__name__)
 

@@ -10,15 +10,13 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from orchestrator.errors import UpdateRefused
+
 UPDATE_TIMEOUT = timedelta(seconds=8)
 
 
-class Refused(Exception):
-    """The application cannot take it in its state (HTTP 409); the message says why."""
-
-
 async def send(client: Client, application_id: str, name: str, arg: BaseModel) -> str:
-    """Send update `name`; its result, or `Refused` with the workflow's reason.
+    """Send update `name`; its result, or `UpdateRefused` with the workflow's reason.
 
     An unavailable server (or no worker within `UPDATE_TIMEOUT`) raises what Temporal raised.
     """
@@ -29,9 +27,11 @@ async def send(client: Client, application_id: str, name: str, arg: BaseModel) -
         )
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
-        raise Refused(cause.message if isinstance(cause, ApplicationError) else str(cause)) from exc
+        raise UpdateRefused(
+            cause.message if isinstance(cause, ApplicationError) else str(cause)
+        ) from exc
     except RPCError as exc:
         if exc.status is RPCStatusCode.NOT_FOUND:  # it ended meanwhile
-            raise Refused("the application has already ended") from exc
+            raise UpdateRefused("the application has already ended") from exc
         raise
     return result

@@ -14,6 +14,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from infra.sqlite import open_store
+from orchestrator.errors import AlreadyRated
 
 POOR = 2
 
@@ -29,10 +30,6 @@ class RatingSummary(BaseModel):
     count: int
     mean: float
     poor_share: float = Field(description="Share of ratings of 2 or less (差评率).")
-
-
-class AlreadyRated(Exception):
-    """The task has its rating already."""
 
 
 class RatingBook:

@@ -14,7 +14,7 @@ from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError
 
 from infra.logging import get_logger
-from orchestrator.temporal import unavailable
+from orchestrator.client import unavailable
 
 log = get_logger(__name__)
 RETRY_AFTER = {"Retry-After": "5"}

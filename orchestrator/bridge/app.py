@@ -17,9 +17,9 @@ from infra import kafka
 from infra.logging import get_logger
 from infra.settings import Settings
 from infra.supervisor import Supervisor
-from orchestrator.metrics import CONTENT_TYPE, bridge_counters, exposition
-from orchestrator.results import ResultApplier
-from orchestrator.temporal import connect
+from orchestrator.bridge.apply import ResultApplier
+from orchestrator.client import connect
+from orchestrator.ops.metrics import CONTENT_TYPE, bridge_counters, exposition
 
 log = get_logger(__name__)
 APP_ID = "onething-bridge"

@@ -11,9 +11,7 @@ import base64
 import binascii
 from typing import NamedTuple
 
-
-class InvalidReplyToken(ValueError):
-    """A reply token that names no dispatch."""
+from orchestrator.errors import InvalidReplyToken
 
 
 class Waiting(NamedTuple):

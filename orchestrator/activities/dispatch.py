@@ -20,16 +20,17 @@ from events.envelope import HEADERS, dumps, wrap
 from infra.kafka import Producer
 from one_things import UnknownOneThing
 from one_things.licences import ELicence, content_hash
-from orchestrator.intake import Intake, InvalidForm, RequestConflict, SubmitApplication
-from orchestrator.licences import LicenceLibrary
-from orchestrator.models import (
+from orchestrator.errors import InvalidForm, RequestConflict
+from orchestrator.intake.service import Intake, SubmitApplication
+from orchestrator.stores.licences import LicenceLibrary
+from orchestrator.workflow.models import (
     IssueLicences,
     PublishCommand,
     StartProactive,
     TaskAnswer,
     TaskState,
 )
-from orchestrator.names import (
+from orchestrator.workflow.names import (
     AWAIT_ANSWER,
     ISSUE_LICENCES,
     PUBLISH_COMMAND,

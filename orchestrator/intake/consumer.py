@@ -25,8 +25,9 @@ from infra import kafka
 from infra.logging import get_logger
 from infra.settings import Settings
 from one_things import UnknownOneThing
-from orchestrator.intake import Intake, InvalidForm, RequestConflict, SubmitApplication
-from orchestrator.temporal import unavailable
+from orchestrator.client import unavailable
+from orchestrator.errors import InvalidForm, RequestConflict
+from orchestrator.intake.service import Intake, SubmitApplication
 
 log = get_logger(__name__)
 GROUP = "onething-intake"

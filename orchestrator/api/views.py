@@ -17,7 +17,7 @@ import orjson
 from pydantic import BaseModel
 from temporalio.api.workflow.v1 import PendingActivityInfo
 
-from orchestrator.models import Progress, TaskState
+from orchestrator.workflow.models import Progress, TaskState
 
 
 class DataAccess(BaseModel):

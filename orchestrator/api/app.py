@@ -18,7 +18,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -33,28 +33,45 @@ from one_things import (
     Catalogue,
     OneThing,
     UnknownOneThing,
-    form_model,
     load_catalogue,
 )
 from one_things.licences import ELicence
-from orchestrator import problems, updates
-from orchestrator.access import DataAccess, data_accesses, note_acceptances
-from orchestrator.access_control import Caller, Keys, Role
-from orchestrator.intake import Intake, InvalidForm, RequestConflict, Started, SubmitApplication
-from orchestrator.intake_consumer import IntakeConsumer
-from orchestrator.licences import LicenceLibrary
-from orchestrator.metrics import CONTENT_TYPE as PROMETHEUS_TYPE
-from orchestrator.metrics import applications_by_status, exposition, kafka_metrics
-from orchestrator.models import (
+from orchestrator.api import problems
+from orchestrator.api.auth import Caller, Keys, Role
+from orchestrator.api.catalogue import (
+    OneThingSummary,
+    check_supplement,
+    form_json_schema,
+    summary,
+)
+from orchestrator.api.views import DataAccess, data_accesses, note_acceptances
+from orchestrator.client import connect
+from orchestrator.errors import AlreadyRated, InvalidForm, RequestConflict, UpdateRefused
+from orchestrator.intake.consumer import IntakeConsumer
+from orchestrator.intake.service import (
+    Intake,
+    Started,
+    SubmitApplication,
+)
+from orchestrator.ops import updates
+from orchestrator.ops.metrics import CONTENT_TYPE as PROMETHEUS_TYPE
+from orchestrator.ops.metrics import applications_by_status, exposition, kafka_metrics
+from orchestrator.stores.licences import LicenceLibrary
+from orchestrator.stores.ratings import POOR, Rating, RatingBook, RatingSummary
+from orchestrator.workflow.models import (
     Progress,
     Supplement,
     TaskState,
     Withdrawal,
 )
-from orchestrator.names import APPLICANT_REF, APPLICATION_STATUS, ONE_THING, SUPPLEMENT, WITHDRAW
-from orchestrator.ratings import POOR, AlreadyRated, Rating, RatingBook, RatingSummary
-from orchestrator.temporal import connect
-from orchestrator.workflows import OneThingWorkflow
+from orchestrator.workflow.names import (
+    APPLICANT_REF,
+    APPLICATION_STATUS,
+    ONE_THING,
+    SUPPLEMENT,
+    WITHDRAW,
+)
+from orchestrator.workflow.workflow import OneThingWorkflow
 
 log = get_logger(__name__)
 QUERY_TIMEOUT = timedelta(seconds=5)
@@ -93,77 +110,6 @@ class ApplicationSummary(BaseModel):
     status: str
     submitted_at: datetime
     progress_url: str
-
-
-class OneThingSummary(BaseModel):
-    id: str
-    version: str
-    title: str
-    description: str
-    matters: list[dict[str, str]]
-    form: dict[str, dict[str, Any]]
-    example: dict[str, Any]
-
-
-def summary(ot: OneThing) -> OneThingSummary:
-    return OneThingSummary(
-        id=ot.id,
-        version=ot.version,
-        title=ot.title,
-        description=ot.description.strip(),
-        matters=[{"id": m.id, "title": m.title, "department": m.department} for m in ot.matters],
-        form={k: v.model_dump(exclude_none=True) for k, v in ot.form.items()},
-        example=ot.example.model_dump(mode="json"),
-    )
-
-
-def form_json_schema(ot: OneThing) -> dict[str, Any]:
-    """JSON Schema of the form; `x-pii` marks personal data, `x-prefill` its e-licence source."""
-    schema = form_model(ot).model_json_schema()
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = ot.title
-    for name, spec in ot.form.items():
-        schema["properties"][name]["x-pii"] = spec.pii
-        if spec.prefill:
-            schema["properties"][name]["x-prefill"] = spec.prefill
-    return schema
-
-
-def check_supplement(
-    one_thing: OneThing, matter: str, asked: list[str], fields: dict[str, Any]
-) -> None:
-    """The fields a department asked for, each granted to its matter and valid; else 422."""
-    granted = set(one_thing.matter(matter).inputs)
-    model = form_model(one_thing)
-    errors: list[dict[str, Any]] = []
-    for name in sorted(set(asked) - set(fields)):
-        errors.append(
-            {
-                "type": "missing",
-                "loc": ("body", "fields", name),
-                "msg": "the department asked for this field",
-                "input": None,
-            }
-        )
-    for name, value in fields.items():
-        where = ("body", "fields", name)
-        if name not in asked or name not in granted or name not in model.model_fields:
-            errors.append(
-                {
-                    "type": "value_error",
-                    "loc": where,
-                    "input": value,
-                    "msg": f"not asked for by the department of {matter}",
-                }
-            )
-            continue
-        info = model.model_fields[name]
-        try:
-            TypeAdapter(Annotated[info.annotation, info]).validate_python(value)  # type: ignore[arg-type]
-        except ValidationError as exc:
-            errors += [{**e, "loc": where} for e in exc.errors()]
-    if errors:
-        raise RequestValidationError(errors)
 
 
 def _exit_if_consumer_ended(consuming: asyncio.Task[None]) -> None:
@@ -332,7 +278,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def update(application_id: str, name: str, arg: BaseModel) -> str:
         try:
             return await updates.send(up().temporal, application_id, name, arg)
-        except updates.Refused as exc:
+        except UpdateRefused as exc:
             raise HTTPException(409, str(exc)) from exc
 
     @app.get("/v1/applications/{application_id}", name="progress")

@@ -1,0 +1,84 @@
+"""The one composition root: each process of the deployment, built from `Settings`.
+
+`onething <service>` comes here; so does anything that needs a whole process (the OpenAPI
+document needs the API's app).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from infra.logging import configure
+from infra.settings import Settings
+
+
+def _serve(main: Callable[..., Awaitable[None]], settings: Settings) -> None:
+    """Run one service coroutine function until SIGTERM or SIGINT."""
+
+    async def runner() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await main(settings, stop=stop)
+
+    configure()
+    asyncio.run(runner())
+
+
+def _serve_http(asgi: Any, settings: Settings, port: int) -> None:
+    import uvicorn
+
+    configure()
+    uvicorn.run(asgi, host=settings.host, port=port, log_level="warning")
+
+
+def serve_worker(settings: Settings) -> None:
+    from orchestrator.worker import run_worker
+
+    _serve(run_worker, settings)
+
+
+def serve_departments(settings: Settings) -> None:
+    from adapters.departments import run_departments
+
+    _serve(run_departments, settings)
+
+
+def serve_simulators(settings: Settings) -> None:
+    from adapters.simulation.service import create_simulators_app
+    from one_things import load_catalogue
+
+    catalogue = load_catalogue(settings.catalogue_dir)
+    _serve_http(create_simulators_app(settings, catalogue), settings, settings.simulators_port)
+
+
+def serve_simulator(settings: Settings, department: str, port: int, db: Path) -> None:
+    from adapters.simulation.service import simulated_department_app
+    from one_things import load_catalogue
+
+    catalogue = load_catalogue(settings.catalogue_dir)
+    _serve_http(simulated_department_app(department, settings, catalogue, db), settings, port)
+
+
+def serve_bridge(settings: Settings) -> None:
+    from orchestrator.bridge.app import run_bridge
+
+    configure()
+    run_bridge(settings)
+
+
+def serve_api(settings: Settings) -> None:
+    from orchestrator.api.app import create_app
+
+    _serve_http(create_app(settings), settings, settings.api_port)
+
+
+def openapi_document(settings: Settings) -> dict[str, Any]:
+    from orchestrator.api.app import create_app
+
+    return create_app(settings).openapi()

@@ -1,0 +1,180 @@
+"""`onething`: run the stack, the processes, the demo, schema export and operator commands."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from infra.services import Deployment
+from infra.settings import Settings
+from infra.supervisor import StackError
+from orchestrator import bootstrap
+from orchestrator.cli.ops import ops_app
+from orchestrator.cli.output import console, fail
+
+app = typer.Typer(
+    help="OneThing: one application, many departments, in parallel.", no_args_is_help=True
+)
+stack_app = typer.Typer(help="The embedded Temporal server and Kafka-protocol broker.")
+schemas_app = typer.Typer(help="Contracts for departments.")
+app.add_typer(stack_app, name="stack")
+app.add_typer(schemas_app, name="schemas")
+app.add_typer(ops_app, name="ops")
+
+
+@stack_app.command("up")
+def stack_up() -> None:
+    """Start the Temporal dev server and the broker, create the topics (no-op if running)."""
+    deployment = Deployment(Settings())
+    try:
+        deployment.stack.up()
+    except StackError as exc:
+        raise fail(exc) from exc
+    _print_urls(deployment)
+
+
+@stack_app.command("down")
+def stack_down() -> None:
+    """Stop the Temporal dev server and the broker."""
+    console.print(f"stopped: {', '.join(Deployment(Settings()).stack.down()) or 'nothing'}")
+
+
+@stack_app.command("status")
+def stack_status() -> None:
+    """Show what of the stack runs."""
+    _print_status(Deployment(Settings()).stack.status())
+
+
+@app.command("up")
+def up() -> None:
+    """Start the stack and every process in the background; print the URLs."""
+    deployment = Deployment(Settings())
+    try:
+        deployment.up()
+    except StackError as exc:
+        raise fail(exc) from exc
+    _print_urls(deployment)
+
+
+@app.command("down")
+def down() -> None:
+    """Stop every process and the stack."""
+    console.print(f"stopped: {', '.join(Deployment(Settings()).down()) or 'nothing'}")
+
+
+@app.command("status")
+def status() -> None:
+    """Show which processes run."""
+    _print_status(Deployment(Settings()).status())
+
+
+def _print_urls(deployment: Deployment) -> None:
+    urls = deployment.urls()
+    width = max(map(len, urls))
+    for what, url in urls.items():
+        console.print(f"{what:>{width}}  {url}")
+
+
+def _print_status(pids: dict[str, int | None]) -> None:
+    for name, pid in pids.items():
+        console.print(f"{name:>12}  {'running (pid ' + str(pid) + ')' if pid else 'stopped'}")
+
+
+@app.command("worker")
+def worker() -> None:
+    """Run the Temporal worker (workflows and activities) in the foreground."""
+    bootstrap.serve_worker(Settings())
+
+
+@app.command("departments")
+def departments() -> None:
+    """Run the department adapters (simulated, REST, file exchange) in the foreground."""
+    bootstrap.serve_departments(Settings())
+
+
+@app.command("simulators")
+def simulators() -> None:
+    """Serve every department's simulated system over HTTP, each at /DEPT."""
+    bootstrap.serve_simulators(Settings())
+
+
+@app.command("simulator")
+def simulator(
+    department: str,
+    port: Annotated[int, typer.Option(help="Port to serve on.")],
+    db: Annotated[Path, typer.Option(help="SQLite file of its records.")],
+) -> None:
+    """Serve one department's simulated system over HTTP, as its own service."""
+    bootstrap.serve_simulator(Settings(), department, port, db)
+
+
+@app.command("bridge")
+def bridge() -> None:
+    """Run the results bridge (Faust) in the foreground."""
+    bootstrap.serve_bridge(Settings())
+
+
+@app.command("api")
+def api() -> None:
+    """Run the intake API in the foreground."""
+    bootstrap.serve_api(Settings())
+
+
+@app.command("demo")
+def demo(
+    one_thing: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--one-thing", help="Run the catalogue's example of this one thing (repeat, or 'all')."
+        ),
+    ] = None,
+    json_file: Annotated[
+        Path | None, typer.Option("--json", help="Write the final progress documents here.")
+    ] = None,
+) -> None:
+    """Start everything on free ports, submit applications, show them live, stop everything."""
+    from one_things import UnknownOneThing, load_catalogue
+    from orchestrator.cli.demo import APPLICATIONS, DemoApplication, applications_of, run_demo
+
+    applications: tuple[DemoApplication, ...] = APPLICATIONS
+    if one_thing:
+        try:
+            applications = applications_of(one_thing)
+        except UnknownOneThing as exc:
+            known = ", ".join(ot.id for ot in load_catalogue())
+            raise fail(LookupError(f"{exc}; the catalogue has: {known}, or all")) from exc
+    raise typer.Exit(run_demo(console, json_file, applications))
+
+
+@schemas_app.command("export")
+def schemas_export(directory: Path) -> None:
+    """Write a JSON Schema per contract and the AsyncAPI document into DIRECTORY."""
+    from events.schemas import export
+    from one_things import load_catalogue
+
+    settings = Settings()
+    catalogue = load_catalogue(settings.catalogue_dir)
+    for path in export(directory, catalogue.departments()):
+        console.print(str(path))
+
+
+@app.command("openapi")
+def openapi(file: Path) -> None:
+    """Write the intake API's OpenAPI document to FILE (JSON)."""
+    import orjson
+
+    document = bootstrap.openapi_document(Settings())
+    file.write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2))
+    console.print(f"wrote {file}")
+
+
+def main() -> None:
+    with contextlib.suppress(KeyboardInterrupt):
+        app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,209 @@
+"""`onething ops …`: operators' commands against the running deployment."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from infra.settings import Settings
+from orchestrator.cli.output import console, exit_now, fail, report
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+ops_app = typer.Typer(help="Operator commands.")
+
+
+@ops_app.command("history")
+def ops_history(application_id: str, file: Path) -> None:
+    """Write the workflow history of one application to FILE (JSON), e.g. for replay tests."""
+    from orchestrator.client import connect
+
+    async def fetch() -> str:
+        client = await connect(Settings())
+        history = await client.get_workflow_handle(application_id).fetch_history()
+        return history.to_json()
+
+    file.write_text(asyncio.run(fetch()))
+    console.print(f"wrote {file}")
+    exit_now(0)
+
+
+dlq_app = typer.Typer(help="The dead-letter topic onething.dlq.")
+ops_app.add_typer(dlq_app, name="dlq")
+
+
+@dlq_app.command("list")
+def dlq_list() -> None:
+    """List every message that could not be parsed or applied, with the reason."""
+    from rich.table import Table
+
+    from orchestrator.ops.dlq import dead_letters
+
+    table = Table("id", "topic", "partition", "offset", "at", "reason")
+    letters = asyncio.run(dead_letters(Settings()))
+    for letter_id, letter in letters.items():
+        table.add_row(
+            letter_id,
+            letter.topic,
+            str(letter.partition),
+            str(letter.offset),
+            f"{letter.at:%Y-%m-%d %H:%M:%S}",
+            letter.reason[:200],
+        )
+    console.print(table)
+    console.print(f"{len(letters)} dead letters")
+
+
+@dlq_app.command("replay")
+def dlq_replay(
+    letter_id: Annotated[str, typer.Argument(help="partition:offset from `list`")],
+) -> None:
+    """Publish one dead letter's original message to its original topic again."""
+    from orchestrator.ops.dlq import replay
+
+    try:
+        letter = asyncio.run(replay(Settings(), letter_id))
+    except KeyError as exc:
+        raise fail(LookupError(f"no dead letter {letter_id}")) from exc
+    console.print(f"replayed {letter_id} to {letter.topic}")
+
+
+@ops_app.command("show")
+def ops_show(application_id: str) -> None:
+    """Print an application's story from its workflow history, in order."""
+    from rich.table import Table
+
+    from orchestrator.client import connect
+    from orchestrator.ops.history import story
+
+    async def fetch() -> list[Any]:
+        client = await connect(Settings())
+        return story(await client.get_workflow_handle(application_id).fetch_history())
+
+    try:
+        steps = asyncio.run(fetch())
+    except Exception as exc:
+        console.print(f"[red]error:[/red] {application_id}: {exc}")
+        exit_now(1)
+    table = Table("at (UTC)", "event", "task", "department", "detail", title=application_id)
+    for step in steps:
+        table.add_row(
+            f"{step.at:%H:%M:%S.%f}"[:-3], step.event, step.task, step.department, step.detail
+        )
+    console.print(table)
+    exit_now(0)
+
+
+@ops_app.command("list")
+def ops_list(
+    status: Annotated[str | None, typer.Option(help="running, approved, rejected, …")] = None,
+    one_thing: Annotated[str | None, typer.Option("--one-thing")] = None,
+    dept: Annotated[str | None, typer.Option(help="A department with a task open.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 50,
+) -> None:
+    """List applications by status, one thing and department waited on (search attributes)."""
+    from rich.table import Table
+
+    from orchestrator.client import connect
+    from orchestrator.workflow.names import APPLICATION_STATUS, ONE_THING, PENDING_DEPARTMENTS
+
+    clauses = ["WorkflowType = 'OneThingWorkflow'"]
+    for key, value in (
+        (APPLICATION_STATUS, status),
+        (ONE_THING, one_thing),
+        (PENDING_DEPARTMENTS, dept),
+    ):
+        if value is not None:
+            clauses.append(f"{key.name} = '{value.replace(chr(39), '')}'")
+    query = " AND ".join(clauses)
+
+    async def fetch() -> list[tuple[str, str, str, str, str]]:
+        client = await connect(Settings())
+        rows = []
+        async for wf in client.list_workflows(query, limit=limit):
+            attrs = wf.typed_search_attributes
+            rows.append(
+                (
+                    wf.id,
+                    attrs.get(ONE_THING) or "",
+                    attrs.get(APPLICATION_STATUS) or "",
+                    ", ".join(attrs.get(PENDING_DEPARTMENTS) or []),
+                    f"{wf.start_time:%Y-%m-%d %H:%M:%S}",
+                )
+            )
+        return rows
+
+    table = Table("application", "one thing", "status", "waiting on", "submitted (UTC)")
+    rows = asyncio.run(fetch())
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+    console.print(f"{len(rows)} applications ({query})")
+    exit_now(0)
+
+
+@ops_app.command("withdraw")
+def ops_withdraw(
+    application_id: str,
+    reason: Annotated[str, typer.Option(help="Told to the applicant.")],
+) -> None:
+    """Withdraw an application on the applicant's behalf: its completed tasks are undone."""
+    from orchestrator.workflow.models import Withdrawal
+    from orchestrator.workflow.names import WITHDRAW
+
+    withdrawal = Withdrawal(reason=f"by an operator: {reason}")
+    _update(application_id, WITHDRAW, withdrawal, f"withdrawing: {application_id}")
+
+
+@ops_app.command("retry")
+def ops_retry(application_id: str, task_id: str) -> None:
+    """Dispatch an escalated task once more, or send an escalated undo again."""
+    _decide(application_id, task_id, "retry", "retried by an operator")
+
+
+@ops_app.command("fail")
+def opsfail(
+    application_id: str,
+    task_id: str,
+    reason: Annotated[str, typer.Option(help="Told to the applicant.")] = "no answer in time",
+) -> None:
+    """Fail an escalated task: the application is rejected and its completed tasks undone."""
+    _decide(application_id, task_id, "fail", reason)
+
+
+@ops_app.command("resolve")
+def ops_resolve(
+    application_id: str,
+    task_id: str,
+    reason: Annotated[str, typer.Option(help="How it was settled; kept in the record.")],
+) -> None:
+    """Record that an escalated undo was settled by hand: the way back goes on."""
+    _decide(application_id, task_id, "resolve", reason)
+
+
+def _decide(application_id: str, task_id: str, decision: str, reason: str) -> None:
+    from orchestrator.workflow.models import OperatorAction, OperatorDecision
+    from orchestrator.workflow.names import OPERATOR
+
+    action = OperatorAction(task_id=task_id, decision=OperatorDecision(decision), reason=reason)
+    _update(application_id, OPERATOR, action, f"{decision}: {application_id} {task_id}")
+
+
+def _update(application_id: str, name: str, arg: BaseModel, done: str) -> None:
+    """Send an update; report the workflow's refusal (exit 1) or what was done (exit 0)."""
+    from orchestrator.client import connect
+    from orchestrator.errors import UpdateRefused
+    from orchestrator.ops import updates
+
+    async def send() -> str | None:
+        try:
+            await updates.send(await connect(Settings()), application_id, name, arg)
+        except UpdateRefused as exc:
+            return f"{application_id}: {exc}"
+        return None
+
+    report(asyncio.run(send()), done)

@@ -1,0 +1,49 @@
+"""The errors of the orchestrator, one root; foreign errors are mapped where they enter.
+
+    OneThingError
+    ├── RequestRefused            a request the application or the catalogue cannot take
+    │   ├── InvalidForm           the form does not validate (HTTP 422)
+    │   ├── RequestConflict       a request id reused for another request (HTTP 409)
+    │   ├── UpdateRefused         the workflow refused an update in its state (HTTP 409)
+    │   └── AlreadyRated          a task is rated once (HTTP 409)
+    └── InvalidReplyToken         a department's reply token names no dispatch (dead-lettered)
+
+The workflow's own refusal (`workflow.workflow.Conflict`) is a Temporal `ApplicationError`,
+as an update validator must raise; `ops.updates` maps it to `UpdateRefused`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class OneThingError(Exception):
+    """Root of every error the orchestrator raises on purpose."""
+
+
+class RequestRefused(OneThingError):
+    """A request that cannot be taken as it is; the message says why."""
+
+
+class InvalidForm(RequestRefused, ValueError):
+    """The form does not validate; `errors` are pydantic's, located under the form."""
+
+    def __init__(self, errors: list[Any]) -> None:
+        super().__init__(f"{len(errors)} invalid form fields")
+        self.errors = errors
+
+
+class RequestConflict(RequestRefused, ValueError):
+    """The request id was used before for a different request."""
+
+
+class UpdateRefused(RequestRefused):
+    """The application cannot take it in its state; the message says why."""
+
+
+class AlreadyRated(RequestRefused):
+    """The task has been rated already."""
+
+
+class InvalidReplyToken(OneThingError, ValueError):
+    """A reply token that names no dispatch."""

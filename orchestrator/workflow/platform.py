@@ -1,0 +1,181 @@
+"""What every part of the saga shares: the application's record, and the platform concerns
+around it (search attributes for operators, status events, metrics)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from pydantic import JsonValue
+
+    from events.contracts import ApplicationStatusChanged, TaskStateChanged
+    from one_things.plan import PlannedTask
+    from orchestrator.workflow.models import (
+        ESCALATED_DECISIONS,
+        ApplicationInput,
+        ApplicationStatus,
+        OperatorAction,
+        Progress,
+        TaskProgress,
+        TaskState,
+    )
+    from orchestrator.workflow.names import (
+        APPLICATION_STATUS,
+        ESCALATED,
+        PENDING_DEPARTMENTS,
+        PUBLISH_STATUS,
+        PUBLISH_TASK_STATE,
+    )
+
+WAITED_ON = {
+    TaskState.DISPATCHED,
+    TaskState.AWAITING_SUPPLEMENT,
+    TaskState.ESCALATED,
+    TaskState.COMPENSATING,
+    TaskState.UNDO_ESCALATED,
+}
+PUBLISH_TIMEOUT = timedelta(seconds=10)  # one try at publishing a command or an event
+PUBLISH_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=PUBLISH_TIMEOUT)
+STATUS_EVENT_LIFETIME = timedelta(hours=1)  # a status event not out by then is given up
+
+
+class Conflict(ApplicationError):
+    """An update the application cannot take in its state (the API answers 409)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, type="Conflict", non_retryable=True)
+
+
+class Platform:
+    """The application's record and the signs of it that operators and notifiers see."""
+
+    def __init__(self) -> None:
+        self._progress: Progress | None = None
+        self._inp: ApplicationInput | None = None
+        self._planned_by_id: dict[str, PlannedTask] = {}
+        self._ending: tuple[ApplicationStatus, str] | None = None
+        self._approving = False
+        self._supplements: dict[str, dict[str, JsonValue]] = {}
+        self._decisions: dict[str, OperatorAction] = {}
+        self._extra_payload: dict[str, dict[str, JsonValue]] = {}
+        self._sent: dict[str, dict[str, JsonValue]] = {}
+        self._completion_order: list[str] = []
+        self._not_undone: list[str] = []
+        self._undo_tries: dict[str, int] = {}
+        self._notices: list[asyncio.Task[None]] = []
+        self._indexed: tuple[str, list[str], bool] | None = None
+
+    # -- the record --------------------------------------------------------------------------
+
+    def _end(self, status: ApplicationStatus, reason: str) -> None:
+        """Decide how the application ends; what is done is undone before it does."""
+        if self._ending is None:
+            self._ending = (status, reason)
+            if self._progress is not None:
+                self._progress.status = ApplicationStatus.COMPENSATING
+
+    def _refuse_when_closed(self) -> None:
+        if self._ending is not None or self._approving:
+            raise Conflict("the application has already been decided")
+
+    def _known_task(self, task_id: str) -> TaskProgress:
+        if self._progress is None:
+            raise Conflict("the application has not started yet")
+        task = next((t for t in self._progress.tasks if t.task_id == task_id), None)
+        if task is None:
+            raise Conflict(f"no task {task_id!r} in this application")
+        return task
+
+    def _refresh_status(self) -> None:
+        assert self._progress is not None
+        if self._ending is None:
+            awaiting = bool(self._tasks_in(TaskState.AWAITING_SUPPLEMENT))
+            self._progress.status = (
+                ApplicationStatus.AWAITING_SUPPLEMENT if awaiting else ApplicationStatus.RUNNING
+            )
+            if not awaiting:
+                self._progress.supplement_due_at = None
+        self._index()
+
+    def _until_supplement_due(self) -> timedelta | None:
+        assert self._progress is not None
+        due = self._progress.supplement_due_at
+        if due is None or not self._tasks_in(TaskState.AWAITING_SUPPLEMENT):
+            return None
+        return max(due - workflow.now(), timedelta(0))
+
+    def _tasks(self) -> list[TaskProgress]:
+        assert self._progress is not None
+        return self._progress.tasks
+
+    def _tasks_in(self, state: TaskState) -> list[TaskProgress]:
+        return [t for t in self._tasks() if t.state is state]
+
+    def _task(self, task_id: str) -> TaskProgress:
+        assert self._progress is not None
+        return self._progress.task(task_id)
+
+    def _outputs(self) -> dict[str, dict[str, str]]:
+        return {t.task_id: t.outputs for t in self._tasks()}
+
+    # -- the platform ------------------------------------------------------------------------
+
+    def _index(self) -> None:
+        """Keep the operators' search attributes in step: status, departments, escalation."""
+        assert self._progress is not None
+        pending = sorted({t.department for t in self._tasks() if t.state in WAITED_ON})
+        escalated = any(t.state in ESCALATED_DECISIONS for t in self._tasks())
+        indexed = (self._progress.status.value, pending, escalated)
+        if indexed != self._indexed:
+            self._indexed = indexed
+            workflow.upsert_search_attributes(
+                [
+                    APPLICATION_STATUS.value_set(indexed[0]),
+                    PENDING_DEPARTMENTS.value_set(pending),
+                    ESCALATED.value_set(escalated),
+                ]
+            )
+
+    def _count(self, name: str, description: str, department: str) -> None:
+        workflow.metric_meter().create_counter(name, description).add(1, {"department": department})
+
+    def _publish_status(self) -> None:
+        assert self._progress is not None
+        event = ApplicationStatusChanged(
+            application_id=self._progress.id,
+            one_thing=self._progress.one_thing,
+            status=self._progress.status.value,
+            reason=self._progress.reason,
+            at=workflow.now(),
+        )
+        self._notices.append(asyncio.ensure_future(self._publish(PUBLISH_STATUS, event)))
+
+    def _notify(self, state: TaskProgress) -> None:
+        """Tell operators on onething.status that a task needs them or could not be undone."""
+        assert self._progress is not None
+        event = TaskStateChanged(
+            application_id=self._progress.id,
+            task_id=state.task_id,
+            department=state.department,
+            state=state.state.value,
+            attempt=max(state.attempt, 1),
+            at=workflow.now(),
+        )
+        self._notices.append(asyncio.ensure_future(self._publish(PUBLISH_TASK_STATE, event)))
+
+    async def _publish(self, name: str, event: ApplicationStatusChanged | TaskStateChanged) -> None:
+        try:
+            await workflow.execute_activity(
+                name,
+                event,
+                start_to_close_timeout=PUBLISH_TIMEOUT,
+                schedule_to_close_timeout=STATUS_EVENT_LIFETIME,
+                retry_policy=PUBLISH_RETRY,
+            )
+        except ActivityError as err:  # the broker was away for an hour: the record stands
+            workflow.logger.warning("status event not published: %s", err.cause)

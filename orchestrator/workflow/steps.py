@@ -1,0 +1,97 @@
+"""The workflow's pure decisions: which tasks are ready, what a task is sent, which e-licences
+an approval issues, why a dispatch failed. No Temporal calls: unit tested without a server."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from pydantic import JsonValue
+from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import TimeoutError as ActivityTimeoutError
+
+from events.contracts import Action
+from one_things.licences import licence_id
+from one_things.plan import ExecutionPlan, PlannedStart, PlannedTask
+from orchestrator.workflow.models import LicenceToIssue, TaskState
+
+Outputs = Mapping[str, Mapping[str, str]]  # task id -> its outputs
+
+
+class MissingUpstream(ValueError):
+    """A task needs an output its upstream task did not give."""
+
+
+def ready(plan: ExecutionPlan, states: Mapping[str, TaskState]) -> list[PlannedTask]:
+    """Pending tasks whose every dependency is approved, in plan order."""
+    return [
+        task
+        for task in plan.tasks
+        if states[task.task_id] is TaskState.PENDING
+        and all(states[d] is TaskState.APPROVED for d in task.depends_on)
+    ]
+
+
+def payload(
+    task: PlannedTask,
+    supplied: Mapping[str, JsonValue],
+    outputs: Outputs,
+    titles: Mapping[str, str],
+) -> dict[str, JsonValue]:
+    """The plan's minimised payload, the supplements, and the upstream outputs it needs."""
+    sent: dict[str, JsonValue] = {**task.payload, **supplied}
+    for key, ref in task.upstream.items():
+        source, _, output = ref.partition(".")
+        value = outputs.get(source, {}).get(output)
+        if value is None:
+            raise MissingUpstream(f"{titles.get(source, source)} gave no {output}")
+        sent[key] = value
+    return sent
+
+
+def undo_action(task: PlannedTask) -> Action:
+    return Action.VOID if task.irreversible else Action.COMPENSATE
+
+
+def licences_to_issue(
+    application_id: str, plan: ExecutionPlan, outputs: Outputs
+) -> list[LicenceToIssue]:
+    """The e-licences of the approved tasks' document outputs, for their holders."""
+    licences = []
+    for task in plan.tasks:
+        if not task.licences or task.licence_holder is None:
+            continue
+        for kind in dict.fromkeys(task.licences.values()):
+            licences.append(
+                LicenceToIssue(
+                    id=licence_id(kind, application_id, task.task_id),
+                    type=kind,
+                    issuer=task.department,
+                    holder=task.licence_holder,
+                    task_id=task.task_id,
+                    data={**task.payload, **outputs.get(task.task_id, {})},
+                )
+            )
+    return licences
+
+
+def proactive_form(start: PlannedStart, outputs: Outputs) -> dict[str, JsonValue]:
+    """The form of a one thing an approval starts: its fixed values and the outputs it takes."""
+    form: dict[str, JsonValue] = dict(start.values)
+    for field, ref in start.outputs.items():
+        task_id, _, output = ref.partition(".")
+        form[field] = outputs.get(task_id, {}).get(output)
+    return form
+
+
+def why_failed(err: ActivityError) -> str:
+    cause = err.cause
+    if isinstance(cause, ActivityTimeoutError):
+        return "no answer from the department within its time limit"
+    if isinstance(cause, ApplicationError):
+        return f"the department could not handle it: {cause.message}"
+    return "the task could not be dispatched"
+
+
+def ending_reason(reason: str, not_undone: list[str]) -> str:
+    """The application's reason, naming what could not be undone and why."""
+    return reason + ("; not undone: " + "; ".join(not_undone) if not_undone else "")

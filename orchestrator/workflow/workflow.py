@@ -1,0 +1,250 @@
+"""OneThingWorkflow: one per application; walks the plan DAG, dispatching ready tasks at once.
+
+`run` is the saga: the forward path, then either the approval or the way back. When the
+application cannot finish (a task is rejected for good, the applicant withdraws, a supplement
+does not come in time, an operator fails an escalated task, or the workflow is cancelled
+through Temporal) every completed task is undone, newest first (`way_back`). Talking to
+departments is `exchange`; the record, search attributes and status events are `platform`;
+the pure decisions are `steps`.
+
+Deterministic: no I/O, no clocks, no randomness; all of that lives in activities. Status
+events go out through ordinary activities, never local ones (a local activity that keeps
+failing leaves backoff timers and markers that a restarted worker could not replay).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from orchestrator.workflow import steps
+    from orchestrator.workflow.models import (
+        ESCALATED_DECISIONS,
+        ApplicationInput,
+        ApplicationStatus,
+        IssueLicences,
+        OperatorAction,
+        OperatorDecision,
+        Progress,
+        StartProactive,
+        Supplement,
+        TaskAnswer,
+        TaskProgress,
+        TaskState,
+        Withdrawal,
+    )
+    from orchestrator.workflow.names import (
+        ISSUE_LICENCES,
+        OPERATOR,
+        PROGRESS,
+        START_PROACTIVE,
+        SUPPLEMENT,
+        WITHDRAW,
+        WORKFLOW,
+    )
+
+from orchestrator.workflow.platform import Conflict
+from orchestrator.workflow.way_back import WayBack
+
+__all__ = ["Conflict", "OneThingWorkflow"]
+
+
+@workflow.defn(name=WORKFLOW)
+class OneThingWorkflow(WayBack):
+    """Runs one composite application from its plan snapshot to its end."""
+
+    # -- what people send -------------------------------------------------------------------
+
+    @workflow.query(name=PROGRESS)
+    def progress(self) -> Progress:
+        if self._progress is None:
+            raise ApplicationError("the application has not started yet")
+        return self._progress
+
+    @workflow.update(name=WITHDRAW)
+    def withdraw(self, withdrawal: Withdrawal) -> str:
+        self._end(ApplicationStatus.WITHDRAWN, f"withdrawn by the applicant: {withdrawal.reason}")
+        return ApplicationStatus.COMPENSATING.value
+
+    @withdraw.validator
+    def _may_withdraw(self, withdrawal: Withdrawal) -> None:
+        if self._ending is not None:
+            raise Conflict(f"the application is already ending: {self._ending[0].value}")
+        if self._approving:
+            raise Conflict("the application has already been approved")
+
+    @workflow.update(name=SUPPLEMENT)
+    def supplement(self, supplement: Supplement) -> str:
+        self._supplements[supplement.task_id] = dict(supplement.fields)
+        return TaskState.DISPATCHED.value
+
+    @supplement.validator
+    def _may_supplement(self, supplement: Supplement) -> None:
+        self._refuse_when_closed()
+        task = self._known_task(supplement.task_id)
+        if task.state is not TaskState.AWAITING_SUPPLEMENT or task.task_id in self._supplements:
+            raise Conflict(f"task {task.task_id!r} is {task.state.value}")
+
+    @workflow.update(name=OPERATOR)
+    def operator(self, action: OperatorAction) -> str:
+        self._decisions[action.task_id] = action
+        return action.decision.value
+
+    @operator.validator
+    def _may_decide(self, action: OperatorAction) -> None:
+        task = self._known_task(action.task_id)
+        allowed = ESCALATED_DECISIONS.get(task.state, ())
+        if action.decision not in allowed or task.task_id in self._decisions:
+            raise Conflict(
+                f"task {task.task_id!r} is {task.state.value}: {action.decision.value} is not open"
+            )
+
+    # -- the saga ---------------------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, inp: ApplicationInput) -> Progress:
+        self._inp = inp
+        self._planned_by_id = {t.task_id: t for t in inp.plan.tasks}
+        progress = self._progress = Progress(
+            id=inp.application_id,
+            one_thing=inp.plan.one_thing,
+            catalogue_version=inp.plan.catalogue_version,
+            submitted_at=inp.submitted_at,
+            skipped=inp.plan.skipped,
+            tasks=[
+                TaskProgress(
+                    task_id=t.task_id,
+                    matter=t.matter,
+                    title=t.title,
+                    department=t.department,
+                    depends_on=t.depends_on,
+                    time_limit_seconds=t.time_limit_seconds,
+                )
+                for t in inp.plan.tasks
+            ],
+        )
+        self._publish_status()
+        in_flight: dict[str, asyncio.Task[TaskAnswer]] = {}
+        try:
+            await self._advance(in_flight)
+        except asyncio.CancelledError:
+            self._end(ApplicationStatus.WITHDRAWN, "cancelled by an operator")
+        self._approving = self._ending is None
+        await self._settle(in_flight)
+        if self._ending is None:
+            await self._approve()
+        else:
+            await self._undo_completed()
+            progress.status = self._ending[0]
+            progress.reason = steps.ending_reason(self._ending[1], self._not_undone)
+        progress.completed_at = workflow.now()
+        progress.supplement_due_at = None
+        self._index()
+        self._publish_status()
+        await self._despite_cancellation(workflow.wait(self._notices))
+        return progress
+
+    async def _approve(self) -> None:
+        """Keep the e-licences, start what this approval starts, then say it is approved."""
+        assert self._inp is not None and self._progress is not None
+        licences = steps.licences_to_issue(
+            self._inp.application_id, self._inp.plan, self._outputs()
+        )
+        if licences:
+            await self._despite_cancellation(
+                workflow.execute_activity(
+                    ISSUE_LICENCES,
+                    IssueLicences(application_id=self._inp.application_id, licences=licences),
+                    start_to_close_timeout=timedelta(seconds=30),
+                )
+            )
+            self._progress.licences = [lic.id for lic in licences]
+        if self._inp.plan.starts:
+            self._progress.started = await self._start_proactive()
+        self._progress.status = ApplicationStatus.APPROVED
+
+    async def _advance(self, in_flight: dict[str, asyncio.Task[TaskAnswer]]) -> None:
+        """Dispatch ready tasks and record answers until all are done or the end is decided."""
+        assert self._inp is not None
+        while self._ending is None:
+            self._apply_decisions(in_flight)
+            states = {t.task_id: t.state for t in self._tasks()}
+            for task in steps.ready(self._inp.plan, states):
+                in_flight[task.task_id] = asyncio.ensure_future(self._handle(task))
+            if not in_flight and not self._waiting():
+                return
+            try:
+                await workflow.wait_condition(
+                    lambda: (
+                        self._ending is not None
+                        or any(t.done() for t in in_flight.values())
+                        or bool(self._supplements)
+                        or bool(self._decisions)
+                    ),
+                    timeout=self._until_supplement_due(),
+                )
+            except TimeoutError:
+                waiting = [t.title for t in self._tasks_in(TaskState.AWAITING_SUPPLEMENT)]
+                self._end(
+                    ApplicationStatus.REJECTED,
+                    f"no supplement within the time limit for {', '.join(waiting)}",
+                )
+            self._record_finished(in_flight)
+
+    def _waiting(self) -> bool:
+        """True while a task waits for the applicant or an operator."""
+        return any(
+            t.state in (TaskState.AWAITING_SUPPLEMENT, TaskState.ESCALATED) for t in self._tasks()
+        )
+
+    def _apply_decisions(self, in_flight: dict[str, asyncio.Task[TaskAnswer]]) -> None:
+        for task_id, fields in self._supplements.items():
+            self._extra_payload.setdefault(task_id, {}).update(fields)
+            in_flight[task_id] = asyncio.ensure_future(self._handle(self._planned_by_id[task_id]))
+        self._supplements.clear()
+        for task_id, action in list(self._decisions.items()):
+            state = self._task(task_id)
+            if state.state is not TaskState.ESCALATED:
+                continue  # a decision about an undo: the way back takes it
+            del self._decisions[task_id]
+            if action.decision is OperatorDecision.RETRY:
+                in_flight[task_id] = asyncio.ensure_future(
+                    self._handle(self._planned_by_id[task_id])
+                )
+            else:
+                state.completed_at = workflow.now()
+                state.reason = f"failed by an operator: {action.reason}"
+                state.enter(TaskState.FAILED, state.completed_at, state.reason)
+                self._end(ApplicationStatus.REJECTED, f"{state.title}: {state.reason}")
+        self._refresh_status()
+
+    async def _start_proactive(self) -> list[str]:
+        """Start the one things this approval starts by itself, each once (the id says so)."""
+        assert self._inp is not None
+        started = []
+        for start in self._inp.plan.starts:
+            request = StartProactive(
+                parent_id=self._inp.application_id,
+                one_thing=start.one_thing,
+                applicant=start.applicant,
+                form=steps.proactive_form(start, self._outputs()),
+                submitted_by=self._inp.submitted_by,
+            )
+            try:
+                started.append(
+                    await self._despite_cancellation(
+                        workflow.execute_activity(
+                            START_PROACTIVE,
+                            request,
+                            result_type=str,
+                            start_to_close_timeout=timedelta(seconds=30),
+                        )
+                    )
+                )
+            except ActivityError as err:  # it cannot start: the approval stands, operators see why
+                workflow.logger.warning("proactive start refused: %s", err.cause)
+        return started
