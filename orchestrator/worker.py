@@ -14,12 +14,9 @@ from infra.loops import run_until_stopped
 from infra.settings import Settings
 from infra.supervisor import Supervisor
 from one_things import load_catalogue
-from orchestrator.activities.dispatch import (
-    LicenceActivities,
-    ProactiveActivities,
-    TaskActivities,
-    await_answer,
-)
+from orchestrator.activities.dispatch import TaskActivities, await_answer
+from orchestrator.activities.licences import LicenceActivities
+from orchestrator.activities.proactive import ProactiveActivities
 from orchestrator.client import connect
 from orchestrator.intake.service import Intake
 from orchestrator.stores.licences import LicenceLibrary
@@ -53,10 +50,10 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     await producer.start()
     try:
         acts = TaskActivities(producer)
-        licences = LicenceActivities(LicenceLibrary(settings.licence_db))
-        proactive = ProactiveActivities(
-            Intake(settings, load_catalogue(settings.catalogue_dir), client)
-        )
+        library = LicenceLibrary(settings.licence_db)  # opened once per process
+        licences = LicenceActivities(library)
+        catalogue = load_catalogue(settings.catalogue_dir)
+        proactive = ProactiveActivities(Intake(settings, catalogue, client, library))
         worker = Worker(
             client,
             task_queue=settings.task_queue,

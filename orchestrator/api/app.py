@@ -134,14 +134,15 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         temporal = await connect(settings, give_up_after=TEMPORAL_PATIENCE)
-        intake = Intake(settings, catalogue, temporal)
+        library = LicenceLibrary(settings.licence_db)
+        intake = Intake(settings, catalogue, temporal, library)
         kafka.pace_fetches(settings)
         producer = kafka.producer(settings)
         await producer.start()
         running["services"] = Services(
             temporal=temporal,
             intake=intake,
-            licences=LicenceLibrary(settings.licence_db),
+            licences=library,
             ratings=RatingBook(settings.state_dir / "ratings.sqlite"),
             producer=producer,
         )

@@ -70,11 +70,13 @@ def request_hash(body: SubmitApplication) -> str:
 
 
 class Intake:
-    def __init__(self, settings: Settings, catalogue: Catalogue, client: Client) -> None:
+    def __init__(
+        self, settings: Settings, catalogue: Catalogue, client: Client, library: LicenceLibrary
+    ) -> None:
         self._settings = settings
         self._catalogue = catalogue
         self._client = client
-        self._library = LicenceLibrary(settings.licence_db)
+        self._library = library
 
     def applicant_ref(self, id_number: str) -> str:
         """A pseudonym of the applicant to find their applications by: never the ID number."""
