@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from events.contracts import Outcome, TaskCommand, TaskResult
+from events.proof import key_id_of, prove, result_signing_bytes
+from infra.settings import Settings
 
 
 class DepartmentAdapter(ABC):
@@ -60,3 +62,16 @@ def answer_from(command: TaskCommand, body: Mapping[str, Any]) -> TaskResult:
         supplement_fields=body.get("supplement_fields"),
         department_reference=body.get("reference"),
     )
+
+
+def signed(result: TaskResult, settings: Settings) -> TaskResult:
+    """The result with its department's proof: our adapters answer for their departments.
+
+    A reply token whose key id is unknown gets no proof (the bridge refuses the answer).
+    """
+    key_id = key_id_of(result.reply_token)
+    if key_id is None or key_id not in settings.reply_keys:
+        return result
+    secret = settings.department_secret(result.department, key_id)
+    proof = prove(secret, result_signing_bytes(result.model_dump(mode="json")))
+    return result.model_copy(update={"proof": proof})

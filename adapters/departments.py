@@ -53,7 +53,7 @@ async def run_departments(
     for department, folder in settings.file_departments.items():
         exchange = Exchange(folder, settings.state_dir / "file-exchange" / f"{department}.sqlite")
         adapters.append(FileExchangeDepartment(department, exchange))
-        collectors.append(AnswerCollector(department, exchange, producer))
+        collectors.append(AnswerCollector(department, exchange, producer, settings))
     runtimes = [AdapterRuntime(adapter, settings, producer) for adapter in adapters]
     try:
         await asyncio.gather(*(runtime.start() for runtime in runtimes))

@@ -17,12 +17,13 @@ from pathlib import Path
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
-from adapters.base import DepartmentAdapter
+from adapters.base import DepartmentAdapter, signed
 from events import topics
 from events.contracts import DeadLetter, TaskCommand, TaskResult
 from events.envelope import HEADERS, dumps, wrap
 from infra.kafka import Producer
 from infra.logging import get_logger
+from infra.settings import Settings
 from infra.sqlite import open_store
 
 log = get_logger(__name__)
@@ -81,10 +82,13 @@ class FileExchangeDepartment(DepartmentAdapter):
 class AnswerCollector:
     """Publishes each answer file of one department once, then files it away."""
 
-    def __init__(self, department: str, exchange: Exchange, producer: Producer) -> None:
+    def __init__(
+        self, department: str, exchange: Exchange, producer: Producer, settings: Settings
+    ) -> None:
         self.department = department
         self._exchange = exchange
         self._producer = producer
+        self._settings = settings
 
     async def run(self, every: float = 0.2) -> None:
         while True:
@@ -109,7 +113,7 @@ class AnswerCollector:
                     continue
                 await self._producer.send(
                     topics.RESULTS,
-                    dumps(wrap(result)),
+                    dumps(wrap(signed(result, self._settings))),
                     key=topics.key(result.application_id),
                     headers=HEADERS,
                 )

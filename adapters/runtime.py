@@ -15,7 +15,7 @@ from aiokafka import ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
-from adapters.base import DepartmentAdapter
+from adapters.base import DepartmentAdapter, signed
 from adapters.offsets import OffsetTracker
 from events import topics
 from events.contracts import DeadLetter, TaskCommand, TaskResult
@@ -36,6 +36,7 @@ class AdapterRuntime:
     ) -> None:
         self._adapter = adapter
         self._producer = producer
+        self._settings = settings
         self._topic = topics.department_tasks(adapter.department)
         self._consumer = kafka.consumer(settings, group_id=f"dept-{adapter.department}")
         self._offsets: OffsetTracker[TopicPartition] = OffsetTracker()
@@ -114,7 +115,8 @@ class AdapterRuntime:
 
     async def _publish(self, result: TaskResult) -> None:
         key = topics.key(result.application_id)
-        await self._send_until_taken(topics.RESULTS, dumps(wrap(result)), key, HEADERS)
+        proven = signed(result, self._settings)
+        await self._send_until_taken(topics.RESULTS, dumps(wrap(proven)), key, HEADERS)
 
     async def _dead_letter(self, record: ConsumerRecord, reason: str) -> None:
         self.dead_lettered += 1

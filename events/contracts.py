@@ -93,6 +93,12 @@ class TaskResult(Contract):
     reason: str | None = Field(default=None, description="Why, readable by the applicant.")
     supplement_fields: list[str] = Field(default_factory=list)
     department_reference: str | None = None
+    proof: str | None = Field(
+        default=None,
+        max_length=100,
+        description="HMAC-SHA256 by the department's secret over its answer "
+        "(events.proof.result_signing_bytes): without it the answer is not taken.",
+    )
 
     @model_validator(mode="after")
     def _reason_when_refused(self) -> Self:
@@ -145,6 +151,12 @@ class ApplicationRequested(Contract):
     one_thing: str
     applicant: dict[str, JsonValue] = Field(description="name, id_number, phone (optional).")
     form: dict[str, JsonValue]
+    signature: str | None = Field(
+        default=None,
+        max_length=100,
+        description="HMAC-SHA256 by the portal's API key over its request and the event's "
+        "source (events.proof.request_signing_bytes): without it nothing starts.",
+    )
 
     @property
     def application_id(self) -> str:

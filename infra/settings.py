@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Literal
 
 import orjson
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from events.proof import department_secret
 
 
 class ApiKey(BaseModel):
@@ -59,6 +61,14 @@ class Settings(BaseSettings):
         default_factory=dict,
         description="Key name -> key and role. None: the API is open (development only).",
     )
+    reply_keys: dict[str, SecretStr] = Field(
+        default_factory=lambda: {"dev": SecretStr("onething-development-only-reply-key")},
+        description="Key id -> secret that signs reply tokens; each department's own secret "
+        "derives from it (`onething department-secret`). Keep old ids while rotating.",
+    )
+    reply_key_id: str = Field(
+        default="dev", description="The reply key new tokens are signed with."
+    )
     bridge_port: int = Field(default=6066, description="The results bridge's metrics page.")
     bridge_concurrency: int = Field(default=16, ge=1)
     worker_metrics_port: int = Field(default=9464, description="The worker's Prometheus page.")
@@ -104,6 +114,20 @@ class Settings(BaseSettings):
         default_factory=list, description="Departments that run their own system, not simulated."
     )
 
+    @model_validator(mode="after")
+    def _signing_key_known(self) -> Settings:
+        if self.reply_key_id not in self.reply_keys:
+            raise ValueError(f"reply_key_id {self.reply_key_id!r} is not in reply_keys")
+        return self
+
+    def reply_key_bytes(self) -> dict[str, bytes]:
+        return {kid: key.get_secret_value().encode() for kid, key in self.reply_keys.items()}
+
+    def department_secret(self, department: str, key_id: str | None = None) -> bytes:
+        """A department's own secret under a reply key (the current one by default)."""
+        master = self.reply_key_bytes()[key_id or self.reply_key_id]
+        return department_secret(master, department)
+
     @property
     def kafka(self) -> str:
         return self.kafka_bootstrap or f"{self.host}:{self.kafka_port}"
@@ -131,11 +155,22 @@ class Settings(BaseSettings):
         return default if self.sim_default_latency is None else self.sim_default_latency
 
     def env(self) -> dict[str, str]:
-        """These settings as environment variables, for child processes."""
+        """These settings as environment variables, for child processes (secrets included)."""
         out = {}
-        for name, value in self.model_dump(mode="json").items():
+        for name, value in self.model_dump(mode="python").items():
             if value is None:
                 continue
-            text = value if isinstance(value, str) else orjson.dumps(value).decode()
-            out[f"ONETHING_{name.upper()}"] = text
+            if isinstance(value, str | Path):
+                out[f"ONETHING_{name.upper()}"] = str(value)
+            else:
+                out[f"ONETHING_{name.upper()}"] = orjson.dumps(value, default=_reveal).decode()
         return out
+
+
+def _reveal(value: object) -> str:
+    """A secret's or a path's plain text, for a child process's environment only."""
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot pass {type(value).__name__} to a child process")

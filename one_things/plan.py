@@ -20,6 +20,9 @@ class PlannedTask(BaseModel):
         default_factory=dict, description="payload key -> 'task_id.output' filled at dispatch."
     )
     time_limit_seconds: float
+    outputs: list[str] = Field(
+        default_factory=list, description="What an approval must carry, no more, no fewer."
+    )
     compensation: str | None = None
     irreversible: bool = False
     licences: dict[str, str] = Field(

@@ -73,6 +73,7 @@ def plan(
             time_limit_seconds=min(
                 matter.time_limit.total_seconds(), time_limit_cap_seconds or float("inf")
             ),
+            outputs=list(matter.outputs),
             compensation=matter.compensation,
             irreversible=matter.irreversible,
             licences=dict(matter.licences),

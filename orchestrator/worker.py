@@ -15,11 +15,11 @@ from infra.settings import Settings
 from infra.supervisor import Supervisor
 from one_things import load_catalogue
 from orchestrator.activities.dispatch import TaskActivities, await_answer
-from orchestrator.activities.licences import LicenceActivities
+from orchestrator.activities.issuing import LicenceActivities
 from orchestrator.activities.proactive import ProactiveActivities
 from orchestrator.client import connect
 from orchestrator.intake.service import Intake
-from orchestrator.stores.licences import LicenceLibrary
+from orchestrator.stores.library import LicenceLibrary
 from orchestrator.workflow.workflow import OneThingWorkflow
 
 log = get_logger(__name__)
@@ -49,7 +49,8 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     producer = kafka.producer(settings)
     await producer.start()
     try:
-        acts = TaskActivities(producer)
+        key_id = settings.reply_key_id
+        acts = TaskActivities(producer, key_id, settings.reply_key_bytes()[key_id])
         library = LicenceLibrary(settings.licence_db)  # opened once per process
         licences = LicenceActivities(library)
         catalogue = load_catalogue(settings.catalogue_dir)

@@ -83,9 +83,16 @@ class SimulatedDepartment(DepartmentAdapter):
                     reason=rule.reason,
                     supplement_fields=missing,
                 )
+        omitted = {
+            name
+            for rule in self.spec.omissions
+            if rule.applies(command.one_thing, matter.id) and rule.omits(payload)
+            for name in rule.outputs
+        }
         issued = {
             name: issue(self.spec.issues[name], f"{command.idempotency_key}/{name}", command)
             for name in matter.outputs
+            if name not in omitted
         }
         return answer(command, Outcome.APPROVED, outputs=issued, department_reference=reference)
 

@@ -59,6 +59,19 @@ class Check(Rule):
         return self.pattern is not None and re.search(self.pattern, value) is not None
 
 
+class Omission(Rule):
+    """A careless system: approves `matter` but leaves `outputs` out when `field` holds any of
+    `contains`."""
+
+    field: str
+    contains: tuple[str, ...] = Field(min_length=1)
+    outputs: tuple[str, ...] = Field(min_length=1)
+
+    def omits(self, payload: Mapping[str, object]) -> bool:
+        value = str(payload.get(self.field, ""))
+        return any(word in value for word in self.contains)
+
+
 class UndoFailure(Check):
     """The department's system fails every undo of `matter` whose record matches (503)."""
 
@@ -107,6 +120,9 @@ class DepartmentSpec(Strict):
     undo_failures: tuple[UndoFailure, ...] = Field(
         default=(), description="Undos the department's system fails at (answers 503)."
     )
+    omissions: tuple[Omission, ...] = Field(
+        default=(), description="Approvals that carelessly leave outputs out."
+    )
 
 
 def load_specs(catalogue: Catalogue, directory: Path = SPEC_DIR) -> dict[str, DepartmentSpec]:
@@ -146,6 +162,7 @@ def _check_covers(spec: DepartmentSpec, catalogue: Catalogue) -> None:
         *spec.silences,
         *spec.undo_refusals,
         *spec.undo_failures,
+        *spec.omissions,
     ]
     for i, rule in enumerate(rules):
         if not any(rule.applies(one_thing, matter) for one_thing, matter in matters):

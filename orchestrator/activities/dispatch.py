@@ -18,6 +18,7 @@ from events.contracts import (
 )
 from events.envelope import HEADERS, dumps, wrap
 from infra.kafka import Producer
+from orchestrator.workflow import reply
 from orchestrator.workflow.models import (
     PublishCommand,
     TaskAnswer,
@@ -44,10 +45,12 @@ async def await_answer() -> TaskAnswer:
 
 
 class TaskActivities:
-    """Publishes commands and status events with one shared producer."""
+    """Publishes commands (with signed reply tokens) and status events, one shared producer."""
 
-    def __init__(self, producer: Producer) -> None:
+    def __init__(self, producer: Producer, reply_key_id: str, reply_key: bytes) -> None:
         self._producer = producer
+        self._reply_key_id = reply_key_id
+        self._reply_key = reply_key
 
     async def _send(self, topic: str, event: Message) -> None:
         await self._producer.send(
@@ -67,7 +70,7 @@ class TaskActivities:
             action=inp.action,
             payload=inp.payload,
             deadline=inp.deadline,
-            reply_token=inp.reply_token,
+            reply_token=self._reply_token(inp),
             trace_id=inp.trace_id,
         )
         dispatched = TaskStateChanged(
@@ -82,6 +85,19 @@ class TaskActivities:
             self._send(topics.department_tasks(inp.task.department), command),
             self._send(topics.STATUS, dispatched),
         )
+
+    def _reply_token(self, inp: PublishCommand) -> str:
+        claims = reply.Claims(
+            w=inp.application_id,
+            r=inp.trace_id,
+            a=inp.awaiting,
+            d=inp.task.department,
+            x=inp.action,
+            n=inp.attempt,
+            o=inp.task.outputs if inp.action is Action.HANDLE else [],
+            k=self._reply_key_id,
+        )
+        return reply.issue(claims, self._reply_key)
 
     @activity.defn(name=PUBLISH_STATUS)
     async def publish_status(self, event: ApplicationStatusChanged) -> None:

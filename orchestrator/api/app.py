@@ -56,7 +56,7 @@ from orchestrator.intake.service import (
 from orchestrator.ops import updates
 from orchestrator.ops.metrics import CONTENT_TYPE as PROMETHEUS_TYPE
 from orchestrator.ops.metrics import applications_by_status, exposition, kafka_metrics
-from orchestrator.stores.licences import LicenceLibrary
+from orchestrator.stores.library import LicenceLibrary
 from orchestrator.stores.ratings import POOR, Rating, RatingBook, RatingSummary
 from orchestrator.workflow.models import (
     Progress,
@@ -302,7 +302,7 @@ def create_app(settings: Settings) -> FastAPI:
     ) -> dict[str, str]:
         """Rate an ended task once (好差评); a poor rating is published for follow-up."""
         progress = await current(application_id, caller)
-        task = next((t for t in progress.tasks if t.task_id == task_id), None)
+        task = progress.find(task_id)
         if task is None:
             raise HTTPException(404, f"no task {task_id!r} in this application")
         if task.state not in ENDED_TASK_STATES:
@@ -347,7 +347,7 @@ def create_app(settings: Settings) -> FastAPI:
         application_id: str, body: Supplement, caller: Caller = applicants_side
     ) -> dict[str, str]:
         progress = await still_open(application_id, caller)
-        task = next((t for t in progress.tasks if t.task_id == body.task_id), None)
+        task = progress.find(body.task_id)
         if task is None:
             raise HTTPException(404, f"no task {body.task_id!r} in this application")
         if task.state is not TaskState.AWAITING_SUPPLEMENT:

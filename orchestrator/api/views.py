@@ -55,7 +55,7 @@ def note_acceptances(progress: Progress, pending: Iterable[PendingActivityInfo])
             continue
         detail = orjson.loads(payloads[0].data)
         task_id = activity.activity_id.split(":")[0]
-        task = next((t for t in progress.tasks if t.task_id == task_id), None)
+        task = progress.find(task_id)
         if (
             task is not None
             and task.state is TaskState.DISPATCHED

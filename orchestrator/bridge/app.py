@@ -54,7 +54,7 @@ def create_app(settings: Settings) -> faust.App:
             async def publish(topic: str, key: bytes, value: bytes, headers: kafka.Headers) -> None:
                 await producer.send(topic, value, key=key, headers=headers)
 
-            state["applier"] = ResultApplier(client, publish)
+            state["applier"] = ResultApplier(client, publish, settings)
         applier_: ResultApplier = state["applier"]
         return applier_
 

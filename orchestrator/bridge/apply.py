@@ -24,6 +24,8 @@ from events.contracts import (
 )
 from events.envelope import HEADERS, dumps, loads, wrap
 from infra.logging import get_logger
+from infra.settings import Settings
+from orchestrator.bridge import checks
 from orchestrator.client import unavailable
 from orchestrator.workflow import reply
 from orchestrator.workflow.models import Progress, TaskAnswer, TaskState
@@ -45,9 +47,11 @@ class ResultApplier:
     message raises, it is dead-lettered with the reason and the next one is taken.
     """
 
-    def __init__(self, client: Client, publish: Publish) -> None:
+    def __init__(self, client: Client, publish: Publish, settings: Settings) -> None:
         self._client = client
         self._publish = publish
+        self._reply_keys = settings.reply_key_bytes()
+        self._secret_of = lambda key_id, department: settings.department_secret(department, key_id)
         self.counters: Counter[str] = Counter()
 
     async def apply(self, raw: bytes, topic: str, partition: int, offset: int) -> None:
@@ -72,13 +76,17 @@ class ResultApplier:
                 self.counters["late_result_undone"] += 1
                 result_log.info("late_result_undone")
                 return
-            waiting = reply.decode(result.reply_token)
+            claims = reply.verify(result.reply_token, self._reply_keys)
         except (ValidationError, orjson.JSONDecodeError, ValueError, TypeError) as exc:
             await self._dead_letter(f"invalid task result: {exc}", raw, topic, partition, offset)
             return
         handle = self._client.get_async_activity_handle(
-            workflow_id=waiting.workflow_id, run_id=waiting.run_id, activity_id=waiting.activity_id
+            workflow_id=claims.w, run_id=claims.r, activity_id=claims.a
         )
+        refusal = checks.check(result, claims, self._secret_of)
+        if refusal is not None:
+            await self._refuse(handle, result, refusal, raw, (topic, partition, offset))
+            return
         try:
             await _retrying(lambda: self._complete(handle, result))
         except RPCError as exc:
@@ -109,6 +117,27 @@ class ResultApplier:
             topics.STATUS, topics.key(result.application_id), dumps(wrap(changed)), HEADERS
         )
 
+    async def _refuse(
+        self,
+        handle: AsyncActivityHandle,
+        result: TaskResult,
+        refusal: checks.Refusal,
+        raw: bytes,
+        where: tuple[str, int, int],
+    ) -> None:
+        """Not applied: dead-lettered; a faulty answer of the right department also fails its
+        dispatch, so the task is sent again and, after its attempts, escalated."""
+        self.counters["refused"] += 1
+        await self._dead_letter(f"answer refused: {refusal.reason}", raw, *where)
+        if not refusal.fails_task:
+            return
+        failure = ApplicationError(f"answer refused: {refusal.reason}", type="AnswerRefused")
+        try:
+            await _retrying(lambda: handle.fail(failure))
+        except RPCError as exc:
+            if exc.status is not RPCStatusCode.NOT_FOUND:  # over already: nothing to fail
+                raise
+
     async def _undo_if_orphaned(self, result: TaskResult) -> bool:
         """Work done for a task that no longer wants it is undone: no orphan records.
 
@@ -123,7 +152,7 @@ class ResultApplier:
             if exc.status is RPCStatusCode.NOT_FOUND:
                 return False
             raise
-        task = next((t for t in progress.tasks if t.task_id == result.task_id), None)
+        task = progress.find(result.task_id)
         if task is None or task.state not in ORPHANED:
             return False
         undo = TaskCommand(

@@ -161,6 +161,17 @@ def schemas_export(directory: Path) -> None:
         console.print(str(path))
 
 
+@app.command("department-secret")
+def department_secret(department: str) -> None:
+    """Print a department's own secrets (KEY_ID=SECRET, one per reply key) to prove its answers."""
+    import base64
+
+    settings = Settings()
+    for key_id in settings.reply_keys:
+        secret = base64.urlsafe_b64encode(settings.department_secret(department, key_id))
+        console.print(f"{key_id}={secret.decode().rstrip('=')}", soft_wrap=True)
+
+
 @app.command("openapi")
 def openapi(file: Path) -> None:
     """Write the intake API's OpenAPI document to FILE (JSON)."""

@@ -21,6 +21,7 @@ from temporalio.service import RPCError
 from events import topics
 from events.contracts import ApplicationRequested, DeadLetter
 from events.envelope import loads
+from events.proof import proven, request_signing_bytes
 from infra import kafka
 from infra.logging import get_logger
 from infra.settings import Settings
@@ -37,6 +38,7 @@ class IntakeConsumer:
     def __init__(self, settings: Settings, intake: Intake, producer: kafka.Producer) -> None:
         self._intake = intake
         self._producer = producer
+        self._portals = settings.api_keys
         self._consumer = kafka.consumer(settings, topics.APPLICATIONS, group_id=GROUP)
 
     async def start(self) -> None:
@@ -65,6 +67,10 @@ class IntakeConsumer:
         except (ValidationError, orjson.JSONDecodeError, ValueError, TypeError) as exc:
             await self._dead_letter(record, f"invalid application request: {exc}")
             return
+        unproven = self._unproven(event.source, request)
+        if unproven:
+            await self._dead_letter(record, f"refused: {unproven}")
+            return
         while True:
             try:
                 started = await self._intake.start(body, request.request_id, event.source)
@@ -83,6 +89,16 @@ class IntakeConsumer:
                 continue
             log.info("application_taken_in", application_id=started.id, replayed=started.replayed)
             return
+
+    def _unproven(self, source: str, request: ApplicationRequested) -> str | None:
+        """Why the request is not proven to come from the portal its source names, if not."""
+        portal = self._portals.get(source)
+        if portal is None or portal.role not in ("portal", "operator"):
+            return f"{source!r} is not a portal of ours"
+        signed = request_signing_bytes(source, request.model_dump(mode="json"))
+        if not proven(portal.key.encode(), signed, request.signature):
+            return f"the request is not signed by {source!r}'s key"
+        return None
 
     async def _dead_letter(self, record: ConsumerRecord, reason: str) -> None:
         letter = DeadLetter.of(reason, record.value, record.topic, record.partition, record.offset)

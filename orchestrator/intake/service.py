@@ -25,7 +25,7 @@ from infra.settings import Settings
 from one_things import Applicant, Catalogue, SkippedMatter, form_model, plan
 from one_things.licences import holders, prefill
 from orchestrator.errors import InvalidForm, RequestConflict
-from orchestrator.stores.licences import LicenceLibrary
+from orchestrator.stores.library import LicenceLibrary
 from orchestrator.workflow.models import ApplicationInput
 from orchestrator.workflow.names import APPLICANT_REF, APPLICATION_STATUS, ONE_THING
 from orchestrator.workflow.workflow import OneThingWorkflow

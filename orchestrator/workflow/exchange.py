@@ -19,7 +19,7 @@ with workflow.unsafe.imports_passed_through():
 
     from events.contracts import Action, Outcome
     from one_things.plan import PlannedTask
-    from orchestrator.workflow import reply, steps
+    from orchestrator.workflow import steps
     from orchestrator.workflow.models import (
         ApplicationStatus,
         PublishCommand,
@@ -105,7 +105,7 @@ class Exchange(Platform):
             action=action,
             attempt=attempt,
             deadline=workflow.now() + time_limit,
-            reply_token=reply.encode(reply.Waiting(info.workflow_id, info.run_id, activity_id)),
+            awaiting=activity_id,
         )
         published = workflow.start_activity(
             PUBLISH_COMMAND,

@@ -69,7 +69,7 @@ class PublishCommand(Frozen):
     action: Action = Action.HANDLE
     attempt: int = Field(ge=1)
     deadline: datetime
-    reply_token: str
+    awaiting: str = Field(description="The id of the activity that waits for the answer.")
 
 
 class LicenceToIssue(Frozen):
@@ -215,8 +215,14 @@ class Progress(BaseModel):
         default_factory=list, description="Applications its approval started (免申即享)."
     )
 
+    def find(self, task_id: str) -> TaskProgress | None:
+        return next((t for t in self.tasks if t.task_id == task_id), None)
+
     def task(self, task_id: str) -> TaskProgress:
-        return next(t for t in self.tasks if t.task_id == task_id)
+        found = self.find(task_id)
+        if found is None:
+            raise KeyError(task_id)
+        return found
 
     def undone(self) -> list[TaskProgress]:
         """The tasks compensated or voided, in the order they were undone."""

@@ -86,7 +86,7 @@ class Platform:
     def _known_task(self, task_id: str) -> TaskProgress:
         if self._progress is None:
             raise Conflict("the application has not started yet")
-        task = next((t for t in self._progress.tasks if t.task_id == task_id), None)
+        task = self._progress.find(task_id)
         if task is None:
             raise Conflict(f"no task {task_id!r} in this application")
         return task

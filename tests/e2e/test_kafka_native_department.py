@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import subprocess
 import sys
@@ -36,6 +37,13 @@ def native(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings,
     department = None
     try:
         deployment.up()
+        secrets = subprocess.run(
+            [sys.executable, "-m", "orchestrator.cli.main", "department-secret", "hpf"],
+            env={**os.environ, **settings.env()},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
         department = subprocess.Popen(
             [
                 sys.executable,
@@ -48,6 +56,7 @@ def native(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings,
                 str(db),
                 "--bootstrap",
                 settings.kafka,
+                *(arg for secret in secrets for arg in ("--secret", secret)),
             ],
             stdout=subprocess.DEVNULL,
             stderr=open(state / "hpf.log", "wb"),  # noqa: SIM115

@@ -13,11 +13,12 @@ from temporalio.client import Client
 from events import topics
 from events.contracts import ApplicationRequested
 from events.envelope import HEADERS, dumps, wrap
+from events.proof import prove, request_signing_bytes
 from infra import kafka
 from infra.settings import Settings
 from orchestrator.cli.demo import example
 from orchestrator.intake.service import application_id_for
-from tests.conftest import OPERATOR_KEY, Observer
+from tests.conftest import OPERATOR_KEY, PORTAL_KEY, Observer
 from tests.e2e.helpers import (
     CATALOGUE,
     eventually,
@@ -29,6 +30,12 @@ from tests.e2e.helpers import (
 )
 
 pytestmark = pytest.mark.stack
+
+
+def signed(request: ApplicationRequested, source: str, key: str) -> ApplicationRequested:
+    """The request as a portal sends it: signed with its API key."""
+    message = request_signing_bytes(source, request.model_dump(mode="json"))
+    return request.model_copy(update={"signature": prove(key.encode(), message)})
 
 
 async def test_the_same_idempotency_key_and_body_start_one_application(
@@ -94,10 +101,14 @@ async def test_an_application_on_the_topic_starts_once_and_a_bad_one_is_dead_let
 ) -> None:
     request_id = f"req-{uuid.uuid4().hex}"
     body = example("veteran_discharge")
-    request = ApplicationRequested(request_id=request_id, **body)
     source = "portal-a"  # a portal names itself as its API key is named
-    bad_form = ApplicationRequested(
-        request_id=f"req-{uuid.uuid4().hex}", **{**body, "form": {"veteran_name": "马军"}}
+    request = signed(ApplicationRequested(request_id=request_id, **body), source, PORTAL_KEY)
+    bad_form = signed(
+        ApplicationRequested(
+            request_id=f"req-{uuid.uuid4().hex}", **{**body, "form": {"veteran_name": "马军"}}
+        ),
+        source,
+        PORTAL_KEY,
     )
     producer = kafka.producer(settings)
     await producer.start()

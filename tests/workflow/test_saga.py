@@ -56,7 +56,7 @@ DELAYS = {
     "housing_fund": 0.4,
     "bank_account": 0.5,
 }
-SILENT, FAIL = "silent", "fail"
+SILENT, FAIL, CARELESS = "silent", "fail", "careless"  # careless: approved, no outputs
 
 
 @dataclass
@@ -85,8 +85,8 @@ class Departments:
             raise ApplicationError("the system is down", type="DepartmentFailed")
         if action is not Action.HANDLE:
             return TaskAnswer(outcome=Outcome(step or "compensated"), attempt=attempt, reason=step)
-        outcome = Outcome(step or "approved")
-        outputs = {o: f"{o}-1" for o in OPENING.matter(task_id).outputs}
+        outcome = Outcome("approved" if step in (None, CARELESS) else step)
+        outputs = {} if step == CARELESS else {o: f"{o}-1" for o in OPENING.matter(task_id).outputs}
         return TaskAnswer(outcome=outcome, attempt=attempt, outputs=outputs, reason="scripted")
 
     @activity.defn(name=PUBLISH_COMMAND)
@@ -258,6 +258,19 @@ async def test_an_undo_failing_past_its_limit_waits_for_an_operator(client: Clie
     assert seal.timeline[-1].detail == "settled by hand by an operator: 销毁印章，线下办结"
     assert departments.undone()[-1] == "business_registration"
     assert "seal_engraving undo_escalated" in departments.events
+
+
+async def test_a_missing_upstream_value_fails_the_task_never_the_workflow(client: Client) -> None:
+    """Should an incomplete approval ever reach the workflow, the tasks that need what it left
+    out fail, the application is rejected and undone; the history replays."""
+    departments = Departments({("business_registration", Action.HANDLE): [CARELESS]})
+    async with running(client, departments) as handle:
+        progress = await ended(handle)
+    assert progress.status.value == "rejected" and progress.reason
+    assert "gave no unified_social_credit_code" in progress.reason
+    failed = [t for t in progress.tasks if t.state is TaskState.FAILED]
+    assert failed and all("unified_social_credit_code" in (t.reason or "") for t in failed)
+    assert progress.task("business_registration").state is TaskState.COMPENSATED
 
 
 async def test_an_escalated_task_is_retried_by_an_operator(client: Client) -> None:

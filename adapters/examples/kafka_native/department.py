@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import hashlib
+import hmac
 import json
 import signal
 import socket
@@ -47,6 +49,25 @@ class Records:
         return int(self._db.execute("select count(*) from done").fetchone()[0])
 
 
+def prove(secrets: dict[str, bytes], data: dict[str, Any]) -> str:
+    """The answer's proof, as the TaskResult schema's `proof` says: HMAC-SHA256 with our secret
+    for the reply token's key id (its second dot-separated part) over the sorted compact JSON
+    of reply_token, department, outcome, outputs ({} if none), reason (null if none) and
+    supplement_fields ([] if none)."""
+    signed = {
+        "reply_token": data["reply_token"],
+        "department": data["department"],
+        "outcome": data["outcome"],
+        "outputs": data.get("outputs") or {},
+        "reason": data.get("reason"),
+        "supplement_fields": data.get("supplement_fields") or [],
+    }
+    message = json.dumps(signed, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    secret = secrets[data["reply_token"].split(".")[1]]
+    digest = hmac.new(secret, message.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
 def decide(command: dict[str, Any], department: str) -> dict[str, Any]:
     """This department's business: open the account, or close it again."""
     if command["action"] in ("compensate", "void"):
@@ -64,6 +85,10 @@ async def serve(args: argparse.Namespace) -> None:
     command_schema = json.loads((schemas / "task-command.schema.json").read_text())
     result_schema = json.loads((schemas / "task-result.schema.json").read_text())
     records = Records(Path(args.db))
+    secrets = {
+        key_id: base64.urlsafe_b64decode(secret + "=" * (-len(secret) % 4))
+        for key_id, secret in (pair.split("=", 1) for pair in args.secret)
+    }
     consumer = AIOKafkaConsumer(
         f"dept.{args.department}.tasks",
         bootstrap_servers=args.bootstrap,
@@ -89,6 +114,15 @@ async def serve(args: argparse.Namespace) -> None:
                 answer = records.answer_for(
                     command["idempotency_key"], lambda c=command: decide(c, args.department)
                 )
+                data = {
+                    "application_id": command["application_id"],
+                    "task_id": command["task_id"],
+                    "attempt": command["attempt"],
+                    "reply_token": command["reply_token"],
+                    "department": args.department,
+                    **answer,
+                }
+                data["proof"] = prove(secrets, data)
                 result = {
                     "specversion": "1.0",
                     "id": uuid.uuid4().hex,
@@ -97,14 +131,7 @@ async def serve(args: argparse.Namespace) -> None:
                     "subject": command["application_id"],
                     "time": datetime.now(UTC).isoformat(),
                     "datacontenttype": "application/json",
-                    "data": {
-                        "application_id": command["application_id"],
-                        "task_id": command["task_id"],
-                        "attempt": command["attempt"],
-                        "reply_token": command["reply_token"],
-                        "department": args.department,
-                        **answer,
-                    },
+                    "data": data,
                 }
                 jsonschema.validate(result, result_schema)
                 await producer.send_and_wait(
@@ -123,6 +150,13 @@ def main() -> None:
     parser.add_argument("--schemas", required=True, help="output of `onething schemas export`")
     parser.add_argument("--db", required=True, help="SQLite file of what was done")
     parser.add_argument("--bootstrap", default="127.0.0.1:9092")
+    parser.add_argument(
+        "--secret",
+        action="append",
+        required=True,
+        help="KEY_ID=SECRET, the department's own secret per key id "
+        "(`onething department-secret CODE`); repeat while keys rotate",
+    )
     asyncio.run(serve(parser.parse_args()))
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from temporalio import activity
 
 from one_things.licences import ELicence, content_hash
-from orchestrator.stores.licences import LicenceLibrary
+from orchestrator.stores.library import LicenceLibrary
 from orchestrator.workflow.models import IssueLicences
 from orchestrator.workflow.names import ISSUE_LICENCES
 

@@ -1,0 +1,64 @@
+"""Who sent a message: HMAC-SHA256 proofs a department puts on its answers and a portal on
+its requests, so no one who merely reads a topic can speak for them.
+
+A department's answer carries `proof = prove(secret, result_signing_bytes(result))`, where
+`secret` is the department's own secret (given to it by OneThing, one per key id named in the
+reply token). A portal's `ApplicationRequested` carries
+`signature = prove(api_key, request_signing_bytes(source, request))`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+
+def prove(secret: bytes, message: bytes) -> str:
+    """The proof of `message` under `secret`: HMAC-SHA256, base64url without padding."""
+    digest = hmac.new(secret, message, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def proven(secret: bytes, message: bytes, proof: str | None) -> bool:
+    return proof is not None and hmac.compare_digest(prove(secret, message), proof)
+
+
+def canonical(document: Mapping[str, Any]) -> bytes:
+    """One byte string per document, whatever the key order: sorted keys, no spaces."""
+    return orjson.dumps(document, option=orjson.OPT_SORT_KEYS)
+
+
+def result_signing_bytes(result: Mapping[str, Any]) -> bytes:
+    """What a department's proof covers: its answer to one dispatch, as it says it (a field
+    left out counts as its default: no outputs, no reason, no supplement fields)."""
+    return canonical(
+        {
+            "reply_token": result.get("reply_token"),
+            "department": result.get("department"),
+            "outcome": result.get("outcome"),
+            "outputs": result.get("outputs") or {},
+            "reason": result.get("reason"),
+            "supplement_fields": result.get("supplement_fields") or [],
+        }
+    )
+
+
+def request_signing_bytes(source: str, request: Mapping[str, Any]) -> bytes:
+    """What a portal's signature covers: who it is and everything it asks for."""
+    return canonical({"source": source, **{k: v for k, v in request.items() if k != "signature"}})
+
+
+def key_id_of(reply_token: str) -> str | None:
+    """The id of the key a reply token was signed with: its second dot-separated part."""
+    parts = reply_token.split(".")
+    return parts[1] if len(parts) == 4 else None
+
+
+def department_secret(master: bytes, department: str) -> bytes:
+    """A department's own secret, derived from one of OneThing's reply keys."""
+    return hmac.new(master, b"department:" + department.encode(), hashlib.sha256).digest()

@@ -1,0 +1,173 @@
+"""Nothing a department or a portal sends can wedge an application or speak for someone else."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from temporalio.client import Client
+
+from events import TaskResult, dumps, topics, wrap
+from events.contracts import ApplicationRequested, Outcome
+from events.envelope import HEADERS
+from events.proof import prove, request_signing_bytes, result_signing_bytes
+from infra import kafka
+from infra.settings import Settings
+from orchestrator.cli.demo import example
+from orchestrator.intake.service import application_id_for
+from tests.conftest import OTHER_PORTAL_KEY, Observer
+from tests.e2e.helpers import body, commands, eventually, finished, ops, progress_of, submit
+from tests.e2e.test_unhappy_paths import SLOW_HPF, status_of_task
+
+pytestmark = pytest.mark.stack
+CARELESS_AMR = "漏码科技有限公司"  # the simulated amr approves it without the credit code
+
+
+def dead_letters(observer: Observer, application_id: str) -> list[str]:
+    """Why each answer about `application_id` was dead-lettered."""
+    return [
+        letter["reason"]
+        for letter in observer.on(topics.DLQ)
+        if letter["topic"] == topics.RESULTS
+        and application_id.encode() in base64.b64decode(letter["original"])
+    ]
+
+
+def answer(command: dict[str, Any], department: str, **fields: Any) -> TaskResult:
+    return TaskResult(
+        application_id=command["application_id"],
+        task_id=command["task_id"],
+        attempt=command["attempt"],
+        department=department,
+        reply_token=command["reply_token"],
+        outcome=Outcome.APPROVED,
+        **fields,
+    )
+
+
+def proven_by(result: TaskResult, settings: Settings, department: str) -> TaskResult:
+    secret = settings.department_secret(department)
+    proof = prove(secret, result_signing_bytes(result.model_dump(mode="json")))
+    return result.model_copy(update={"proof": proof})
+
+
+async def send(settings: Settings, topic: str, key: str, *values: bytes) -> None:
+    producer = kafka.producer(settings)
+    await producer.start()
+    try:
+        for value in values:
+            await producer.send(topic, value, key=key.encode(), headers=HEADERS)
+    finally:
+        await producer.stop()
+
+
+async def test_an_approval_without_a_declared_output_is_refused_and_escalated(
+    http: httpx.AsyncClient, observer: Observer, settings: Settings
+) -> None:
+    app_id = await submit(http, body("enterprise opening", company_name=CARELESS_AMR))
+    async with asyncio.timeout(30):  # the application keeps moving and answering
+        while (progress := await progress_of(http, app_id)).task(
+            "business_registration"
+        ).state.value != "escalated":
+            assert (await http.get(f"/v1/applications/{app_id}")).status_code == 200
+            await asyncio.sleep(0.2)
+    registration = progress.task("business_registration")
+    assert registration.attempt == 2 and not registration.outputs
+    assert registration.reason and "approved without unified_social_credit_code" in (
+        registration.reason
+    )
+    assert progress.task("tax_registration").state.value == "pending"
+    letters = await eventually(lambda: len(dead_letters(observer, app_id)) >= 2)
+    assert letters
+    assert all("unified_social_credit_code" in r for r in dead_letters(observer, app_id))
+    failed = ops(settings, "fail", app_id, "business_registration", "--reason", "系统缺码")
+    assert failed.returncode == 0, failed.stdout
+    assert (await finished(http, app_id)).status.value == "rejected"
+
+
+async def test_answers_from_another_department_unproven_forged_or_undeclared_change_nothing(
+    http: httpx.AsyncClient, observer: Observer, settings: Settings, temporal: Client
+) -> None:
+    app_id = await submit(http, body("enterprise opening", company_name=SLOW_HPF))
+    command = await eventually(lambda: commands(observer, app_id).get("housing_fund"))
+    token = command["reply_token"]
+    version, key_id, claims, signature = token.split(".")
+    forged = ".".join((version, key_id, claims[:-4] + "AAAA", signature))
+    attacks = [
+        # amr reads the housing fund's topic and answers for it, proving it is amr
+        proven_by(answer(command, "amr", outputs={"housing_fund_account": "X"}), settings, "amr"),
+        # someone answers as the housing fund without its secret
+        answer(command, "hpf", outputs={"housing_fund_account": "X"}),
+        # a forged token, proven by the real department's secret
+        proven_by(
+            answer(command, "hpf", outputs={"housing_fund_account": "X"}).model_copy(
+                update={"reply_token": forged}
+            ),
+            settings,
+            "hpf",
+        ),
+        # the right department, with an output the matter never declared
+        proven_by(
+            answer(command, "hpf", outputs={"housing_fund_account": "X", "extra_output": "Y"}),
+            settings,
+            "hpf",
+        ),
+    ]
+    await send(settings, topics.RESULTS, app_id, *(dumps(wrap(a)) for a in attacks))
+    reasons = await eventually(
+        lambda: len(dead_letters(observer, app_id)) >= 4 and dead_letters(observer, app_id)
+    )
+    text = " | ".join(reasons)
+    assert "answered as amr; the task was sent to hpf" in text
+    assert "not proven to come from hpf" in text
+    assert "not one of ours" in text
+    assert "does not declare: ['extra_output']" in text
+    await status_of_task(http, app_id, "housing_fund", "escalated")
+    housing = (await progress_of(http, app_id)).task("housing_fund")
+    assert housing.outputs == {}  # nothing of the attacks was applied
+    assert ops(settings, "retry", app_id, "housing_fund").returncode == 0
+    done = await finished(http, app_id)
+    assert done.status.value == "approved"
+    assert set(done.task("housing_fund").outputs) == {"housing_fund_account"}
+    assert done.task("housing_fund").outputs["housing_fund_account"] != "X"
+
+
+async def test_an_unsigned_or_mis_signed_application_request_starts_nothing(
+    http: httpx.AsyncClient, observer: Observer, settings: Settings
+) -> None:
+    source = "portal-a"
+    unsigned = ApplicationRequested(request_id=f"req-{uuid.uuid4().hex}", **example("retirement"))
+    mis_signed_request = ApplicationRequested(
+        request_id=f"req-{uuid.uuid4().hex}", **example("retirement")
+    )
+    message = request_signing_bytes(source, mis_signed_request.model_dump(mode="json"))
+    mis_signed = mis_signed_request.model_copy(  # portal B signs as portal A
+        update={"signature": prove(OTHER_PORTAL_KEY.encode(), message)}
+    )
+    unknown = unsigned.model_copy(update={"request_id": f"req-{uuid.uuid4().hex}"})
+    await send(
+        settings,
+        topics.APPLICATIONS,
+        "requests",
+        dumps(wrap(unsigned, source=source)),
+        dumps(wrap(mis_signed, source=source)),
+        dumps(wrap(unknown, source="portal-z")),
+    )
+
+    def refusals() -> list[str]:
+        return [
+            letter["reason"]
+            for letter in observer.on(topics.DLQ)
+            if letter["topic"] == topics.APPLICATIONS and "refused" in letter["reason"]
+        ]
+
+    found = await eventually(lambda: len(refusals()) >= 3 and refusals())
+    assert sum("not signed by 'portal-a'" in r for r in found) >= 2
+    assert any("'portal-z' is not a portal of ours" in r for r in found)
+    for request in (unsigned, mis_signed):
+        app_id = application_id_for(f"{source}/{request.request_id}")
+        assert (await http.get(f"/v1/applications/{app_id}")).status_code == 404
