@@ -23,11 +23,14 @@ log = get_logger(__name__)
 # What a department's HTTP answer means for the task (2xx bodies carry their own outcome).
 STATUS_OUTCOMES: dict[int, Outcome] = {
     400: Outcome.REJECTED,  # the department refuses the request as made
-    403: Outcome.REJECTED,  # not allowed for this applicant
+    401: Outcome.FAILED,  # our credentials: never the applicant's fault, an operator's matter
+    403: Outcome.FAILED,  # the same
     404: Outcome.REJECTED,  # the department does not know the matter
     409: Outcome.REJECTED,  # it conflicts with the department's records
     422: Outcome.SUPPLEMENT_REQUIRED,  # fields are missing or wrong: ask the applicant
 }
+TRANSIENT = {408, 429}  # and every 5xx: tried again
+LONGEST_RETRY_AFTER = 30.0
 
 
 class RestDepartment(DepartmentAdapter):
@@ -60,6 +63,7 @@ class RestDepartment(DepartmentAdapter):
             if not self.breaker.allows():
                 task_log.warning("department_circuit_open")
                 return answer(command, Outcome.FAILED, reason="the department's system is down")
+            wait = self._backoff * 2 ** (attempt - 1) * random.uniform(0.5, 1.5)
             try:
                 response = await self._client.post(
                     f"/tasks/{command.action.value}",
@@ -70,19 +74,32 @@ class RestDepartment(DepartmentAdapter):
                 self.breaker.failed()
                 why = f"unreachable ({type(exc).__name__})"
                 task_log.warning("department_unreachable", error=type(exc).__name__, call=attempt)
+            except BaseException:
+                self.breaker.failed()  # a trial call is released whatever it raises
+                raise
             else:
-                if response.status_code < 500:
+                status = response.status_code
+                if status < 500 and status not in TRANSIENT:
                     self.breaker.succeeded()
-                    if response.status_code == 202:  # taken in: the time limit watches it
+                    if status == 202:  # taken in: the time limit watches it
                         return answer(command, Outcome.ACCEPTED)
                     return _result(command, response)
                 self.breaker.failed()
-                why = f"HTTP {response.status_code}"
-                task_log.warning("department_error", status=response.status_code, call=attempt)
+                why = f"HTTP {status}"
+                wait = max(wait, _retry_after(response))
+                task_log.warning("department_error", status=status, call=attempt)
             if attempt < self._tries:
-                await asyncio.sleep(self._backoff * 2 ** (attempt - 1) * random.uniform(0.5, 1.5))
+                await asyncio.sleep(wait)
         reason = f"the department's system failed {self._tries} calls: {why}"
         return answer(command, Outcome.FAILED, reason=reason)
+
+
+def _retry_after(response: httpx.Response) -> float:
+    """Seconds the department asked us to wait (`Retry-After`), capped; 0 if it did not."""
+    try:
+        return min(float(response.headers.get("Retry-After", 0)), LONGEST_RETRY_AFTER)
+    except ValueError:
+        return 0.0
 
 
 def _result(command: TaskCommand, response: httpx.Response) -> TaskResult:
@@ -96,5 +113,7 @@ def _result(command: TaskCommand, response: httpx.Response) -> TaskResult:
     if response.is_success:
         return answer_from(command, body)
     outcome = STATUS_OUTCOMES.get(response.status_code, Outcome.REJECTED)
+    if outcome is Outcome.FAILED:
+        reason = f"the department refused our credentials (HTTP {response.status_code})"
     fields = body.get("fields") if outcome is Outcome.SUPPLEMENT_REQUIRED else None
     return answer(command, outcome, reason=reason, supplement_fields=fields)

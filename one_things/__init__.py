@@ -1,5 +1,6 @@
 """The catalogue of one things: schema, loader and validator, forms, and the planner."""
 
+from one_things.contracts import DepartmentContract, department_contract, export_contracts
 from one_things.errors import CatalogueError, UnknownOneThing
 from one_things.forms import Applicant, form_model
 from one_things.loader import CATALOGUE_DIR, Catalogue, load_catalogue, load_one_thing
@@ -12,6 +13,7 @@ __all__ = [
     "Applicant",
     "Catalogue",
     "CatalogueError",
+    "DepartmentContract",
     "ExecutionPlan",
     "FieldType",
     "FormField",
@@ -20,6 +22,8 @@ __all__ = [
     "PlannedTask",
     "SkippedMatter",
     "UnknownOneThing",
+    "department_contract",
+    "export_contracts",
     "form_model",
     "load_catalogue",
     "load_one_thing",

@@ -31,8 +31,10 @@ from infra.settings import Settings
 from infra.supervisor import Supervisor
 from one_things import (
     Catalogue,
+    DepartmentContract,
     OneThing,
     UnknownOneThing,
+    department_contract,
     load_catalogue,
 )
 from one_things.licences import ELicence
@@ -193,6 +195,14 @@ def create_app(settings: Settings) -> FastAPI:
     async def form_schema(name: str) -> dict[str, Any]:
         """The one thing's form as JSON Schema (draft 2020-12), for rendering without code."""
         return form_json_schema(known(name))
+
+    @app.get("/v1/departments/{code}/contract", dependencies=[schemas_readers])
+    async def contract(code: str) -> DepartmentContract:
+        """What a department receives and must answer, per matter it handles."""
+        try:
+            return department_contract(catalogue, code)
+        except UnknownOneThing as exc:
+            raise HTTPException(404, f"no department {code!r}") from exc
 
     @app.post("/v1/applications", status_code=201)
     async def submit(

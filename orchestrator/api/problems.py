@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from http import HTTPStatus
 from typing import Any
 
@@ -10,8 +11,8 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
-from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
-from temporalio.service import RPCError
+from temporalio.client import WorkflowQueryFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.service import RPCError, RPCStatusCode
 
 from infra.logging import get_logger
 from orchestrator.client import unavailable
@@ -56,8 +57,15 @@ def install(app: FastAPI) -> None:
         if unavailable(exc):  # an outage, or no worker answered in time: not the caller's fault
             log.warning("temporal_unavailable", status=exc.status.name, path=request.url.path)
             return problem(request, 503, "the service is unavailable for a moment", RETRY_AFTER)
-        log.error("temporal_refused", status=exc.status.name, path=request.url.path)
-        return problem(request, 500, "the request could not be handled")
+        if exc.status is RPCStatusCode.FAILED_PRECONDITION:  # its workflow task is failing
+            log.error("application_unreadable", status=exc.status.name, path=request.url.path)
+            return problem(request, 503, "the application cannot be read for now", RETRY_AFTER)
+        return defect_problem(request, exc)
+
+    @app.exception_handler(WorkflowQueryFailedError)
+    async def query_failed(request: Request, exc: Exception) -> JSONResponse:
+        log.error("application_unreadable", path=request.url.path)
+        return problem(request, 503, "the application cannot be read for now", RETRY_AFTER)
 
     @app.exception_handler(WorkflowUpdateRPCTimeoutOrCancelledError)
     async def update_timeout(request: Request, exc: Exception) -> JSONResponse:
@@ -66,11 +74,19 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def defect(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("request_failed", path=request.url.path)
-        return problem(request, 500, "the request could not be handled")
+        return defect_problem(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
         fields = ", ".join(".".join(str(p) for p in e["loc"][1:]) or "body" for e in errors)
         return problem(request, 422, f"invalid: {fields}", errors=errors)
+
+
+def defect_problem(request: Request, exc: Exception) -> JSONResponse:
+    """A 500 whose error id the log line carries, so an operator finds what happened."""
+    error_id = uuid.uuid4().hex[:16]
+    log.error("request_failed", path=request.url.path, error_id=error_id, exc_info=exc)
+    return problem(
+        request, 500, f"the request could not be handled (error {error_id})", error_id=error_id
+    )

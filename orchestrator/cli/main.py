@@ -153,11 +153,14 @@ def demo(
 def schemas_export(directory: Path) -> None:
     """Write a JSON Schema per contract and the AsyncAPI document into DIRECTORY."""
     from events.schemas import export
-    from one_things import load_catalogue
+    from one_things import export_contracts, load_catalogue
 
     settings = Settings()
     catalogue = load_catalogue(settings.catalogue_dir)
-    for path in export(directory, catalogue.departments()):
+    for path in [
+        *export(directory, catalogue.departments()),
+        *export_contracts(catalogue, directory),
+    ]:
         console.print(str(path))
 
 

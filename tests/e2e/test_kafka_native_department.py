@@ -17,7 +17,7 @@ import pytest_asyncio
 from events.schemas import export
 from infra.services import Deployment
 from infra.settings import Settings
-from one_things import load_catalogue
+from one_things import export_contracts, load_catalogue
 from tests.conftest import PORTAL_KEY, stack_settings
 from tests.e2e.helpers import body, finished, submit
 
@@ -33,6 +33,7 @@ def native(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings,
     deployment = Deployment(settings)
     schemas = state / "contracts"
     export(schemas, load_catalogue().departments())
+    export_contracts(load_catalogue(), schemas)
     db = state / "hpf.db"
     department = None
     try:

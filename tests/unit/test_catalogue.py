@@ -104,3 +104,24 @@ def test_invalid_yaml_is_named(tmp_path: Path) -> None:
 def test_an_empty_directory_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(CatalogueError, match=r"no \*\.yaml"):
         load_catalogue(tmp_path)
+
+
+def test_each_department_has_a_contract_naming_what_it_must_return(tmp_path: Path) -> None:
+    from one_things import department_contract, export_contracts, load_catalogue
+
+    catalogue = load_catalogue()
+    amr = department_contract(catalogue, "amr")
+    registration = next(
+        m
+        for m in amr.matters
+        if (m.one_thing, m.matter) == ("enterprise_opening", "business_registration")
+    )
+    assert "unified_social_credit_code" in registration.returns_on_approval
+    assert "company_name" in registration.receives and registration.undo == "compensate"
+    outputs = registration.approved_answer["properties"]["outputs"]
+    assert outputs["required"] == registration.returns_on_approval
+    assert outputs["additionalProperties"] is False
+    tax = department_contract(catalogue, "tax")
+    assert any("unified_social_credit_code" in m.receives for m in tax.matters)  # from upstream
+    written = export_contracts(catalogue, tmp_path)
+    assert {p.name for p in written} == {f"{d}.contract.json" for d in catalogue.departments()}

@@ -1,4 +1,5 @@
 import httpx
+import pytest
 
 from adapters.breaker import CircuitBreaker
 from adapters.rest import RestDepartment
@@ -89,3 +90,39 @@ async def test_a_case_taken_in_without_a_decision_waits_without_tripping_the_bre
         interim = await adapter.handle(COMMAND)
         assert interim is not None and interim.outcome is Outcome.ACCEPTED
     assert len(calls) == 2 and breaker.state == "closed"
+
+
+async def test_408_and_429_are_retried_honouring_retry_after() -> None:
+    approved = httpx.Response(200, json={"outcome": "approved", "outputs": {}})
+    busy = httpx.Response(429, headers={"Retry-After": "0.05"})
+    adapter, calls = department([httpx.Response(408), busy, approved], tries=4)
+    result = await adapter.handle(COMMAND)
+    assert result.outcome is Outcome.APPROVED and len(calls) == 3
+
+
+async def test_our_refused_credentials_never_reject_the_applicant() -> None:
+    adapter, _ = department([httpx.Response(403, json={"reason": "forbidden"})])
+    result = await adapter.handle(COMMAND)
+    assert result.outcome is Outcome.FAILED  # dispatched again, then escalated to an operator
+    assert result.reason and "credentials" in result.reason
+
+
+async def test_a_trial_call_is_released_whatever_it_raises() -> None:
+    now = [0.0]
+    breaker = CircuitBreaker(threshold=1, cool_down=10, clock=lambda: now[0])
+    adapter, _ = department(
+        [
+            httpx.Response(500),
+            RuntimeError("a defect"),
+            httpx.Response(200, json={"outcome": "approved"}),
+        ],
+        breaker=breaker,
+        tries=1,
+    )
+    assert (await adapter.handle(COMMAND)).outcome is Outcome.FAILED
+    now[0] = 11  # half-open: one trial call
+    with pytest.raises(RuntimeError):  # a defect reaches the runtime (it dead-letters it)
+        await adapter.handle(COMMAND)
+    assert breaker.state == "open"  # the trial failed: open again, not stuck half-open
+    now[0] = 22
+    assert (await adapter.handle(COMMAND)).outcome is Outcome.APPROVED

@@ -68,15 +68,21 @@ def prove(secrets: dict[str, bytes], data: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
-def decide(command: dict[str, Any], department: str) -> dict[str, Any]:
-    """This department's business: open the account, or close it again."""
+def decide(command: dict[str, Any], contract: dict[str, Any]) -> dict[str, Any]:
+    """This department's business: do the matter, issuing every output its contract lists,
+    or undo it again."""
     if command["action"] in ("compensate", "void"):
         return {"outcome": "compensated", "outputs": {}}
+    matter = next(
+        m
+        for m in contract["matters"]
+        if (m["one_thing"], m["matter"]) == (command["one_thing"], command["matter"])
+    )
     digest = hashlib.sha256(command["idempotency_key"].encode()).hexdigest()[:10].upper()
     return {
         "outcome": "approved",
-        "outputs": {"housing_fund_account": f"KN-{digest}"},
-        "department_reference": f"{department.upper()}-KN-{digest}",
+        "outputs": {name: f"KN-{digest}" for name in matter["returns_on_approval"]},
+        "department_reference": f"{contract['department'].upper()}-KN-{digest}",
     }
 
 
@@ -84,15 +90,17 @@ async def serve(args: argparse.Namespace) -> None:
     schemas = Path(args.schemas)
     command_schema = json.loads((schemas / "task-command.schema.json").read_text())
     result_schema = json.loads((schemas / "task-result.schema.json").read_text())
+    contract_file = schemas / "departments" / f"{args.department}.contract.json"
+    contract = json.loads(contract_file.read_text())
     records = Records(Path(args.db))
     secrets = {
         key_id: base64.urlsafe_b64decode(secret + "=" * (-len(secret) % 4))
         for key_id, secret in (pair.split("=", 1) for pair in args.secret)
     }
     consumer = AIOKafkaConsumer(
-        f"dept.{args.department}.tasks",
+        contract["tasks_topic"],
         bootstrap_servers=args.bootstrap,
-        group_id=f"dept-{args.department}",
+        group_id=contract["consumer_group"],
         group_instance_id=f"dept-{args.department}.{socket.gethostname()}",  # back at once
         enable_auto_commit=False,
         auto_offset_reset="earliest",
@@ -112,7 +120,7 @@ async def serve(args: argparse.Namespace) -> None:
                 jsonschema.validate(event, command_schema)
                 command = event["data"]
                 answer = records.answer_for(
-                    command["idempotency_key"], lambda c=command: decide(c, args.department)
+                    command["idempotency_key"], lambda c=command: decide(c, contract)
                 )
                 data = {
                     "application_id": command["application_id"],

@@ -1,0 +1,113 @@
+"""What the catalogue asks of one department: per matter it handles, what it receives, what
+an approval must return, how it is undone, its time limit. Generated, so a department builds
+on it without reading our YAML (`onething schemas export` writes it,
+`GET /v1/departments/{code}/contract` serves it)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from one_things.errors import UnknownOneThing
+from one_things.loader import Catalogue
+from one_things.schema import Matter, OneThing
+
+LONGEST_OUTPUT = 256
+
+
+class MatterContract(BaseModel):
+    one_thing: str
+    matter: str
+    title: str
+    time_limit: str = Field(description="承诺时限, ISO 8601 duration.")
+    time_limit_seconds: float
+    receives: list[str] = Field(description="The payload fields a command carries, no other.")
+    returns_on_approval: list[str] = Field(
+        description="The outputs an `approved` answer must carry, no more, no fewer."
+    )
+    e_licences: dict[str, str] = Field(description="output -> the e-licence type it becomes.")
+    undo: str = Field(description="`compensate` (undo it) or `void` (record it void).")
+    compensation: str | None = Field(description="What the undo does, for a compensation.")
+    approved_answer: dict[str, Any] = Field(
+        description="JSON Schema of an approved TaskResult's `data` for this matter."
+    )
+
+
+class DepartmentContract(BaseModel):
+    department: str
+    tasks_topic: str
+    results_topic: str = "dept.results"
+    consumer_group: str
+    matters: list[MatterContract]
+
+
+def department_contract(catalogue: Catalogue, department: str) -> DepartmentContract:
+    matters = [(ot, m) for ot in catalogue for m in ot.matters if m.department == department]
+    if not matters:
+        raise UnknownOneThing(f"no department {department!r} in the catalogue")
+    return DepartmentContract(
+        department=department,
+        tasks_topic=f"dept.{department}.tasks",
+        consumer_group=f"dept-{department}",
+        matters=[_matter(ot, m) for ot, m in matters],
+    )
+
+
+def _matter(one_thing: OneThing, matter: Matter) -> MatterContract:
+    upstream = [ref.partition(".")[2] for ref in matter.upstream]
+    seconds = matter.time_limit.total_seconds()
+    return MatterContract(
+        one_thing=one_thing.id,
+        matter=matter.id,
+        title=matter.title,
+        time_limit=_iso_duration(seconds),
+        time_limit_seconds=seconds,
+        receives=sorted({*matter.inputs, *upstream}),
+        returns_on_approval=list(matter.outputs),
+        e_licences=dict(matter.licences),
+        undo="void" if matter.irreversible else "compensate",
+        compensation=matter.compensation,
+        approved_answer=_approved_schema(matter),
+    )
+
+
+def _approved_schema(matter: Matter) -> dict[str, Any]:
+    output = {"type": "string", "minLength": 1, "maxLength": LONGEST_OUTPUT}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": f"approved {matter.id}",
+        "type": "object",
+        "required": ["outcome", "outputs", "reply_token", "department", "proof"],
+        "properties": {
+            "outcome": {"const": "approved"},
+            "department": {"const": matter.department},
+            "outputs": {
+                "type": "object",
+                "properties": {name: output for name in matter.outputs},
+                "required": list(matter.outputs),
+                "additionalProperties": False,
+            },
+        },
+    }
+
+
+def _iso_duration(seconds: float) -> str:
+    days, rest = divmod(int(seconds), 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    time = "".join(f"{v}{u}" for v, u in ((hours, "H"), (minutes, "M"), (secs, "S")) if v)
+    return f"P{f'{days}D' if days else ''}{'T' + time if time else ''}" if days or time else "PT0S"
+
+
+def export_contracts(catalogue: Catalogue, directory: Path) -> list[Path]:
+    """`<directory>/departments/<code>.contract.json` for every department."""
+    folder = directory / "departments"
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for department in catalogue.departments():
+        path = folder / f"{department}.contract.json"
+        path.write_text(department_contract(catalogue, department).model_dump_json(indent=2))
+        written.append(path)
+    return written
