@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any, Generic, Literal, TypeVar
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from events.contracts import (
     ApplicationRequested,
@@ -37,32 +37,47 @@ EVENT_TYPES: dict[type[BaseModel], str] = {
 
 
 class CloudEvent(BaseModel, Generic[DataT]):
-    """A CloudEvents 1.0 structured-mode event; `subject` is the application id."""
+    """A CloudEvents 1.0 structured-mode event; `subject` is the application id.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    Extension attributes (`traceparent`, say) are accepted and kept, as CloudEvents allows.
+    """
 
-    specversion: Literal["1.0"] = "1.0"
-    id: str = Field(default_factory=lambda: uuid.uuid4().hex, min_length=1)
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    specversion: Literal["1.0"]
+    id: str = Field(min_length=1)
     source: str = Field(min_length=1)
     type: str = Field(min_length=1)
     subject: str = Field(min_length=1, description="The application id.")
-    time: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    time: datetime | None = None
     datacontenttype: Literal["application/json"] = "application/json"
     data: DataT
 
 
+def _envelope(contract: type[BaseModel]) -> type[CloudEvent[Any]]:
+    """The envelope of one contract, its `type` pinned."""
+    pinned = Literal[EVENT_TYPES[contract]]  # type: ignore[valid-type]
+    return create_model(
+        f"{contract.__name__}Event",
+        __base__=CloudEvent[contract],  # type: ignore[valid-type]
+        type=(pinned, Field(description="The event type of this contract.")),
+    )
+
+
 ENVELOPES: dict[type[BaseModel], type[CloudEvent[Any]]] = {
-    contract: CloudEvent[contract]  # type: ignore[valid-type]
-    for contract in EVENT_TYPES
+    contract: _envelope(contract) for contract in EVENT_TYPES
 }
 
 
 def wrap(data: Message, *, source: str = SOURCE) -> CloudEvent[Any]:
     """Put a contract into its envelope; the subject is its application id."""
     return ENVELOPES[type(data)](
+        specversion="1.0",
+        id=uuid.uuid4().hex,
         source=source,
         type=EVENT_TYPES[type(data)],
         subject=data.application_id,
+        time=datetime.now(UTC),
         data=data,
     )
 
@@ -75,10 +90,7 @@ def dumps(event: CloudEvent[Any]) -> bytes:
 def loads(raw: bytes, data_type: type[DataT]) -> CloudEvent[DataT]:
     """Parse and validate JSON bytes as an envelope holding `data_type`.
 
-    Raises `pydantic.ValidationError` or `orjson.JSONDecodeError` on bad input.
+    Raises `pydantic.ValidationError` (its `type` is pinned, too) or `orjson.JSONDecodeError`.
     """
     event: CloudEvent[DataT] = ENVELOPES[data_type].model_validate(orjson.loads(raw))
-    expected = EVENT_TYPES[data_type]
-    if event.type != expected:
-        raise ValueError(f"event type {event.type!r} is not {expected!r}")
     return event
