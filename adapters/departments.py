@@ -13,6 +13,7 @@ import asyncio
 import httpx
 
 from adapters.base import DepartmentAdapter
+from adapters.breaker import CircuitBreaker
 from adapters.file_exchange import AnswerCollector, Exchange, FileExchangeDepartment
 from adapters.rest import RestDepartment
 from adapters.runtime import AdapterRuntime
@@ -48,7 +49,16 @@ async def run_departments(
         d: httpx.AsyncClient(base_url=url, timeout=settings.rest_timeout_seconds)
         for d, url in department_urls(settings, departments).items()
     }
-    adapters: list[DepartmentAdapter] = [RestDepartment(d, c) for d, c in clients.items()]
+    adapters: list[DepartmentAdapter] = [
+        RestDepartment(
+            d,
+            c,
+            breaker=CircuitBreaker(
+                settings.rest_breaker_threshold, settings.rest_breaker_cool_down_seconds
+            ),
+        )
+        for d, c in clients.items()
+    ]
     collectors = []
     for department, folder in settings.file_departments.items():
         exchange = Exchange(folder, settings.state_dir / "file-exchange" / f"{department}.sqlite")

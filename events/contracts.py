@@ -124,7 +124,11 @@ class TaskStateChanged(Contract):
     application_id: str = Field(pattern=ID_PATTERN)
     task_id: str = Field(pattern=ID_PATTERN)
     department: str
-    state: str = Field(description="dispatched, or the outcome the department answered.")
+    state: str = Field(
+        description="The task's state: dispatched, accepted, approved, rejected, "
+        "awaiting_supplement, escalated, compensating, compensated, voided, undo_refused, "
+        "undo_escalated (the progress document's vocabulary)."
+    )
     attempt: int = Field(ge=1)
     at: datetime
 

@@ -106,6 +106,12 @@ class Settings(BaseSettings):
         default_factory=dict, description="Department code -> base URL of its HTTP system."
     )
     rest_timeout_seconds: float = Field(default=10.0, gt=0)
+    rest_breaker_threshold: int = Field(
+        default=5, ge=1, description="Failed calls in a row that open a department's breaker."
+    )
+    rest_breaker_cool_down_seconds: float = Field(
+        default=30.0, gt=0, description="How long an open breaker stops calling."
+    )
     file_departments: dict[str, Path] = Field(
         default_factory=dict,
         description="Department code -> its file-exchange folder (drop/, answers/).",

@@ -63,6 +63,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
         file_departments={"mnr": state / "exchange" / "mnr"},  # real estate trades batch files
         dispatch_attempts=2,
         undo_attempts=2,
+        rest_breaker_cool_down_seconds=2,  # one test's failing department must not stall the next
         time_limit_cap_seconds=3,
         supplement_time_limit_seconds=6,
     )

@@ -31,12 +31,6 @@ from orchestrator.workflow.names import (
     PUBLISH_TASK_STATE,
 )
 
-SENT = {
-    Action.HANDLE: TaskState.DISPATCHED.value,
-    Action.COMPENSATE: "compensation_sent",
-    Action.VOID: "void_notice_sent",
-}
-
 
 @activity.defn(name=AWAIT_ANSWER)
 async def await_answer() -> TaskAnswer:
@@ -77,7 +71,9 @@ class TaskActivities:
             application_id=inp.application_id,
             task_id=inp.task.task_id,
             department=inp.task.department,
-            state=SENT[inp.action],
+            state=(
+                TaskState.DISPATCHED if inp.action is Action.HANDLE else TaskState.COMPENSATING
+            ).value,
             attempt=inp.attempt,
             at=datetime.now(UTC),
         )

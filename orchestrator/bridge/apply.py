@@ -28,7 +28,7 @@ from infra.settings import Settings
 from orchestrator.bridge import checks
 from orchestrator.client import unavailable
 from orchestrator.workflow import reply
-from orchestrator.workflow.models import Progress, TaskAnswer, TaskState
+from orchestrator.workflow.models import Progress, TaskAnswer, TaskState, answered_state
 
 log = get_logger(__name__)
 
@@ -109,7 +109,7 @@ class ResultApplier:
             application_id=result.application_id,
             task_id=result.task_id,
             department=result.department,
-            state=result.outcome.value,
+            state=answered_state(claims.x, result.outcome).value,
             attempt=result.attempt,
             at=datetime.now(UTC),
         )

@@ -19,7 +19,8 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
-from events import topics
+from events import TaskResult, topics
+from events.proof import prove, result_signing_bytes
 from infra.settings import Settings
 from one_things import load_catalogue
 from orchestrator.cli.demo import APPLICATIONS, example
@@ -149,3 +150,10 @@ async def held_at_real_estate(http: httpx.AsyncClient, settings: Settings) -> As
         yield app_id
     finally:
         (folder / "PAUSED").unlink()
+
+
+def proven_by(result: TaskResult, settings: Settings, department: str) -> TaskResult:
+    """The answer as `department` sends it: proven with its own secret."""
+    secret = settings.department_secret(department)
+    proof = prove(secret, result_signing_bytes(result.model_dump(mode="json")))
+    return result.model_copy(update={"proof": proof})

@@ -14,13 +14,22 @@ from temporalio.client import Client
 from events import TaskResult, dumps, topics, wrap
 from events.contracts import ApplicationRequested, Outcome
 from events.envelope import HEADERS
-from events.proof import prove, request_signing_bytes, result_signing_bytes
+from events.proof import prove, request_signing_bytes
 from infra import kafka
 from infra.settings import Settings
 from orchestrator.cli.demo import example
 from orchestrator.intake.service import application_id_for
 from tests.conftest import OTHER_PORTAL_KEY, Observer
-from tests.e2e.helpers import body, commands, eventually, finished, ops, progress_of, submit
+from tests.e2e.helpers import (
+    body,
+    commands,
+    eventually,
+    finished,
+    ops,
+    progress_of,
+    proven_by,
+    submit,
+)
 from tests.e2e.test_unhappy_paths import SLOW_HPF, status_of_task
 
 pytestmark = pytest.mark.stack
@@ -47,12 +56,6 @@ def answer(command: dict[str, Any], department: str, **fields: Any) -> TaskResul
         outcome=Outcome.APPROVED,
         **fields,
     )
-
-
-def proven_by(result: TaskResult, settings: Settings, department: str) -> TaskResult:
-    secret = settings.department_secret(department)
-    proof = prove(secret, result_signing_bytes(result.model_dump(mode="json")))
-    return result.model_copy(update={"proof": proof})
 
 
 async def send(settings: Settings, topic: str, key: str, *values: bytes) -> None:

@@ -26,6 +26,7 @@ from tests.e2e.helpers import (
     finished,
     ops,
     progress_of,
+    proven_by,
     replay_and_record,
     results,
     status_becomes,
@@ -133,7 +134,7 @@ async def test_withdrawal_undoes_the_application_and_a_late_approval_is_compensa
         outcome=Outcome.APPROVED,
         outputs={"housing_fund_account": "HPF-1"},
     )
-    await publish(settings, topics.RESULTS, app_id, dumps(wrap(late)))
+    await publish(settings, topics.RESULTS, app_id, dumps(wrap(proven_by(late, settings, "hpf"))))
     undo = await eventually(
         lambda: [c for _, c in undo_commands(observer, app_id) if c["task_id"] == "housing_fund"]
     )

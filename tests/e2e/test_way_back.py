@@ -68,12 +68,14 @@ async def test_an_undo_failing_past_its_limit_is_escalated_and_settled_by_an_ope
     await status_of_task(http, app_id, "seal_engraving", "undo_escalated")
     listed = ops(settings, "list", "--status", "compensating")
     assert app_id in listed.stdout and "psb" in listed.stdout
-    escalated = [
-        e["data"]
-        for e in observer.on(topics.STATUS, app_id)
-        if e["data"].get("state") == "undo_escalated"
-    ]
-    assert escalated and escalated[0]["task_id"] == "seal_engraving"
+    escalated = await eventually(
+        lambda: [
+            e["data"]
+            for e in observer.on(topics.STATUS, app_id)
+            if e["data"].get("state") == "undo_escalated"
+        ]
+    )
+    assert escalated[0]["task_id"] == "seal_engraving"
     wrong = ops(settings, "fail", app_id, "seal_engraving", "--reason", "x")
     assert wrong.returncode == 1 and "fail is not open" in wrong.stdout
     settled = ops(settings, "resolve", app_id, "seal_engraving", "--reason", "印章已当面销毁")

@@ -18,7 +18,9 @@ from aiokafka import AIOKafkaConsumer
 from temporalio.client import Client
 
 from events import TaskResult, dumps, topics, wrap
+from events.contracts import Action
 from events.contracts import Outcome as Answer
+from events.proof import prove, result_signing_bytes
 from infra import kafka
 from infra.settings import Settings
 from infra.stack import KAFKA, TEMPORAL
@@ -136,7 +138,7 @@ async def results_replayed(n: int, outage: float) -> Outcome:
             try:
                 for value, key in await every_record(settings, topics.RESULTS):
                     await producer.send(topics.RESULTS, value, key=key)
-                poison = stale_approval(broken, run_id)
+                poison = stale_approval(settings, broken, run_id)
                 await producer.send(topics.RESULTS, poison, key=broken.encode())
             finally:
                 await producer.stop()
@@ -182,9 +184,19 @@ async def start_broken_workflow(client: Client, task_queue: str) -> tuple[str, s
     return broken, handle.first_execution_run_id or ""
 
 
-def stale_approval(application_id: str, run_id: str) -> bytes:
-    waiting = reply.Waiting(application_id, run_id, "business_registration:handle:1")
-    token = reply.encode(waiting)
+def stale_approval(settings: Settings, application_id: str, run_id: str) -> bytes:
+    """amr's answer, proven, to a dispatch that never happened (so it finds no activity)."""
+    claims = reply.Claims(
+        w=application_id,
+        r=run_id,
+        a="business_registration:handle:1",
+        d="amr",
+        x=Action.HANDLE,
+        n=1,
+        o=[],
+        k=settings.reply_key_id,
+    )
+    token = reply.issue(claims, settings.reply_key_bytes()[settings.reply_key_id])
     result = TaskResult(
         application_id=application_id,
         task_id="business_registration",
@@ -193,7 +205,9 @@ def stale_approval(application_id: str, run_id: str) -> bytes:
         reply_token=token,
         outcome=Answer.APPROVED,
     )
-    return dumps(wrap(result))
+    secret = settings.department_secret("amr")
+    proof = prove(secret, result_signing_bytes(result.model_dump(mode="json")))
+    return dumps(wrap(result.model_copy(update={"proof": proof})))
 
 
 async def dead_lettered(settings: Settings, application_id: str, timeout: float = 60) -> bool:
