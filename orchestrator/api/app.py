@@ -46,7 +46,7 @@ from orchestrator.api.catalogue import (
     form_json_schema,
     summary,
 )
-from orchestrator.api.views import DataAccess, data_accesses, note_acceptances
+from orchestrator.api.views import DataAccess, data_accesses
 from orchestrator.client import connect
 from orchestrator.errors import AlreadyRated, InvalidForm, RequestConflict, UpdateRefused
 from orchestrator.intake.consumer import IntakeConsumer
@@ -269,7 +269,6 @@ def create_app(settings: Settings) -> FastAPI:
             if described.status is WorkflowExecutionStatus.COMPLETED:
                 return await handle.result()
             progress = await handle.query(OneThingWorkflow.progress, rpc_timeout=QUERY_TIMEOUT)
-            note_acceptances(progress, described.raw_description.pending_activities)
         except RPCError as exc:
             if exc.status is RPCStatusCode.NOT_FOUND:
                 raise HTTPException(404, f"no application {application_id!r}") from exc

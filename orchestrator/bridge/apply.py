@@ -28,7 +28,8 @@ from infra.settings import Settings
 from orchestrator.bridge import checks
 from orchestrator.client import unavailable
 from orchestrator.workflow import reply
-from orchestrator.workflow.models import Progress, TaskAnswer, TaskState, answered_state
+from orchestrator.workflow.models import Progress, TakenIn, TaskAnswer, TaskState, answered_state
+from orchestrator.workflow.names import TAKEN_IN
 
 log = get_logger(__name__)
 
@@ -88,7 +89,7 @@ class ResultApplier:
             await self._refuse(handle, result, refusal, raw, (topic, partition, offset))
             return
         try:
-            await _retrying(lambda: self._complete(handle, result))
+            await _retrying(lambda: self._complete(handle, result, claims))
         except RPCError as exc:
             if exc.status is RPCStatusCode.NOT_FOUND:
                 self.counters["stale"] += 1
@@ -177,10 +178,12 @@ class ResultApplier:
         )
         return True
 
-    @staticmethod
-    async def _complete(handle: AsyncActivityHandle, result: TaskResult) -> None:
-        if result.outcome is Outcome.ACCEPTED:  # interim: the activity keeps waiting
-            await handle.heartbeat({"state": "accepted", "attempt": result.attempt})
+    async def _complete(
+        self, handle: AsyncActivityHandle, result: TaskResult, claims: reply.Claims
+    ) -> None:
+        if result.outcome is Outcome.ACCEPTED:  # interim: the workflow notes it, still waits
+            workflow = self._client.get_workflow_handle(claims.w, run_id=claims.r)
+            await workflow.signal(TAKEN_IN, TakenIn(task_id=claims.task_id, attempt=claims.n))
             return
         if result.outcome is Outcome.FAILED:
             await handle.fail(ApplicationError(result.reason or "failed", type="DepartmentFailed"))

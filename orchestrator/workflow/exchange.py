@@ -34,6 +34,12 @@ T = TypeVar("T")
 BACKOFF_CEILING = 60.0  # seconds between two tries after a `failed` answer
 
 
+def _retrieve(done: asyncio.Future[None]) -> None:
+    """Take a cancelled publish's outcome, so asyncio does not report it as lost."""
+    if not done.cancelled():
+        done.exception()
+
+
 class Exchange(Platform):
     """Dispatches a task until it is answered, and sends undos until one is answered."""
 
@@ -118,8 +124,9 @@ class Exchange(Platform):
         try:
             return await answer
         finally:
-            if not published.done():
+            if not published.done():  # answered before its publish was recorded
                 published.cancel()
+                published.add_done_callback(_retrieve)
 
     def _record_finished(self, in_flight: dict[str, asyncio.Task[TaskAnswer]]) -> None:
         for task_id, running in list(in_flight.items()):

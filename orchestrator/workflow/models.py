@@ -28,7 +28,7 @@ FINAL_STATUSES = frozenset(
 class TaskState(StrEnum):
     PENDING = "pending"
     DISPATCHED = "dispatched"
-    ACCEPTED = "accepted"  # the department took it in (read from the activity's heartbeat)
+    ACCEPTED = "accepted"  # the department took it in, no decision yet
     AWAITING_SUPPLEMENT = "awaiting_supplement"
     ESCALATED = "escalated"
     APPROVED = "approved"
@@ -139,6 +139,13 @@ class Supplement(Frozen):
 
     task_id: str
     fields: dict[str, JsonValue]
+
+
+class TakenIn(Frozen):
+    """Signal `taken_in`: a department answered `accepted` to a dispatch (sent by the bridge)."""
+
+    task_id: str
+    attempt: int = Field(ge=1)
 
 
 class OperatorDecision(StrEnum):

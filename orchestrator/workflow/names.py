@@ -19,6 +19,7 @@ PROGRESS = "progress"
 WITHDRAW = "withdraw"
 SUPPLEMENT = "supplement"
 OPERATOR = "operator"
+TAKEN_IN = "taken_in"  # a signal: a department took a task in, no decision yet
 
 # search attributes: never a name or an ID number
 ONE_THING = SearchAttributeKey.for_keyword("OneThing")

@@ -34,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
 
 WAITED_ON = {
     TaskState.DISPATCHED,
+    TaskState.ACCEPTED,
     TaskState.AWAITING_SUPPLEMENT,
     TaskState.ESCALATED,
     TaskState.COMPENSATING,

@@ -23,6 +23,7 @@ UNDO_REFUSALS = {Outcome.REJECTED, Outcome.SUPPLEMENT_REQUIRED}
 OPEN_STATES = {
     TaskState.PENDING,
     TaskState.DISPATCHED,
+    TaskState.ACCEPTED,
     TaskState.AWAITING_SUPPLEMENT,
     TaskState.ESCALATED,
 }

@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
         Progress,
         StartProactive,
         Supplement,
+        TakenIn,
         TaskAnswer,
         TaskProgress,
         TaskState,
@@ -43,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
         PROGRESS,
         START_PROACTIVE,
         SUPPLEMENT,
+        TAKEN_IN,
         WITHDRAW,
         WORKFLOW,
     )
@@ -64,6 +66,13 @@ class OneThingWorkflow(WayBack):
         if self._progress is None:
             raise ApplicationError("the application has not started yet")
         return self._progress
+
+    @workflow.signal(name=TAKEN_IN)
+    def taken_in(self, news: TakenIn) -> None:
+        """The department took the dispatch in: the task shows it, its time limit runs on."""
+        task = None if self._progress is None else self._progress.find(news.task_id)
+        if task is not None and task.state is TaskState.DISPATCHED and task.attempt == news.attempt:
+            task.enter(TaskState.ACCEPTED, workflow.now(), "taken in by the department")
 
     @workflow.update(name=WITHDRAW)
     def withdraw(self, withdrawal: Withdrawal) -> str:
