@@ -11,6 +11,10 @@ from events.proof import key_id_of, prove, result_signing_bytes
 from infra.settings import Settings
 
 
+class AdapterError(Exception):
+    """Root of every error the adapters raise (a simulated system going down, say)."""
+
+
 class DepartmentAdapter(ABC):
     """Calls one department's system and answers each command with a result."""
 

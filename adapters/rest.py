@@ -52,16 +52,10 @@ class RestDepartment(DepartmentAdapter):
         self.breaker = breaker or CircuitBreaker()
 
     async def handle(self, command: TaskCommand) -> TaskResult:
-        task_log = log.bind(
-            department=self.department,
-            application_id=command.application_id,
-            task_id=command.task_id,
-            attempt=command.attempt,
-        )
         why = "no answer"
         for attempt in range(1, self._tries + 1):
             if not self.breaker.allows():
-                task_log.warning("department_circuit_open")
+                log.warning("department_circuit_open")
                 return answer(command, Outcome.FAILED, reason="the department's system is down")
             wait = self._backoff * 2 ** (attempt - 1) * random.uniform(0.5, 1.5)
             try:
@@ -73,7 +67,7 @@ class RestDepartment(DepartmentAdapter):
             except httpx.TransportError as exc:  # timeouts included
                 self.breaker.failed()
                 why = f"unreachable ({type(exc).__name__})"
-                task_log.warning("department_unreachable", error=type(exc).__name__, call=attempt)
+                log.warning("department_unreachable", error=type(exc).__name__, call=attempt)
             except BaseException:
                 self.breaker.failed()  # a trial call is released whatever it raises
                 raise
@@ -87,7 +81,7 @@ class RestDepartment(DepartmentAdapter):
                 self.breaker.failed()
                 why = f"HTTP {status}"
                 wait = max(wait, _retry_after(response))
-                task_log.warning("department_error", status=status, call=attempt)
+                log.warning("department_error", status=status, call=attempt)
             if attempt < self._tries:
                 await asyncio.sleep(wait)
         reason = f"the department's system failed {self._tries} calls: {why}"

@@ -14,6 +14,7 @@ import orjson
 from aiokafka import ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
+from structlog.contextvars import bound_contextvars
 
 from adapters.base import DepartmentAdapter, signed
 from adapters.offsets import OffsetTracker
@@ -94,24 +95,24 @@ class AdapterRuntime:
         except (ValidationError, orjson.JSONDecodeError, ValueError, TypeError) as exc:
             await self._dead_letter(record, f"invalid task command: {exc}")
             return
-        task_log = log.bind(
+        with bound_contextvars(  # every log line of this command says which it is
             department=command.department,
             application_id=command.application_id,
             task_id=command.task_id,
             attempt=command.attempt,
             action=command.action.value,
-        )
-        try:
-            result = await self._adapter.handle(command)
-        except Exception as exc:  # a defect of one adapter must not stop the department
-            task_log.exception("command_not_handled")
-            await self._dead_letter(record, f"the adapter failed: {type(exc).__name__}: {exc}")
-            return
-        if result is None:
-            task_log.info("task_unanswered")
-            return
-        task_log.info("task_answered", outcome=result.outcome.value)
-        await self._publish(result)
+        ):
+            try:
+                result = await self._adapter.handle(command)
+            except Exception as exc:  # a defect of one adapter must not stop the department
+                log.exception("command_not_handled")
+                await self._dead_letter(record, f"the adapter failed: {type(exc).__name__}")
+                return
+            if result is None:
+                log.info("task_unanswered")
+                return
+            log.info("task_answered", outcome=result.outcome.value)
+            await self._publish(result)
 
     async def _publish(self, result: TaskResult) -> None:
         key = topics.key(result.application_id)

@@ -7,9 +7,7 @@ import contextlib
 from collections.abc import Coroutine
 from typing import Any
 
-
-class LoopEnded(RuntimeError):
-    """A loop that should run until the process stops ended: the process must restart."""
+from infra.errors import LoopEnded
 
 
 async def run_until_stopped(stop: asyncio.Event | None, *loops: Coroutine[Any, Any, Any]) -> None:

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+from infra.errors import StackError
 from infra.settings import Settings
 from infra.stack import EmbeddedStack, binary
-from infra.supervisor import StackError, Supervisor, free_port
+from infra.supervisor import Supervisor, free_port
 
 SERVICES = ("simulators", "worker", "bridge", "departments", "api")
 

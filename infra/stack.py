@@ -14,8 +14,9 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from events import topics
+from infra.errors import StackError
 from infra.settings import Settings
-from infra.supervisor import StackError, Supervisor, port_open
+from infra.supervisor import Supervisor, port_open
 from one_things import load_catalogue
 
 SEARCH_ATTRIBUTES = {

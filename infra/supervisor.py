@@ -12,9 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-
-class StackError(RuntimeError):
-    """The embedded stack or a service could not be started or stopped."""
+from infra.errors import StackError
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """The catalogue of one things: schema, loader and validator, forms, and the planner."""
 
 from one_things.contracts import DepartmentContract, department_contract, export_contracts
-from one_things.errors import CatalogueError, UnknownOneThing
+from one_things.errors import CatalogueError, CatalogueProblem, UnknownDepartment, UnknownOneThing
 from one_things.forms import Applicant, form_model
 from one_things.loader import CATALOGUE_DIR, Catalogue, load_catalogue, load_one_thing
 from one_things.plan import ExecutionPlan, PlannedTask, SkippedMatter
@@ -13,6 +13,7 @@ __all__ = [
     "Applicant",
     "Catalogue",
     "CatalogueError",
+    "CatalogueProblem",
     "DepartmentContract",
     "ExecutionPlan",
     "FieldType",
@@ -21,6 +22,7 @@ __all__ = [
     "OneThing",
     "PlannedTask",
     "SkippedMatter",
+    "UnknownDepartment",
     "UnknownOneThing",
     "department_contract",
     "export_contracts",

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from one_things.errors import UnknownOneThing
+from one_things.errors import UnknownDepartment
 from one_things.loader import Catalogue
 from one_things.schema import Matter, OneThing
 
@@ -46,7 +46,7 @@ class DepartmentContract(BaseModel):
 def department_contract(catalogue: Catalogue, department: str) -> DepartmentContract:
     matters = [(ot, m) for ot in catalogue for m in ot.matters if m.department == department]
     if not matters:
-        raise UnknownOneThing(f"no department {department!r} in the catalogue")
+        raise UnknownDepartment(department)
     return DepartmentContract(
         department=department,
         tasks_topic=f"dept.{department}.tasks",

@@ -1,7 +1,17 @@
-"""Errors of the catalogue and of submitted forms."""
+"""Errors of the catalogue, one root.
+
+CatalogueProblem
+├── CatalogueError        a catalogue file is invalid (names the file and the field)
+├── UnknownOneThing       no one thing with that id (a LookupError)
+└── UnknownDepartment     no department with that code (a LookupError)
+"""
 
 
-class CatalogueError(Exception):
+class CatalogueProblem(Exception):
+    """Root of every error the catalogue raises."""
+
+
+class CatalogueError(CatalogueProblem):
     """A catalogue file is invalid; the message names the file and the field."""
 
     def __init__(self, file: str, field: str, message: str) -> None:
@@ -11,9 +21,17 @@ class CatalogueError(Exception):
         self.message = message
 
 
-class UnknownOneThing(LookupError):
+class UnknownOneThing(CatalogueProblem, LookupError):
     """No one thing with that id is in the catalogue."""
 
     def __init__(self, one_thing: str) -> None:
         super().__init__(f"unknown one thing {one_thing!r}")
         self.one_thing = one_thing
+
+
+class UnknownDepartment(CatalogueProblem, LookupError):
+    """No matter of the catalogue is handled by that department."""
+
+    def __init__(self, department: str) -> None:
+        super().__init__(f"unknown department {department!r}")
+        self.department = department

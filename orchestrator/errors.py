@@ -6,7 +6,9 @@
     │   ├── RequestConflict       a request id reused for another request (HTTP 409)
     │   ├── UpdateRefused         the workflow refused an update in its state (HTTP 409)
     │   └── AlreadyRated          a task is rated once (HTTP 409)
-    └── InvalidReplyToken         a department's reply token names no dispatch (dead-lettered)
+    ├── InvalidReplyToken         a department's reply token names no dispatch (dead-lettered)
+    └── MissingUpstream           a task needs an output its upstream task did not give
+                                  (`workflow.steps`: the task fails, the workflow never does)
 
 The workflow's own refusal (`workflow.workflow.Conflict`) is a Temporal `ApplicationError`,
 as an update validator must raise; `ops.updates` maps it to `UpdateRefused`.

@@ -10,7 +10,7 @@ import asyncio
 import hashlib
 import re
 
-from adapters.base import DepartmentAdapter, answer
+from adapters.base import AdapterError, DepartmentAdapter, answer
 from adapters.simulation.spec import DepartmentSpec
 from events.contracts import Action, Outcome, TaskCommand, TaskResult
 from one_things.identity import credit_code_check_char, resident_id_check_digit
@@ -35,7 +35,7 @@ def issue(fmt: str, seed: str, command: TaskCommand) -> str:
     return re.sub("#", lambda _: next(digits), fmt)
 
 
-class SystemDown(RuntimeError):
+class SystemDown(AdapterError):
     """The simulated system fails this call (its HTTP service answers 503)."""
 
 

@@ -33,6 +33,7 @@ from one_things import (
     Catalogue,
     DepartmentContract,
     OneThing,
+    UnknownDepartment,
     UnknownOneThing,
     department_contract,
     load_catalogue,
@@ -201,8 +202,8 @@ def create_app(settings: Settings) -> FastAPI:
         """What a department receives and must answer, per matter it handles."""
         try:
             return department_contract(catalogue, code)
-        except UnknownOneThing as exc:
-            raise HTTPException(404, f"no department {code!r}") from exc
+        except UnknownDepartment as exc:
+            raise HTTPException(404, str(exc)) from exc
 
     @app.post("/v1/applications", status_code=201)
     async def submit(

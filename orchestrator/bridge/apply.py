@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 from pydantic import ValidationError
+from structlog.contextvars import bound_contextvars
 from temporalio.client import AsyncActivityHandle, Client
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
@@ -67,45 +68,50 @@ class ResultApplier:
     async def _apply(self, raw: bytes, topic: str, partition: int, offset: int) -> None:
         try:
             result = loads(raw, TaskResult).data
-            result_log = log.bind(
-                application_id=result.application_id,
-                task_id=result.task_id,
-                attempt=result.attempt,
-                outcome=result.outcome.value,
-            )
-            if result.reply_token == ORPHAN_TOKEN:
-                self.counters["late_result_undone"] += 1
-                result_log.info("late_result_undone")
-                return
-            claims = reply.verify(result.reply_token, self._reply_keys)
+            orphan = result.reply_token == ORPHAN_TOKEN
+            claims = None if orphan else reply.verify(result.reply_token, self._reply_keys)
         except (ValidationError, orjson.JSONDecodeError, ValueError, TypeError) as exc:
             await self._dead_letter(f"invalid task result: {exc}", raw, topic, partition, offset)
             return
+        with bound_contextvars(  # every log line of this answer says which it is
+            application_id=result.application_id,
+            task_id=result.task_id,
+            attempt=result.attempt,
+            outcome=result.outcome.value,
+        ):
+            if claims is None:  # the answer to an undo the bridge sent for a late result
+                self.counters["late_result_undone"] += 1
+                log.info("late_result_undone")
+                return
+            await self._answer(result, claims, raw, (topic, partition, offset))
+
+    async def _answer(
+        self, result: TaskResult, claims: reply.Claims, raw: bytes, where: tuple[str, int, int]
+    ) -> None:
+        """Check the answer, then complete the dispatch it answers (or count it stale)."""
         handle = self._client.get_async_activity_handle(
             workflow_id=claims.w, run_id=claims.r, activity_id=claims.a
         )
         refusal = checks.check(result, claims, self._secret_of)
         if refusal is not None:
-            await self._refuse(handle, result, refusal, raw, (topic, partition, offset))
+            await self._refuse(handle, result, refusal, raw, where)
             return
         try:
             await _retrying(lambda: self._complete(handle, result, claims))
         except RPCError as exc:
             if exc.status is RPCStatusCode.NOT_FOUND:
                 self.counters["stale"] += 1
-                result_log.info("result_stale")
+                log.info("result_stale")
                 if result.outcome is Outcome.APPROVED and await self._undo_if_orphaned(result):
-                    result_log.info("late_result_compensated")
+                    log.info("late_result_compensated")
                 return
             if exc.status is RPCStatusCode.INVALID_ARGUMENT:
-                await self._dead_letter(
-                    f"reply token rejected: {exc}", raw, topic, partition, offset
-                )
+                await self._dead_letter(f"reply token rejected: {exc}", raw, *where)
                 return
             raise
         self.counters["applied"] += 1
         self.counters[f"outcome.{result.outcome.value}"] += 1
-        result_log.info("result_applied")
+        log.info("result_applied")
         changed = TaskStateChanged(
             application_id=result.application_id,
             task_id=result.task_id,

@@ -17,9 +17,9 @@ from rich.live import Live
 from rich.table import Table
 
 from adapters.simulation.spec import load_specs
+from infra.errors import StackError
 from infra.services import Deployment, on_free_ports
 from infra.settings import Settings
-from infra.supervisor import StackError
 from one_things import load_catalogue
 from one_things.graph import critical_path
 from orchestrator.workflow.models import Progress

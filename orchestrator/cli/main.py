@@ -8,9 +8,9 @@ from typing import Annotated
 
 import typer
 
+from infra.errors import StackError
 from infra.services import Deployment
 from infra.settings import Settings
-from infra.supervisor import StackError
 from orchestrator import bootstrap
 from orchestrator.cli.ops import ops_app
 from orchestrator.cli.output import console, fail

@@ -12,12 +12,13 @@ from temporalio.exceptions import TimeoutError as ActivityTimeoutError
 from events.contracts import Action
 from one_things.licences import licence_id
 from one_things.plan import ExecutionPlan, PlannedStart, PlannedTask
+from orchestrator.errors import OneThingError
 from orchestrator.workflow.models import LicenceToIssue, TaskState
 
 Outputs = Mapping[str, Mapping[str, str]]  # task id -> its outputs
 
 
-class MissingUpstream(ValueError):
+class MissingUpstream(OneThingError, ValueError):
     """A task needs an output its upstream task did not give."""
 
 
