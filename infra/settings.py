@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import socket
 from pathlib import Path
 from typing import Literal
@@ -11,6 +12,9 @@ from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from events.proof import department_secret
+
+# development only (`make up`, the tests): a province sets ONETHING_PAYLOAD_KEYS
+DEVELOPMENT_PAYLOAD_KEY = base64.b64encode(b"onething-development-payload-key").decode()
 
 
 class ApiKey(BaseModel):
@@ -69,6 +73,17 @@ class Settings(BaseSettings):
     reply_key_id: str = Field(
         default="dev", description="The reply key new tokens are signed with."
     )
+    payload_keys: dict[str, SecretStr] = Field(
+        default_factory=lambda: {"dev": SecretStr(DEVELOPMENT_PAYLOAD_KEY)},
+        description="Key id -> AES-256 key (base64, 32 bytes) encrypting workflow payloads in "
+        "Temporal. Keep old ids while payloads encrypted with them may be read.",
+    )
+    payload_key_id: str = Field(default="dev", description="The key new payloads use.")
+    ui_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins of Temporal Web UIs that may call the codec server (besides the "
+        "embedded one).",
+    )
     bridge_port: int = Field(default=6066, description="The results bridge's metrics page.")
     bridge_concurrency: int = Field(default=16, ge=1)
     worker_metrics_port: int = Field(default=9464, description="The worker's Prometheus page.")
@@ -124,7 +139,16 @@ class Settings(BaseSettings):
     def _signing_key_known(self) -> Settings:
         if self.reply_key_id not in self.reply_keys:
             raise ValueError(f"reply_key_id {self.reply_key_id!r} is not in reply_keys")
+        if self.payload_key_id not in self.payload_keys:
+            raise ValueError(f"payload_key_id {self.payload_key_id!r} is not in payload_keys")
+        if any(len(key) != 32 for key in self.payload_key_bytes().values()):
+            raise ValueError("every payload key must be 32 bytes (AES-256), base64")
         return self
+
+    def payload_key_bytes(self) -> dict[str, bytes]:
+        return {
+            kid: base64.b64decode(key.get_secret_value()) for kid, key in self.payload_keys.items()
+        }
 
     def reply_key_bytes(self) -> dict[str, bytes]:
         return {kid: key.get_secret_value().encode() for kid, key in self.reply_keys.items()}

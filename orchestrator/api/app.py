@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 from temporalio.client import Client, WorkflowExecutionStatus
@@ -47,8 +48,9 @@ from orchestrator.api.catalogue import (
     form_json_schema,
     summary,
 )
+from orchestrator.api.codec import codec_router
 from orchestrator.api.views import DataAccess, data_accesses
-from orchestrator.client import connect
+from orchestrator.client import connect, payload_codec
 from orchestrator.errors import AlreadyRated, InvalidForm, RequestConflict, UpdateRefused
 from orchestrator.intake.consumer import IntakeConsumer
 from orchestrator.intake.service import (
@@ -167,6 +169,14 @@ def create_app(settings: Settings) -> FastAPI:
 
     app = FastAPI(title="OneThing intake API", version="1", lifespan=lifespan)
     problems.install(app)
+    app.include_router(codec_router(payload_codec(settings), keys.allow(Role.OPERATOR)))
+    app.add_middleware(  # the Temporal Web UI calls the codec server from the browser
+        CORSMiddleware,
+        allow_origins=[f"http://{settings.host}:{settings.temporal_ui_port}", *settings.ui_origins],
+        allow_methods=["POST"],
+        allow_headers=["Authorization", "Content-Type", "X-API-Key", "X-Namespace"],
+        allow_credentials=True,
+    )
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:

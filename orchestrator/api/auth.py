@@ -11,14 +11,16 @@ from __future__ import annotations
 import hmac
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
+from typing import Annotated
 
 from fastapi import HTTPException, Security
-from fastapi.security import APIKeyHeader
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
 from infra.settings import Settings
 
 API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False, description="Your API key.")
+BEARER = HTTPBearer(auto_error=False, description="Your API key (the Temporal Web UI sends it so).")
 
 
 class Role(StrEnum):
@@ -60,7 +62,11 @@ class Keys:
     def allow(self, *roles: Role) -> Callable[[str | None], Awaitable[Caller]]:
         """A FastAPI dependency: the caller, if its key has one of `roles`; else 401 or 403."""
 
-        async def caller(key: str | None = Security(API_KEY)) -> Caller:
+        async def caller(
+            key: str | None = Security(API_KEY),
+            bearer: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)] = None,
+        ) -> Caller:
+            key = key or (bearer.credentials if bearer else None)
             if self.open:
                 return OPEN
             if not key:

@@ -78,11 +78,12 @@ def ops_show(application_id: str) -> None:
     from rich.table import Table
 
     from orchestrator.client import connect
-    from orchestrator.ops.history import story
+    from orchestrator.ops.history import readable, story
 
     async def fetch() -> list[Any]:
         client = await connect(Settings())
-        return story(await client.get_workflow_handle(application_id).fetch_history())
+        history = await client.get_workflow_handle(application_id).fetch_history()
+        return story(await readable(history, client.data_converter.payload_codec))
 
     try:
         steps = asyncio.run(fetch())

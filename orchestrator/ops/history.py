@@ -9,7 +9,9 @@ import orjson
 from pydantic import BaseModel
 from temporalio.api.common.v1 import Payloads
 from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowHistory
+from temporalio.converter import PayloadCodec
 
 from orchestrator.workflow.names import AWAIT_ANSWER, PUBLISH_COMMAND
 
@@ -26,6 +28,30 @@ class Step(BaseModel):
 
 def _first(payloads: Payloads) -> Any:
     return orjson.loads(payloads.payloads[0].data) if payloads.payloads else None
+
+
+async def readable(history: WorkflowHistory, codec: PayloadCodec | None) -> WorkflowHistory:
+    """The history with the payloads its story reads decrypted (ciphertext in Temporal)."""
+    if codec is None:
+        return history
+    for event in history.events:
+        for payloads in _read_payloads(event):
+            if not payloads.payloads:  # not this event's kind: leave it unset
+                continue
+            plain = await codec.decode(list(payloads.payloads))
+            del payloads.payloads[:]
+            payloads.payloads.extend(plain)
+    return history
+
+
+def _read_payloads(event: HistoryEvent) -> list[Payloads]:
+    return [
+        event.workflow_execution_started_event_attributes.input,
+        event.activity_task_scheduled_event_attributes.input,
+        event.activity_task_completed_event_attributes.result,
+        event.workflow_execution_update_accepted_event_attributes.accepted_request.input.args,
+        event.workflow_execution_completed_event_attributes.result,
+    ]
 
 
 def story(history: WorkflowHistory) -> list[Step]:

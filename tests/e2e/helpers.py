@@ -16,7 +16,6 @@ import httpx
 import orjson
 from prometheus_client.parser import text_string_to_metric_families
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from events import TaskResult, topics
@@ -24,6 +23,7 @@ from events.proof import prove, result_signing_bytes
 from infra.settings import Settings
 from one_things import load_catalogue
 from orchestrator.cli.demo import APPLICATIONS, example
+from orchestrator.client import data_converter
 from orchestrator.workflow.models import Progress
 from orchestrator.workflow.workflow import OneThingWorkflow
 from tests.conftest import Observer
@@ -48,7 +48,7 @@ async def replay_and_record(temporal: Client, application_id: str, name: str) ->
     handle = temporal.get_workflow_handle(application_id)
     await handle.result()  # its end is in the history too (the last status event is out)
     history = await handle.fetch_history()
-    replayer = Replayer(workflows=[OneThingWorkflow], data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=[OneThingWorkflow], data_converter=data_converter(Settings()))
     await replayer.replay_workflow(history)
     if os.environ.get("ONETHING_RECORD_HISTORIES"):
         (HISTORIES / f"{name}.json").write_text(history.to_json())

@@ -12,12 +12,13 @@ from datetime import UTC, datetime
 import pytest
 from temporalio import activity
 from temporalio.client import Client, WorkflowHandle
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Replayer, Worker
 
 from events.contracts import Action, ApplicationStatusChanged, Outcome, TaskStateChanged
+from infra.settings import Settings
 from one_things import Applicant, form_model, load_catalogue, plan
+from orchestrator.client import data_converter
 from orchestrator.errors import UpdateRefused
 from orchestrator.ops import updates
 from orchestrator.worker import sandbox
@@ -167,7 +168,7 @@ async def ended(handle: WorkflowHandle[OneThingWorkflow, Progress]) -> Progress:
     async with asyncio.timeout(60):
         progress = await handle.result()
     history = await handle.fetch_history()
-    replayer = Replayer(workflows=[OneThingWorkflow], data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=[OneThingWorkflow], data_converter=data_converter(Settings()))
     await replayer.replay_workflow(history)  # deterministic, every path
     markers = [e for e in history.events if e.HasField("marker_recorded_event_attributes")]
     assert not [
