@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from events import topics
@@ -44,8 +45,19 @@ def _ref(path: str) -> dict[str, str]:
     return {"$ref": f"#/{path}"}
 
 
-def document(departments: list[str], version: str = "1") -> dict[str, Any]:
-    """AsyncAPI 3.0 for the topics of the given departments, from a department's side."""
+def document(
+    departments: list[str],
+    version: str = "1",
+    matters: Mapping[str, Sequence[str]] | None = None,
+) -> dict[str, Any]:
+    """AsyncAPI 3.0 for the topics of the given departments, from a department's side.
+
+    `matters`: per department, the `one_thing/matter` of each matter in the order of its
+    contract (`departments/<code>.contract.json`): each department gets a channel of its own
+    and each matter a message on `dept.results` for its approved answer, whose schema is in
+    that contract.
+    """
+    own_channels, approved = _per_department(matters or {})
     return {
         "asyncapi": "3.0.0",
         "info": {
@@ -71,7 +83,10 @@ def document(departments: list[str], version: str = "1") -> dict[str, Any]:
             },
             "results": {
                 "address": topics.RESULTS,
-                "messages": {"taskResult": _ref("components/messages/TaskResult")},
+                "messages": {
+                    "taskResult": _ref("components/messages/TaskResult"),
+                    **{name: _ref(f"components/messages/{name}") for name in approved},
+                },
             },
             "status": {
                 "address": topics.STATUS,
@@ -93,6 +108,7 @@ def document(departments: list[str], version: str = "1") -> dict[str, Any]:
                 "address": topics.DLQ,
                 "messages": {"deadLetter": _ref("components/messages/DeadLetter")},
             },
+            **own_channels,
         },
         "operations": {
             "receiveTaskCommand": {
@@ -134,6 +150,32 @@ def document(departments: list[str], version: str = "1") -> dict[str, Any]:
             "messages": {
                 **{c.__name__: _message(c) for c in CONTRACTS},
                 "DeadLetter": _message(DeadLetter, cloud_event=False),
+                **approved,
             }
         },
     }
+
+
+def _per_department(
+    matters: Mapping[str, Sequence[str]],
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A channel per department's task topic, and a message per matter's approved answer."""
+    channels: dict[str, Any] = {}
+    approved: dict[str, Any] = {}
+    for department, keys in sorted(matters.items()):
+        contract = f"./departments/{department}.contract.json"
+        for index, key in enumerate(keys):
+            name = "Approved_" + re.sub(r"\W", "_", f"{department}_{key}")
+            approved[name] = {
+                "name": name,
+                "title": f"{department} approves {key}",
+                "summary": f"The `data` of {department}'s approved answer to {key}.",
+                "contentType": STRUCTURED_CONTENT_TYPE,
+                "payload": {"$ref": f"{contract}#/matters/{index}/approved_answer"},
+            }
+        channels[f"{department}Tasks"] = {
+            "address": topics.department_tasks(department),
+            "description": f"{department}'s commands; what it must answer: {contract}.",
+            "messages": {"taskCommand": _ref("components/messages/TaskCommand")},
+        }
+    return channels, approved

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import orjson
@@ -19,7 +20,11 @@ def _write_json(path: Path, schema: dict[str, object]) -> Path:
     return path
 
 
-def export(directory: Path, departments: list[str]) -> list[Path]:
+def export(
+    directory: Path,
+    departments: list[str],
+    matters: Mapping[str, Sequence[str]] | None = None,
+) -> list[Path]:
     """Write a JSON Schema per contract (the CloudEvents envelope around it), the dead letter's
     schema, and the AsyncAPI 3 document of every topic, into `directory`."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -37,6 +42,8 @@ def export(directory: Path, departments: list[str]) -> list[Path]:
     dead_letter["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     written.append(_write_json(directory / schema_file(DeadLetter), dead_letter))
     asyncapi = directory / ASYNCAPI_FILE
-    asyncapi.write_text(yaml.safe_dump(document(departments), sort_keys=False, allow_unicode=True))
+    asyncapi.write_text(
+        yaml.safe_dump(document(departments, matters=matters), sort_keys=False, allow_unicode=True)
+    )
     written.append(asyncapi)
     return written

@@ -1,6 +1,11 @@
 """The catalogue of one things: schema, loader and validator, forms, and the planner."""
 
-from one_things.contracts import DepartmentContract, department_contract, export_contracts
+from one_things.contracts import (
+    DepartmentContract,
+    department_contract,
+    export_contracts,
+    matters_by_department,
+)
 from one_things.errors import CatalogueError, CatalogueProblem, UnknownDepartment, UnknownOneThing
 from one_things.forms import Applicant, form_model
 from one_things.loader import CATALOGUE_DIR, Catalogue, load_catalogue, load_one_thing
@@ -29,5 +34,6 @@ __all__ = [
     "form_model",
     "load_catalogue",
     "load_one_thing",
+    "matters_by_department",
     "plan",
 ]

@@ -111,3 +111,13 @@ def export_contracts(catalogue: Catalogue, directory: Path) -> list[Path]:
         path.write_text(department_contract(catalogue, department).model_dump_json(indent=2))
         written.append(path)
     return written
+
+
+def matters_by_department(catalogue: Catalogue) -> dict[str, list[str]]:
+    """Per department, `one_thing/matter` of each matter, in the order of its contract."""
+    return {
+        department: [
+            f"{m.one_thing}/{m.matter}" for m in department_contract(catalogue, department).matters
+        ]
+        for department in catalogue.departments()
+    }

@@ -151,14 +151,15 @@ def demo(
 
 @schemas_app.command("export")
 def schemas_export(directory: Path) -> None:
-    """Write a JSON Schema per contract and the AsyncAPI document into DIRECTORY."""
+    """Write a JSON Schema per contract, the AsyncAPI document and every department's contract
+    into DIRECTORY."""
     from events.schemas import export
-    from one_things import export_contracts, load_catalogue
+    from one_things import export_contracts, load_catalogue, matters_by_department
 
     settings = Settings()
     catalogue = load_catalogue(settings.catalogue_dir)
     for path in [
-        *export(directory, catalogue.departments()),
+        *export(directory, catalogue.departments(), matters_by_department(catalogue)),
         *export_contracts(catalogue, directory),
     ]:
         console.print(str(path))

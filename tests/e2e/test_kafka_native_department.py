@@ -17,7 +17,7 @@ import pytest_asyncio
 from events.schemas import export
 from infra.services import Deployment
 from infra.settings import Settings
-from one_things import export_contracts, load_catalogue
+from one_things import export_contracts, load_catalogue, matters_by_department
 from tests.conftest import PORTAL_KEY, stack_settings
 from tests.e2e.helpers import body, finished, submit
 
@@ -32,8 +32,9 @@ def native(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings,
     settings = stack_settings(state, sim_skip=["hpf"])
     deployment = Deployment(settings)
     schemas = state / "contracts"
-    export(schemas, load_catalogue().departments())
-    export_contracts(load_catalogue(), schemas)
+    catalogue = load_catalogue()
+    export(schemas, catalogue.departments(), matters_by_department(catalogue))
+    export_contracts(catalogue, schemas)
     db = state / "hpf.db"
     department = None
     try:

@@ -147,3 +147,16 @@ def _result_for_envelope() -> TaskResult:
         reply_token="r",
         outcome=Outcome.APPROVED,
     )
+
+
+def test_asyncapi_has_each_department_and_the_approved_answer_of_each_matter() -> None:
+    from events.asyncapi import document
+    from one_things import load_catalogue, matters_by_department
+
+    catalogue = load_catalogue()
+    doc = document(catalogue.departments(), matters=matters_by_department(catalogue))
+    assert doc["channels"]["hpfTasks"]["address"] == "dept.hpf.tasks"
+    name = "Approved_amr_enterprise_opening_business_registration"
+    assert name in doc["channels"]["results"]["messages"]
+    ref = doc["components"]["messages"][name]["payload"]["$ref"]
+    assert ref.startswith("./departments/amr.contract.json#/matters/")
