@@ -12,6 +12,7 @@ from infra.stack import EmbeddedStack, binary
 from infra.supervisor import Supervisor, free_port
 
 SERVICES = ("simulators", "worker", "bridge", "departments", "api")
+STARTS = 3  # tries at starting one service before `up` gives up
 
 
 PORTS = (
@@ -48,22 +49,25 @@ class Deployment:
     def up(self, services: tuple[str, ...] = SERVICES) -> None:
         """Start what is not running and wait until it is ready; never touch what runs.
 
-        A service that fails to start is stopped (it alone) and named in the error.
+        A service that exits while starting (its consumer met a broker still settling, say:
+        services die loudly rather than run without consuming) is started again, up to
+        `STARTS` times; one that never gets ready is stopped (it alone) and named in the error.
         """
         self.stack.up()
         env = self.settings.env()
-        started = []
-        for name in services:
-            if self.supervisor.pid(name) is None:
-                argv = [binary("onething"), name]
-                self.supervisor.start(name, argv, env=env)
-                started.append(name)
+        started = [name for name in services if self.supervisor.pid(name) is None]
         for name in started:
-            try:
-                self.supervisor.wait_until(name, partial(self.supervisor.is_ready, name), name)
-            except StackError:
-                self.supervisor.stop(name)
-                raise
+            self.supervisor.start(name, [binary("onething"), name], env=env)
+        for name in started:
+            for start in range(1, STARTS + 1):
+                try:
+                    self.supervisor.wait_until(name, partial(self.supervisor.is_ready, name), name)
+                    break
+                except StackError:
+                    self.supervisor.stop(name)
+                    if start == STARTS:
+                        raise
+                    self.supervisor.start(name, [binary("onething"), name], env=env)
 
     def down(self) -> list[str]:
         stopped = [name for name in reversed(SERVICES) if self.supervisor.stop(name)]

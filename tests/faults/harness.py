@@ -90,9 +90,12 @@ async def deployment(**overrides: object) -> AsyncIterator[Deployment]:
     try:
         await asyncio.to_thread(running.up)
         yield running
-    finally:
+    except BaseException:
         await asyncio.to_thread(running.down)
-        shutil.rmtree(state, ignore_errors=True)
+        print(f"logs kept in {state / 'logs'}")
+        raise
+    await asyncio.to_thread(running.down)
+    shutil.rmtree(state, ignore_errors=True)
 
 
 @contextlib.asynccontextmanager
