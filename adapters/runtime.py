@@ -26,7 +26,6 @@ from infra.logging import get_logger
 from infra.settings import Settings
 
 log = get_logger(__name__)
-RETRY_CEILING = 5.0  # seconds between two tries at publishing one result
 
 
 class AdapterRuntime:
@@ -117,27 +116,13 @@ class AdapterRuntime:
     async def _publish(self, result: TaskResult) -> None:
         key = topics.key(result.application_id)
         proven = signed(result, self._settings)
-        await self._send_until_taken(topics.RESULTS, dumps(wrap(proven)), key, HEADERS)
+        await self._producer.send_until_taken(topics.RESULTS, dumps(wrap(proven)), key, HEADERS)
 
     async def _dead_letter(self, record: ConsumerRecord, reason: str) -> None:
         self.dead_lettered += 1
         log.warning("command_dead_lettered", topic=record.topic, offset=record.offset)
         letter = DeadLetter.of(reason, record.value, record.topic, record.partition, record.offset)
-        await self._send_until_taken(topics.DLQ, letter.encode(), record.key, None)
-
-    async def _send_until_taken(
-        self, topic: str, value: bytes, key: bytes | None, headers: kafka.Headers
-    ) -> None:
-        """Send until the broker takes it: a department's answer is never dropped."""
-        delay = 0.5
-        while True:
-            try:
-                await self._producer.send(topic, value, key=key, headers=headers)
-                return
-            except KafkaError as exc:
-                log.warning("not_published_yet", topic=topic, error=type(exc).__name__)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, RETRY_CEILING)
+        await self._producer.send_until_taken(topics.DLQ, letter.encode(), record.key)
 
 
 class _Forget(ConsumerRebalanceListener):  # type: ignore[misc]

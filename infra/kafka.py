@@ -76,6 +76,21 @@ class Producer:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
 
+    async def send_until_taken(
+        self, topic: str, value: bytes, key: bytes | None = None, headers: Headers = None
+    ) -> None:
+        """Send until the broker takes it, however long it is away: for what must never be
+        dropped (a department's answer, a dead letter)."""
+        delay = 0.5
+        while True:
+            try:
+                await self.send(topic, value, key=key, headers=headers)
+                return
+            except KafkaError as exc:
+                log.warning("not_published_yet", topic=topic, error=type(exc).__name__)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
     async def _renew(self, failed: AIOKafkaProducer) -> None:
         """Replace `failed` by a new producer, once, however many sends saw it fail."""
         async with self._renewing:

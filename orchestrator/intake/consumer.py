@@ -102,10 +102,5 @@ class IntakeConsumer:
 
     async def _dead_letter(self, record: ConsumerRecord, reason: str) -> None:
         letter = DeadLetter.of(reason, record.value, record.topic, record.partition, record.offset)
-        while True:
-            try:
-                await self._producer.send(topics.DLQ, letter.encode(), key=record.key)
-                break
-            except KafkaError:
-                await asyncio.sleep(1)
+        await self._producer.send_until_taken(topics.DLQ, letter.encode(), key=record.key)
         log.warning("application_dead_lettered", offset=record.offset)

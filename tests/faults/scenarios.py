@@ -84,15 +84,16 @@ async def killed_while_dispatching(n: int, outage: float) -> Outcome:
     return outcome
 
 
-async def broker_down(n: int, outage: float) -> Outcome:
-    """The broker goes away for `outage` seconds under load, then comes back."""
-    outcome = Outcome(f"broker down {outage:.0f} s")
+async def server_down(server: str, label: str, n: int, outage: float) -> Outcome:
+    """`server` of the stack goes away for `outage` seconds under load, then comes back;
+    portals keep reading and submitting meanwhile."""
+    outcome = Outcome(f"{label} down {outage:.0f} s")
     async with deployment() as running:
         settings = running.settings
         async with portal(settings) as http:
             app_ids = await submit(http, n)
             await asyncio.sleep(1.0)
-            await asyncio.to_thread(running.stack.supervisor.stop, KAFKA)
+            await asyncio.to_thread(running.stack.supervisor.stop, server)
             stop = asyncio.Event()
             polling = asyncio.create_task(poll_during(outcome, http, app_ids, stop))
             await asyncio.sleep(outage)
@@ -101,25 +102,14 @@ async def broker_down(n: int, outage: float) -> Outcome:
             await polling
             await settle(outcome, settings, http, app_ids, {}, time.monotonic())
     return outcome
+
+
+async def broker_down(n: int, outage: float) -> Outcome:
+    return await server_down(KAFKA, "broker", n, outage)
 
 
 async def temporal_down(n: int, outage: float) -> Outcome:
-    """Temporal goes away for `outage` seconds; portals keep reading and submitting."""
-    outcome = Outcome(f"Temporal down {outage:.0f} s")
-    async with deployment() as running:
-        settings = running.settings
-        async with portal(settings) as http:
-            app_ids = await submit(http, n)
-            await asyncio.sleep(1.0)
-            await asyncio.to_thread(running.stack.supervisor.stop, TEMPORAL)
-            stop = asyncio.Event()
-            polling = asyncio.create_task(poll_during(outcome, http, app_ids, stop))
-            await asyncio.sleep(outage)
-            await asyncio.to_thread(running.stack.up)
-            stop.set()
-            await polling
-            await settle(outcome, settings, http, app_ids, {}, time.monotonic())
-    return outcome
+    return await server_down(TEMPORAL, "Temporal", n, outage)
 
 
 async def results_replayed(n: int, outage: float) -> Outcome:

@@ -122,31 +122,20 @@ def test_asyncapi_document_covers_every_topic_and_message(tmp_path: Path) -> Non
 
 
 def test_envelopes_require_id_and_specversion_pin_type_and_keep_extensions() -> None:
-    from events.envelope import ENVELOPES, loads, wrap
+    from events.envelope import ENVELOPES
 
-    event = wrap(_result_for_envelope())
+    event = wrap(command())
     raw = event.model_dump(mode="json")
     with_trace = {**raw, "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}
-    assert loads(orjson.dumps(with_trace), TaskResult).data == event.data
-    schema = ENVELOPES[TaskResult].model_json_schema()
+    assert loads(orjson.dumps(with_trace), TaskCommand).data == event.data
+    schema = ENVELOPES[TaskCommand].model_json_schema()
     assert {"id", "specversion", "type", "source", "subject", "data"} <= set(schema["required"])
-    assert schema["properties"]["type"]["const"] == "org.onething.task.result.v1"
+    assert schema["properties"]["type"]["const"] == "org.onething.task.command.v1"
     for missing in ("id", "specversion"):
         with pytest.raises(ValidationError):
-            loads(orjson.dumps({k: v for k, v in raw.items() if k != missing}), TaskResult)
+            loads(orjson.dumps({k: v for k, v in raw.items() if k != missing}), TaskCommand)
     with pytest.raises(ValidationError):
-        loads(orjson.dumps({**raw, "type": "org.onething.task.command.v1"}), TaskResult)
-
-
-def _result_for_envelope() -> TaskResult:
-    return TaskResult(
-        application_id="ot-1",
-        task_id="t",
-        attempt=1,
-        department="amr",
-        reply_token="r",
-        outcome=Outcome.APPROVED,
-    )
+        loads(orjson.dumps({**raw, "type": "org.onething.task.result.v1"}), TaskCommand)
 
 
 def test_asyncapi_has_each_department_and_the_approved_answer_of_each_matter() -> None:
