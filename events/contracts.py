@@ -119,15 +119,16 @@ class ApplicationStatusChanged(Contract):
 
 
 class TaskStateChanged(Contract):
-    """One task of an application changed state: dispatched, or answered by its department."""
+    """One task of an application changed state (published by the workflow only)."""
 
     application_id: str = Field(pattern=ID_PATTERN)
     task_id: str = Field(pattern=ID_PATTERN)
     department: str
     state: str = Field(
-        description="The task's state: dispatched, accepted, approved, rejected, "
-        "awaiting_supplement, escalated, compensating, compensated, voided, undo_refused, "
-        "undo_escalated (the progress document's vocabulary)."
+        description="The state the task entered, one entry of its timeline in the progress "
+        "document's vocabulary: dispatched, accepted, approved, rejected, failed, "
+        "awaiting_supplement, escalated, cancelled, compensating, compensated, voided, "
+        "undo_refused, undo_escalated."
     )
     attempt: int = Field(ge=1)
     at: datetime

@@ -3,33 +3,15 @@ publish status events."""
 
 from __future__ import annotations
 
-import asyncio
-from datetime import UTC, datetime
-
 from temporalio import activity
 
 from events import topics
-from events.contracts import (
-    Action,
-    ApplicationStatusChanged,
-    Message,
-    TaskCommand,
-    TaskStateChanged,
-)
+from events.contracts import Action, Message, TaskCommand
 from events.envelope import HEADERS, dumps, wrap
 from infra.kafka import Producer
 from orchestrator.workflow import reply
-from orchestrator.workflow.models import (
-    PublishCommand,
-    TaskAnswer,
-    TaskState,
-)
-from orchestrator.workflow.names import (
-    AWAIT_ANSWER,
-    PUBLISH_COMMAND,
-    PUBLISH_STATUS,
-    PUBLISH_TASK_STATE,
-)
+from orchestrator.workflow.models import Announcements, PublishCommand, TaskAnswer
+from orchestrator.workflow.names import AWAIT_ANSWER, PUBLISH_COMMAND, PUBLISH_EVENTS
 
 
 @activity.defn(name=AWAIT_ANSWER)
@@ -67,20 +49,9 @@ class TaskActivities:
             reply_token=self._reply_token(inp),
             trace_id=inp.trace_id,
         )
-        dispatched = TaskStateChanged(
-            application_id=inp.application_id,
-            task_id=inp.task.task_id,
-            department=inp.task.department,
-            state=(
-                TaskState.DISPATCHED if inp.action is Action.HANDLE else TaskState.COMPENSATING
-            ).value,
-            attempt=inp.attempt,
-            at=datetime.now(UTC),
-        )
-        await asyncio.gather(
-            self._send(topics.department_tasks(inp.task.department), command),
-            self._send(topics.STATUS, dispatched),
-        )
+        await self._send(topics.department_tasks(inp.task.department), command)
+        for event in inp.announce:
+            await self._send(topics.STATUS, event)
 
     def _reply_token(self, inp: PublishCommand) -> str:
         claims = reply.Claims(
@@ -95,12 +66,10 @@ class TaskActivities:
         )
         return reply.issue(claims, self._reply_key)
 
-    @activity.defn(name=PUBLISH_STATUS)
-    async def publish_status(self, event: ApplicationStatusChanged) -> None:
-        """Tell notification consumers that an application changed status."""
-        await self._send(topics.STATUS, event)
-
-    @activity.defn(name=PUBLISH_TASK_STATE)
-    async def publish_task_state(self, event: TaskStateChanged) -> None:
-        """Tell operators that a task was escalated or could not be undone."""
-        await self._send(topics.STATUS, event)
+    @activity.defn(name=PUBLISH_EVENTS)
+    async def publish_events(self, batch: Announcements) -> None:
+        """Tell notifiers and operators what changed, in the order it changed."""
+        for changed in batch.tasks:
+            await self._send(topics.STATUS, changed)
+        for status in batch.statuses:
+            await self._send(topics.STATUS, status)

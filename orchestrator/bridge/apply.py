@@ -21,7 +21,6 @@ from events.contracts import (
     Outcome,
     TaskCommand,
     TaskResult,
-    TaskStateChanged,
 )
 from events.envelope import HEADERS, dumps, loads, wrap
 from infra.logging import get_logger
@@ -29,7 +28,7 @@ from infra.settings import Settings
 from orchestrator.bridge import checks
 from orchestrator.client import unavailable
 from orchestrator.workflow import reply
-from orchestrator.workflow.models import Progress, TakenIn, TaskAnswer, TaskState, answered_state
+from orchestrator.workflow.models import Progress, TakenIn, TaskAnswer, TaskState
 from orchestrator.workflow.names import TAKEN_IN
 
 log = get_logger(__name__)
@@ -80,8 +79,7 @@ class ResultApplier:
             outcome=result.outcome.value,
         ):
             if claims is None:  # the answer to an undo the bridge sent for a late result
-                self.counters["late_result_undone"] += 1
-                log.info("late_result_undone")
+                await self._late_undo_answered(result, raw, (topic, partition, offset))
                 return
             await self._answer(result, claims, raw, (topic, partition, offset))
 
@@ -112,17 +110,6 @@ class ResultApplier:
         self.counters["applied"] += 1
         self.counters[f"outcome.{result.outcome.value}"] += 1
         log.info("result_applied")
-        changed = TaskStateChanged(
-            application_id=result.application_id,
-            task_id=result.task_id,
-            department=result.department,
-            state=answered_state(claims.x, result.outcome).value,
-            attempt=result.attempt,
-            at=datetime.now(UTC),
-        )
-        await self._publish(
-            topics.STATUS, topics.key(result.application_id), dumps(wrap(changed)), HEADERS
-        )
 
     async def _refuse(
         self,
@@ -183,6 +170,18 @@ class ResultApplier:
             HEADERS,
         )
         return True
+
+    async def _late_undo_answered(
+        self, result: TaskResult, raw: bytes, where: tuple[str, int, int]
+    ) -> None:
+        """Undone, or left for an operator: an undo not confirmed goes to the dead letters."""
+        if result.outcome is Outcome.COMPENSATED:
+            self.counters["late_result_undone"] += 1
+            log.info("late_result_undone")
+            return
+        self.counters["late_result_not_undone"] += 1
+        why = f"{result.outcome.value}: {result.reason or 'no reason given'}"
+        await self._dead_letter(f"late result not undone, an operator decides ({why})", raw, *where)
 
     async def _complete(
         self, handle: AsyncActivityHandle, result: TaskResult, claims: reply.Claims

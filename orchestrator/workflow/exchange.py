@@ -102,6 +102,7 @@ class Exchange(Platform):
             schedule_to_close_timeout=time_limit,
             retry_policy=RetryPolicy(maximum_attempts=1),
         )
+        announced = self._announced.get(task.task_id, 0)
         command = PublishCommand(
             application_id=self._inp.application_id,
             one_thing=self._inp.plan.one_thing,
@@ -112,6 +113,7 @@ class Exchange(Platform):
             attempt=attempt,
             deadline=workflow.now() + time_limit,
             awaiting=activity_id,
+            announce=self._take_task_events(self._task(task.task_id)),
         )
         published = workflow.start_activity(
             PUBLISH_COMMAND,
@@ -127,6 +129,7 @@ class Exchange(Platform):
             if not published.done():  # answered before its publish was recorded
                 published.cancel()
                 published.add_done_callback(_retrieve)
+                self._announced[task.task_id] = announced  # the outbox sends its changes
 
     def _record_finished(self, in_flight: dict[str, asyncio.Task[TaskAnswer]]) -> None:
         for task_id, running in list(in_flight.items()):
@@ -147,7 +150,6 @@ class Exchange(Platform):
                 "onething_escalations", "Tasks escalated after their last attempt.", task.department
             )
             state.enter(TaskState.ESCALATED, state.completed_at, state.reason)
-            self._notify(state)
             return
         except steps.MissingUpstream as err:  # a department's answer lacked what the plan needs
             state.reason = str(err)

@@ -5,9 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import ConfigDict, Field, JsonValue
 
-from events.contracts import Action, Outcome
+from events.contracts import (
+    Action,
+    ApplicationStatusChanged,
+    Contract,
+    Outcome,
+    TaskStateChanged,
+)
 from one_things.plan import ExecutionPlan, PlannedTask, SkippedMatter
 
 
@@ -59,11 +65,13 @@ def answered_state(action: Action, outcome: Outcome) -> TaskState:
     return TaskState.COMPENSATING  # accepted or failed: the undo goes on
 
 
-class Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class Record(Contract):
+    """A part of the workflow's own record: it changes as the application moves on."""
+
+    model_config = ConfigDict(frozen=False)
 
 
-class ApplicationInput(Frozen):
+class ApplicationInput(Contract):
     """Everything one application's workflow needs: the plan snapshot rides in here."""
 
     application_id: str
@@ -75,7 +83,7 @@ class ApplicationInput(Frozen):
     submitted_by: str | None = Field(default=None, description="The portal that submitted it.")
 
 
-class PublishCommand(Frozen):
+class PublishCommand(Contract):
     """Input of the `publish_command` activity: one dispatch of a task to its department."""
 
     application_id: str
@@ -87,9 +95,19 @@ class PublishCommand(Frozen):
     attempt: int = Field(ge=1)
     deadline: datetime
     awaiting: str = Field(description="The id of the activity that waits for the answer.")
+    announce: list[TaskStateChanged] = Field(
+        default_factory=list, description="The task's state changes, sent with the command."
+    )
 
 
-class LicenceToIssue(Frozen):
+class Announcements(Contract):
+    """Input of the `publish_events` activity: what changed since the last announcement."""
+
+    tasks: list[TaskStateChanged] = Field(default_factory=list)
+    statuses: list[ApplicationStatusChanged] = Field(default_factory=list)
+
+
+class LicenceToIssue(Contract):
     """One e-licence an approved task issued (see `one_things.licences`)."""
 
     id: str
@@ -100,14 +118,14 @@ class LicenceToIssue(Frozen):
     data: dict[str, JsonValue]
 
 
-class IssueLicences(Frozen):
+class IssueLicences(Contract):
     """Input of the `issue_licences` activity: the e-licences of an approved application."""
 
     application_id: str
     licences: list[LicenceToIssue]
 
 
-class StartProactive(Frozen):
+class StartProactive(Contract):
     """Input of the `start_proactive` activity: a one thing an approval starts (免申即享)."""
 
     parent_id: str
@@ -117,7 +135,7 @@ class StartProactive(Frozen):
     submitted_by: str | None
 
 
-class TaskAnswer(Frozen):
+class TaskAnswer(Contract):
     """What the results bridge completes an `await_answer` activity with."""
 
     outcome: Outcome
@@ -128,20 +146,20 @@ class TaskAnswer(Frozen):
     department_reference: str | None = None
 
 
-class Withdrawal(Frozen):
+class Withdrawal(Contract):
     """Update `withdraw`: the applicant gives the application up."""
 
     reason: str = Field(min_length=1, max_length=500)
 
 
-class Supplement(Frozen):
+class Supplement(Contract):
     """Update `supplement`: the fields a department asked for (补正)."""
 
     task_id: str
     fields: dict[str, JsonValue]
 
 
-class TakenIn(Frozen):
+class TakenIn(Contract):
     """Signal `taken_in`: a department answered `accepted` to a dispatch (sent by the bridge)."""
 
     task_id: str
@@ -160,7 +178,7 @@ ESCALATED_DECISIONS = {
 }
 
 
-class OperatorAction(Frozen):
+class OperatorAction(Contract):
     """Update `operator`: what an operator decided about an escalated task or undo."""
 
     task_id: str
@@ -168,7 +186,7 @@ class OperatorAction(Frozen):
     reason: str = "operator decision"
 
 
-class TimelineEntry(BaseModel):
+class TimelineEntry(Record):
     """One step of a task, like a parcel's scan: what happened, when, at which attempt."""
 
     at: datetime
@@ -180,7 +198,7 @@ class TimelineEntry(BaseModel):
     )
 
 
-class TaskProgress(BaseModel):
+class TaskProgress(Record):
     """One task as the applicant sees it."""
 
     task_id: str
@@ -221,7 +239,7 @@ class TaskProgress(BaseModel):
         )
 
 
-class Progress(BaseModel):
+class Progress(Record):
     """The progress document of one application (GET /v1/applications/{id})."""
 
     id: str

@@ -9,8 +9,7 @@ WORKFLOW = "OneThingWorkflow"
 # activities
 AWAIT_ANSWER = "await_answer"
 PUBLISH_COMMAND = "publish_command"
-PUBLISH_STATUS = "publish_status"
-PUBLISH_TASK_STATE = "publish_task_state"
+PUBLISH_EVENTS = "publish_events"
 ISSUE_LICENCES = "issue_licences"
 START_PROACTIVE = "start_proactive"
 

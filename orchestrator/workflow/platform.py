@@ -3,7 +3,6 @@ around it (search attributes for operators, status events, metrics)."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
@@ -17,6 +16,7 @@ with workflow.unsafe.imports_passed_through():
     from one_things.plan import PlannedTask
     from orchestrator.workflow.models import (
         ESCALATED_DECISIONS,
+        Announcements,
         ApplicationInput,
         ApplicationStatus,
         OperatorAction,
@@ -28,8 +28,7 @@ with workflow.unsafe.imports_passed_through():
         APPLICATION_STATUS,
         ESCALATED,
         PENDING_DEPARTMENTS,
-        PUBLISH_STATUS,
-        PUBLISH_TASK_STATE,
+        PUBLISH_EVENTS,
     )
 
 WAITED_ON = {
@@ -68,7 +67,9 @@ class Platform:
         self._completion_order: list[str] = []
         self._not_undone: list[str] = []
         self._undo_tries: dict[str, int] = {}
-        self._notices: list[asyncio.Task[None]] = []
+        self._statuses: list[ApplicationStatusChanged] = []
+        self._announced: dict[str, int] = {}
+        self._closing = False
         self._indexed: tuple[str, list[str], bool] | None = None
 
     # -- the record --------------------------------------------------------------------------
@@ -147,36 +148,59 @@ class Platform:
 
     def _publish_status(self) -> None:
         assert self._progress is not None
-        event = ApplicationStatusChanged(
-            application_id=self._progress.id,
-            one_thing=self._progress.one_thing,
-            status=self._progress.status.value,
-            reason=self._progress.reason,
-            at=workflow.now(),
-        )
-        self._notices.append(asyncio.ensure_future(self._publish(PUBLISH_STATUS, event)))
-
-    def _notify(self, state: TaskProgress) -> None:
-        """Tell operators on onething.status that a task needs them or could not be undone."""
-        assert self._progress is not None
-        event = TaskStateChanged(
-            application_id=self._progress.id,
-            task_id=state.task_id,
-            department=state.department,
-            state=state.state.value,
-            attempt=max(state.attempt, 1),
-            at=workflow.now(),
-        )
-        self._notices.append(asyncio.ensure_future(self._publish(PUBLISH_TASK_STATE, event)))
-
-    async def _publish(self, name: str, event: ApplicationStatusChanged | TaskStateChanged) -> None:
-        try:
-            await workflow.execute_activity(
-                name,
-                event,
-                start_to_close_timeout=PUBLISH_TIMEOUT,
-                schedule_to_close_timeout=STATUS_EVENT_LIFETIME,
-                retry_policy=PUBLISH_RETRY,
+        self._statuses.append(
+            ApplicationStatusChanged(
+                application_id=self._progress.id,
+                one_thing=self._progress.one_thing,
+                status=self._progress.status.value,
+                reason=self._progress.reason,
+                at=workflow.now(),
             )
-        except ActivityError as err:  # the broker was away for an hour: the record stands
-            workflow.logger.warning("status event not published: %s", err.cause)
+        )
+
+    # -- the outbox: every state change goes out on onething.status, from here only ----------
+
+    def _take_task_events(self, task: TaskProgress) -> list[TaskStateChanged]:
+        """The task's timeline entries not yet announced; from now on they count as announced."""
+        assert self._progress is not None
+        start = self._announced.get(task.task_id, 0)
+        self._announced[task.task_id] = len(task.timeline)
+        return [
+            TaskStateChanged(
+                application_id=self._progress.id,
+                task_id=task.task_id,
+                department=task.department,
+                state=entry.state.value,
+                attempt=max(entry.attempt, 1),
+                at=entry.at,
+            )
+            for entry in task.timeline[start:]
+        ]
+
+    def _unannounced(self) -> bool:
+        return bool(self._statuses) or any(
+            len(t.timeline) > self._announced.get(t.task_id, 0) for t in self._tasks()
+        )
+
+    async def _announce(self) -> None:
+        """Publish what changed, one activity per batch, until the application has ended and
+        everything is out. (A dispatch's own changes ride with its command instead.)"""
+        while True:
+            await workflow.wait_condition(lambda: self._unannounced() or self._closing)
+            if not self._unannounced():
+                return
+            batch = Announcements(
+                tasks=[e for t in self._tasks() for e in self._take_task_events(t)],
+                statuses=self._statuses,
+            )
+            self._statuses = []
+            try:
+                await workflow.execute_activity(
+                    PUBLISH_EVENTS,
+                    batch,
+                    start_to_close_timeout=PUBLISH_TIMEOUT,
+                    schedule_to_close_timeout=STATUS_EVENT_LIFETIME,
+                    retry_policy=PUBLISH_RETRY,
+                )
+            except ActivityError as err:  # the broker was away for an hour: the record stands
+                workflow.logger.warning("status events not published: %s", err.cause)

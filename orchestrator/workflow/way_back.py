@@ -65,7 +65,6 @@ class WayBack(Exchange):
             except ActivityError as err:
                 detail = f"{action.value} not confirmed: {steps.why_failed(err)}"
                 state.enter(TaskState.UNDO_ESCALATED, workflow.now(), detail)
-                self._notify(state)
                 self._index()
                 await workflow.wait_condition(lambda: task_id in self._decisions)
                 decision = self._decisions.pop(task_id)
@@ -82,7 +81,6 @@ class WayBack(Exchange):
                 reason = answer.reason or "the department cannot undo it"
                 state.enter(TaskState.UNDO_REFUSED, workflow.now(), reason)
                 self._not_undone.append(f"{state.title}: {reason}")
-                self._notify(state)
                 return
             state.compensated_at = workflow.now()
             state.enter(UNDO_STATES[action], state.compensated_at)

@@ -137,6 +137,7 @@ class OneThingWorkflow(WayBack):
             ],
         )
         self._publish_status()
+        announcer = asyncio.ensure_future(self._announce())
         in_flight: dict[str, asyncio.Task[TaskAnswer]] = {}
         try:
             await self._advance(in_flight)
@@ -154,7 +155,8 @@ class OneThingWorkflow(WayBack):
         progress.supplement_due_at = None
         self._index()
         self._publish_status()
-        await self._despite_cancellation(workflow.wait(self._notices))
+        self._closing = True
+        await self._despite_cancellation(announcer)
         return progress
 
     async def _approve(self) -> None:

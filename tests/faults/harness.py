@@ -184,6 +184,10 @@ async def settle(
     ended = await wait_until_ended(http, app_ids, timeout)
     outcome.recovery_s = time.monotonic() - since
     outcome.stuck = len(app_ids) - len(ended)
+    for app_id in app_ids:
+        if app_id not in ended and (progress := await read(http, app_id)):
+            waiting = [f"{t.task_id}={t.state.value}" for t in progress.tasks if t.deadline]
+            outcome.notes.append(f"{app_id}: stuck, {' '.join(waiting)}")
     found = await records(settings)
     for app_id, progress in ended.items():
         if progress.status.value == expected.get(app_id, "approved"):

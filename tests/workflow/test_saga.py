@@ -15,7 +15,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Replayer, Worker
 
-from events.contracts import Action, ApplicationStatusChanged, Outcome, TaskStateChanged
+from events.contracts import Action, Outcome
 from infra.settings import Settings
 from one_things import Applicant, form_model, load_catalogue, plan
 from orchestrator.client import data_converter
@@ -23,6 +23,7 @@ from orchestrator.errors import UpdateRefused
 from orchestrator.ops import updates
 from orchestrator.worker import sandbox
 from orchestrator.workflow.models import (
+    Announcements,
     ApplicationInput,
     IssueLicences,
     OperatorAction,
@@ -39,8 +40,7 @@ from orchestrator.workflow.names import (
     ISSUE_LICENCES,
     OPERATOR,
     PUBLISH_COMMAND,
-    PUBLISH_STATUS,
-    PUBLISH_TASK_STATE,
+    PUBLISH_EVENTS,
     START_PROACTIVE,
     WITHDRAW,
 )
@@ -92,17 +92,18 @@ class Departments:
 
     @activity.defn(name=PUBLISH_COMMAND)
     async def publish_command(self, inp: PublishCommand) -> None:
-        assert inp.reply_token and inp.attempt >= 1
+        assert inp.awaiting and inp.attempt >= 1
+        self.events += [f"{e.task_id} {e.state}" for e in inp.announce]
 
-    @activity.defn(name=PUBLISH_STATUS)
-    async def publish_status(self, event: ApplicationStatusChanged) -> None:
+    @activity.defn(name=PUBLISH_EVENTS)
+    async def publish_events(self, batch: Announcements) -> None:
         if self.broker_down:
             raise RuntimeError("[Error 45] OutOfOrderSequenceNumber")
-        self.events.append(f"application {event.status}")
+        self.events += [f"{e.task_id} {e.state}" for e in batch.tasks]
+        self.events += [f"application {e.status}" for e in batch.statuses]
 
-    @activity.defn(name=PUBLISH_TASK_STATE)
-    async def publish_task_state(self, event: TaskStateChanged) -> None:
-        self.events.append(f"{event.task_id} {event.state}")
+    def statuses(self) -> list[str]:
+        return [e for e in self.events if e.startswith("application ")]
 
     @activity.defn(name=ISSUE_LICENCES)
     async def issue_licences(self, inp: IssueLicences) -> None:
@@ -128,8 +129,7 @@ async def worker(client: Client, departments: Departments, queue: str) -> AsyncI
         activities=[
             departments.await_answer,
             departments.publish_command,
-            departments.publish_status,
-            departments.publish_task_state,
+            departments.publish_events,
             departments.issue_licences,
             departments.start_proactive,
         ],
@@ -194,7 +194,10 @@ async def test_all_approved_in_dependency_order(client: Client) -> None:
         progress = await ended(handle)
     assert progress.status.value == "approved"
     assert departments.awaited[0][0] == "business_registration"  # the others need its code
-    assert departments.events == ["application running", "application approved"]
+    assert departments.statuses() == ["application running", "application approved"]
+    announced = [e for e in departments.events if not e.startswith("application ")]
+    timelines = [f"{t.task_id} {e.state.value}" for t in progress.tasks for e in t.timeline]
+    assert sorted(announced) == sorted(timelines)  # every change, once: commands carry some
 
 
 async def test_a_late_rejection_undoes_the_completed_tasks_newest_first(client: Client) -> None:
@@ -328,4 +331,4 @@ async def test_status_events_failing_across_a_worker_restart_leave_it_replayable
         departments.broker_down = False
         progress = await ended(handle)
     assert progress.status.value == "rejected" and len(progress.undone()) == 5
-    assert sorted(departments.events) == ["application rejected", "application running"]
+    assert sorted(departments.statuses()) == ["application rejected", "application running"]
