@@ -19,10 +19,11 @@ from pydantic import ValidationError
 
 from adapters.base import DepartmentAdapter, signed
 from events import topics
-from events.contracts import DeadLetter, TaskCommand, TaskResult
+from events.contracts import TaskCommand, TaskResult
 from events.envelope import HEADERS, dumps, wrap
 from infra.kafka import Producer
 from infra.logging import get_logger
+from infra.sealing import Sealer
 from infra.settings import Settings
 from infra.sqlite import open_store
 
@@ -130,7 +131,9 @@ class AnswerCollector:
         return published
 
     async def _dead_letter(self, path: Path, raw: bytes, reason: str) -> None:
-        letter = DeadLetter.of(f"invalid answer file: {reason}", raw, f"file:{path}", -1, -1)
+        letter = Sealer.of(self._settings).dead_letter(
+            f"invalid answer file: {reason}", raw, f"file:{path}", -1, -1
+        )
         await self._producer.send(topics.DLQ, letter.encode())
         os.replace(path, self._exchange.rejected / path.name)
         log.warning("answer_file_dead_lettered", department=self.department, file=path.name)

@@ -19,10 +19,11 @@ from structlog.contextvars import bound_contextvars
 from adapters.base import DepartmentAdapter, signed
 from adapters.offsets import OffsetTracker
 from events import topics
-from events.contracts import DeadLetter, TaskCommand, TaskResult
+from events.contracts import TaskCommand, TaskResult
 from events.envelope import HEADERS, dumps, loads, wrap
 from infra import kafka
 from infra.logging import get_logger
+from infra.sealing import Sealer
 from infra.settings import Settings
 
 log = get_logger(__name__)
@@ -37,6 +38,7 @@ class AdapterRuntime:
         self._adapter = adapter
         self._producer = producer
         self._settings = settings
+        self._sealer = Sealer.of(settings)
         self._topic = topics.department_tasks(adapter.department)
         self._consumer = kafka.consumer(settings, group_id=f"dept-{adapter.department}")
         self._offsets: OffsetTracker[TopicPartition] = OffsetTracker()
@@ -121,7 +123,9 @@ class AdapterRuntime:
     async def _dead_letter(self, record: ConsumerRecord, reason: str) -> None:
         self.dead_lettered += 1
         log.warning("command_dead_lettered", topic=record.topic, offset=record.offset)
-        letter = DeadLetter.of(reason, record.value, record.topic, record.partition, record.offset)
+        letter = self._sealer.dead_letter(
+            reason, record.value, record.topic, record.partition, record.offset
+        )
         await self._producer.send_until_taken(topics.DLQ, letter.encode(), record.key)
 
 

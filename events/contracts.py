@@ -7,9 +7,10 @@ a `TaskResult` is a department's answer to one command attempt.
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Self
+from typing import Any, Self
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
@@ -39,7 +40,16 @@ class Outcome(StrEnum):
 class Contract(BaseModel):
     """Base of every contract: strict about unknown fields, immutable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+
+def without_values(errors: Sequence[Any]) -> str:
+    """Pydantic's errors naming each field and what is wrong, never the value sent: reasons
+    end up in dead letters and logs, and values may be personal data."""
+    return "; ".join(
+        f"{'.'.join(str(part) for part in e.get('loc', ()))}: {e.get('msg', 'invalid')}"
+        for e in errors
+    )
 
 
 def idempotency_key(application_id: str, task_id: str, action: Action) -> str:
@@ -156,6 +166,12 @@ class ApplicationRequested(Contract):
     one_thing: str
     applicant: dict[str, JsonValue] = Field(description="name, id_number, phone (optional).")
     form: dict[str, JsonValue]
+    applicant_assertion: str | None = Field(
+        default=None,
+        max_length=4096,
+        description="The identity provider's signed assertion (JWT) that the applicant is who "
+        "`applicant` names: without it nothing starts.",
+    )
     signature: str | None = Field(
         default=None,
         max_length=100,
@@ -212,19 +228,30 @@ class DeadLetter(Contract):
     topic: str
     partition: int
     offset: int
-    original: str = Field(description="The original message bytes, base64.")
+    original: str = Field(
+        description="The original message bytes, base64: sealed (AES-256-GCM, nonce first) "
+        "under the payload key `key_id`, for they may hold personal data; plain if it is none."
+    )
+    key_id: str | None = None
     at: datetime
 
     @classmethod
     def of(
-        cls, reason: str, raw: bytes | None, topic: str, partition: int, offset: int
+        cls,
+        reason: str,
+        original: bytes,
+        key_id: str | None,
+        where: tuple[str, int, int],
     ) -> DeadLetter:
+        """`original` sealed under `key_id` already; `where` is (topic, partition, offset)."""
+        topic, partition, offset = where
         return cls(
             reason=reason[:2000],
             topic=topic,
             partition=partition,
             offset=offset,
-            original=base64.b64encode(raw or b"").decode(),
+            original=base64.b64encode(original).decode(),
+            key_id=key_id,
             at=datetime.now(UTC),
         )
 

@@ -22,13 +22,20 @@ def mask_pii(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping
     return event
 
 
-def configure(level: str = "INFO") -> None:
-    """Configure structlog (and the stdlib root logger) for one process."""
+def configure(level: str = "INFO", **always: str) -> None:
+    """Configure structlog (and the stdlib root logger) for one process; `always` is added to
+    every line (a warning that must not be missed)."""
+
+    def add_always(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+        event.update(always)
+        return event
+
     logging.basicConfig(stream=sys.stderr, level=level, format="%(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per call is noise
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            add_always,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             mask_pii,

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+from infra import keyset
 from infra.errors import StackError
 from infra.settings import Settings
 from infra.stack import EmbeddedStack, binary
@@ -29,6 +30,7 @@ PORTS = (
 def on_free_ports(state_dir: Path, **overrides: object) -> Settings:
     """Settings with every port free, so a deployment never clashes with another."""
     ports = {name: free_port() for name in PORTS}
+    keyset.create_if_missing(state_dir)
     return Settings.model_validate({"state_dir": state_dir, **ports, **overrides})
 
 

@@ -8,13 +8,15 @@ from pathlib import Path
 from typing import Literal
 
 import orjson
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, TypeAdapter, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from events.proof import department_secret
+from infra import keyset
 
-# development only (`make up`, the tests): a province sets ONETHING_PAYLOAD_KEYS
+# development only: a deployment made by `onething up` has its own keys (infra/keyset.py)
 DEVELOPMENT_PAYLOAD_KEY = base64.b64encode(b"onething-development-payload-key").decode()
+DEVELOPMENT_APPLICANT_REF_KEY = "onething-development-only"
 
 
 class ApiKey(BaseModel):
@@ -56,14 +58,36 @@ class Settings(BaseSettings):
     task_queue: str = "onething"
 
     api_port: int = 8080
-    applicant_ref_key: str = Field(
-        default="onething-development-only",
-        repr=False,
-        description="HMAC key of the pseudonymous applicant reference (set it in production).",
+    applicant_ref_key: SecretStr = Field(
+        default=SecretStr(DEVELOPMENT_APPLICANT_REF_KEY),
+        description="HMAC key of the pseudonymous applicant reference; the API refuses to "
+        "start with the development default.",
     )
     api_keys: dict[str, ApiKey] = Field(
         default_factory=dict,
-        description="Key name -> key and role. None: the API is open (development only).",
+        description="Key name -> key and role. The API refuses to start without any.",
+    )
+    insecure_open: bool = Field(
+        default=False,
+        description="Development only: the API serves without keys and with the development "
+        "pseudonym key, and every log line says so.",
+    )
+    identity_key: SecretStr | None = Field(
+        default=None,
+        description="The identity provider's key that verifies applicant assertions (JWT): "
+        "a PEM public key (RS256, ES256, EdDSA) or a shared secret (HS256).",
+    )
+    identity_issuer: str = Field(
+        default="onething-development-idp", description="`iss` of applicant assertions."
+    )
+    identity_audience: str = Field(default="onething", description="`aud` of applicant assertions.")
+    identity_signing_key: SecretStr | None = Field(
+        default=None,
+        description="Development only: the private key of the embedded identity provider that "
+        "`make demo` and the tests sign assertions with.",
+    )
+    tracking_link_days: float = Field(
+        default=30, gt=0, description="How long an applicant's tracking link works."
     )
     reply_keys: dict[str, SecretStr] = Field(
         default_factory=lambda: {"dev": SecretStr("onething-development-only-reply-key")},
@@ -136,7 +160,13 @@ class Settings(BaseSettings):
     )
 
     @model_validator(mode="after")
-    def _signing_key_known(self) -> Settings:
+    def _keys_complete(self) -> Settings:
+        """Take each key the environment does not set from the deployment's key set."""
+        for name, value in keyset.load(self.state_dir).items():
+            if name in type(self).model_fields and name not in self.model_fields_set:
+                field = type(self).model_fields[name]
+                assert field.annotation is not None
+                setattr(self, name, TypeAdapter(field.annotation).validate_python(value))
         if self.reply_key_id not in self.reply_keys:
             raise ValueError(f"reply_key_id {self.reply_key_id!r} is not in reply_keys")
         if self.payload_key_id not in self.payload_keys:
@@ -157,6 +187,17 @@ class Settings(BaseSettings):
         """A department's own secret under a reply key (the current one by default)."""
         master = self.reply_key_bytes()[key_id or self.reply_key_id]
         return department_secret(master, department)
+
+    def open_problems(self) -> list[str]:
+        """Why the API may not serve like this, unless `insecure_open` says it may."""
+        found = []
+        if not self.api_keys:
+            found.append("no API keys (ONETHING_API_KEYS)")
+        if self.applicant_ref_key.get_secret_value() == DEVELOPMENT_APPLICANT_REF_KEY:
+            found.append("the development pseudonym key (ONETHING_APPLICANT_REF_KEY)")
+        if self.identity_key is None:
+            found.append("no key to verify applicant assertions (ONETHING_IDENTITY_KEY)")
+        return found
 
     @property
     def kafka(self) -> str:
@@ -190,7 +231,9 @@ class Settings(BaseSettings):
         for name, value in self.model_dump(mode="python").items():
             if value is None:
                 continue
-            if isinstance(value, str | Path):
+            if isinstance(value, SecretStr):
+                out[f"ONETHING_{name.upper()}"] = value.get_secret_value()
+            elif isinstance(value, str | Path):
                 out[f"ONETHING_{name.upper()}"] = str(value)
             else:
                 out[f"ONETHING_{name.upper()}"] = orjson.dumps(value, default=_reveal).decode()

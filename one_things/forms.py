@@ -37,8 +37,13 @@ class Applicant(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     name: str = Field(min_length=1, max_length=50)
-    id_number: ResidentId
-    phone: Phone | None = None
+    id_number: ResidentId = Field(
+        json_schema_extra={"pattern": _PATTERNS[FieldType.RESIDENT_ID]},
+        description="Resident ID number; its check digit is checked on submission.",
+    )
+    phone: Phone | None = Field(
+        default=None, json_schema_extra={"pattern": _PATTERNS[FieldType.PHONE]}
+    )
 
 
 def _field(spec: FormField) -> tuple[Any, Any]:

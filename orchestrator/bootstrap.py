@@ -30,10 +30,10 @@ def _serve(main: Callable[..., Awaitable[None]], settings: Settings) -> None:
     asyncio.run(runner())
 
 
-def _serve_http(asgi: Any, settings: Settings, port: int) -> None:
+def _serve_http(asgi: Any, settings: Settings, port: int, **log_context: str) -> None:
     import uvicorn
 
-    configure()
+    configure(**log_context)
     uvicorn.run(asgi, host=settings.host, port=port, log_level="warning")
 
 
@@ -73,9 +73,19 @@ def serve_bridge(settings: Settings) -> None:
 
 
 def serve_api(settings: Settings) -> None:
+    """Serve the API, closed: without keys (or with the development pseudonym key) it does not
+    start, unless `insecure_open` says so, and then every log line says so too."""
     from orchestrator.api.app import create_app
 
-    _serve_http(create_app(settings), settings, settings.api_port)
+    problems = settings.open_problems()
+    if problems and not settings.insecure_open:
+        raise SystemExit(
+            f"the API does not start with {'; '.join(problems)}: set them (`onething up` makes "
+            "a key set in the state directory), or ONETHING_INSECURE_OPEN=true on a "
+            "developer's machine"
+        )
+    insecure = {"insecure_open": "; ".join(problems)} if problems else {}
+    _serve_http(create_app(settings), settings, settings.api_port, **insecure)
 
 
 def openapi_document(settings: Settings) -> dict[str, Any]:

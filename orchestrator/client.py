@@ -11,12 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import os
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -28,39 +25,26 @@ from temporalio.converter import (
 from temporalio.runtime import Runtime
 from temporalio.service import RetryConfig, RPCError, RPCStatusCode
 
+from infra.sealing import Sealer
 from infra.settings import Settings
-from orchestrator.errors import OneThingError
 
 ENCODING = b"binary/encrypted"
 KEY_ID = "encryption-key-id"
-NONCE_BYTES = 12
-
-
-class UnreadablePayload(OneThingError):
-    """A payload encrypted with a key this process does not have, or tampered with."""
 
 
 class EncryptionCodec(PayloadCodec):
     def __init__(self, keys: Mapping[str, bytes], current: str) -> None:
-        for key_id, key in keys.items():
-            if len(key) != 32:
-                raise ValueError(f"payload key {key_id!r} must be 32 bytes (AES-256)")
-        self._ciphers = {key_id: AESGCM(key) for key_id, key in keys.items()}
-        self._current = current
+        self._sealer = Sealer(keys, current)
 
     async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
-        cipher = self._ciphers[self._current]
-        encoded = []
-        for payload in payloads:
-            nonce = os.urandom(NONCE_BYTES)
-            sealed = cipher.encrypt(nonce, payload.SerializeToString(), self._current.encode())
-            encoded.append(
-                Payload(
-                    metadata={"encoding": ENCODING, KEY_ID: self._current.encode()},
-                    data=nonce + sealed,
-                )
+        key_id = self._sealer.current.encode()
+        return [
+            Payload(
+                metadata={"encoding": ENCODING, KEY_ID: key_id},
+                data=self._sealer.seal(payload.SerializeToString()),
             )
-        return encoded
+            for payload in payloads
+        ]
 
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
         decoded = []
@@ -69,14 +53,7 @@ class EncryptionCodec(PayloadCodec):
                 decoded.append(payload)
                 continue
             key_id = payload.metadata.get(KEY_ID, b"").decode()
-            cipher = self._ciphers.get(key_id)
-            if cipher is None:
-                raise UnreadablePayload(f"no payload key {key_id!r} here")
-            nonce, sealed = payload.data[:NONCE_BYTES], payload.data[NONCE_BYTES:]
-            try:
-                decoded.append(Payload.FromString(cipher.decrypt(nonce, sealed, key_id.encode())))
-            except InvalidTag as exc:
-                raise UnreadablePayload(f"a payload under key {key_id!r} was altered") from exc
+            decoded.append(Payload.FromString(self._sealer.open(key_id, payload.data)))
         return decoded
 
 

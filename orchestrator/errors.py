@@ -5,7 +5,8 @@
     │   ├── InvalidForm           the form does not validate (HTTP 422)
     │   ├── RequestConflict       a request id reused for another request (HTTP 409)
     │   ├── UpdateRefused         the workflow refused an update in its state (HTTP 409)
-    │   └── AlreadyRated          a task is rated once (HTTP 409)
+    │   ├── AlreadyRated          a task is rated once (HTTP 409)
+    │   └── NotAuthenticated      no valid assertion of who the applicant is (HTTP 401)
     ├── InvalidReplyToken         a department's reply token names no dispatch (dead-lettered)
     └── MissingUpstream           a task needs an output its upstream task did not give
                                   (`workflow.steps`: the task fails, the workflow never does)
@@ -45,6 +46,10 @@ class UpdateRefused(RequestRefused):
 
 class AlreadyRated(RequestRefused):
     """The task has been rated already."""
+
+
+class NotAuthenticated(RequestRefused):
+    """The applicant's assertion is missing, invalid, expired, or names someone else."""
 
 
 class InvalidReplyToken(OneThingError, ValueError):

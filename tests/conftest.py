@@ -6,7 +6,7 @@ import asyncio
 import atexit
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from infra.services import Deployment, on_free_ports
 from infra.settings import Settings
 from one_things import load_catalogue
 from orchestrator.client import connect
+from orchestrator.intake.identity import ASSERTION_HEADER, issue_assertion
 
 # distinct latencies, so tasks complete in a known order; tax answers after bank
 LATENCY = {
@@ -81,11 +82,36 @@ async def temporal(settings: Settings) -> Client:
     return await connect(settings)
 
 
+def vouching(settings: Settings) -> Callable[[httpx.Request], Awaitable[None]]:
+    """A portal that authenticated its applicants: each submission without an assertion gets
+    one for the applicant it names, from the deployment's development identity provider."""
+
+    async def add_assertion(request: httpx.Request) -> None:
+        if request.method != "POST" or request.url.path != "/v1/applications":
+            return
+        if ASSERTION_HEADER in request.headers:
+            return
+        with contextlib.suppress(ValueError, KeyError, TypeError):
+            applicant = orjson.loads(request.content)["applicant"]["id_number"]
+            request.headers[ASSERTION_HEADER] = issue_assertion(settings, str(applicant))
+
+    return add_assertion
+
+
+def as_applicant(settings: Settings, id_number: str) -> dict[str, str]:
+    """The header a portal sends for an applicant it authenticated."""
+    return {ASSERTION_HEADER: issue_assertion(settings, id_number)}
+
+
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def http(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """The API as portal-a sees it (most tests act as the portal)."""
-    headers = {"X-API-Key": PORTAL_KEY}
-    async with httpx.AsyncClient(base_url=settings.api_url, timeout=10, headers=headers) as client:
+    async with httpx.AsyncClient(
+        base_url=settings.api_url,
+        timeout=10,
+        headers={"X-API-Key": PORTAL_KEY},
+        event_hooks={"request": [vouching(settings)]},
+    ) as client:
         yield client
 
 

@@ -30,6 +30,7 @@ class ProactiveActivities:
                 body,
                 f"proactive/{inp.parent_id}/{inp.one_thing}",
                 inp.submitted_by or "proactive",
+                started_by=inp.parent_id,
             )
         except (UnknownOneThing, InvalidForm, RequestConflict) as exc:
             raise ApplicationError(f"{inp.one_thing}: {exc}", non_retryable=True) from exc

@@ -10,17 +10,16 @@ import contextlib
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, Response
+from fastapi import Depends, FastAPI, Header, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
-from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
 from events import topics
@@ -39,8 +38,8 @@ from one_things import (
     department_contract,
     load_catalogue,
 )
-from one_things.licences import ELicence
 from orchestrator.api import problems
+from orchestrator.api.applicants import ApplicationId, Assertion, TaskId, applicants_router
 from orchestrator.api.auth import Caller, Keys, Role
 from orchestrator.api.catalogue import (
     OneThingSummary,
@@ -49,10 +48,14 @@ from orchestrator.api.catalogue import (
     summary,
 )
 from orchestrator.api.codec import codec_router
+from orchestrator.api.limits import BodyLimit
+from orchestrator.api.services import Services
+from orchestrator.api.tracking import TrackingLink, TrackingLinks
 from orchestrator.api.views import DataAccess, data_accesses
 from orchestrator.client import connect, payload_codec
 from orchestrator.errors import AlreadyRated, InvalidForm, RequestConflict, UpdateRefused
 from orchestrator.intake.consumer import IntakeConsumer
+from orchestrator.intake.identity import IdentityVerifier
 from orchestrator.intake.service import (
     Intake,
     Started,
@@ -70,9 +73,6 @@ from orchestrator.workflow.models import (
     Withdrawal,
 )
 from orchestrator.workflow.names import (
-    APPLICANT_REF,
-    APPLICATION_STATUS,
-    ONE_THING,
     SUPPLEMENT,
     WITHDRAW,
 )
@@ -93,27 +93,8 @@ ENDED_TASK_STATES = frozenset(
 TRACKING_PAGE = (Path(__file__).parent / "static" / "track.html").read_text(encoding="utf-8")
 
 
-@dataclass(frozen=True)
-class Services:
-    """What the API process runs while it serves."""
-
-    temporal: Client
-    intake: Intake
-    licences: LicenceLibrary
-    ratings: RatingBook
-    producer: kafka.Producer
-
-
 class Submitted(Started):
     status: str = "running"
-    progress_url: str
-
-
-class ApplicationSummary(BaseModel):
-    id: str
-    one_thing: str
-    status: str
-    submitted_at: datetime
     progress_url: str
 
 
@@ -128,9 +109,11 @@ def _exit_if_consumer_ended(consuming: asyncio.Task[None]) -> None:
 def create_app(settings: Settings) -> FastAPI:
     catalogue: Catalogue = load_catalogue(settings.catalogue_dir)
     running: dict[str, Services] = {}
-    keys = Keys(settings)
+    links = TrackingLinks(settings)
+    keys = Keys(settings, links)
     schemas_readers = Depends(keys.allow(Role.PORTAL, Role.OPERATOR, Role.DEPARTMENT))
     applicants_side = Depends(keys.allow(Role.PORTAL, Role.OPERATOR))
+    applicant_or_link = Depends(keys.allow(Role.PORTAL, Role.OPERATOR, Role.TRACKER))
     operators = Depends(keys.allow(Role.OPERATOR))
 
     def up() -> Services:
@@ -147,6 +130,7 @@ def create_app(settings: Settings) -> FastAPI:
         running["services"] = Services(
             temporal=temporal,
             intake=intake,
+            identity=IdentityVerifier(settings),
             licences=library,
             ratings=RatingBook(settings.state_dir / "ratings.sqlite"),
             producer=producer,
@@ -155,8 +139,6 @@ def create_app(settings: Settings) -> FastAPI:
         await consumer.start()
         consuming = asyncio.create_task(consumer.run())
         consuming.add_done_callback(_exit_if_consumer_ended)
-        if keys.open:
-            log.warning("api_open", reason="no API keys configured: anyone may call the API")
         Supervisor(settings.state_dir).mark_ready("api")
         try:
             yield
@@ -169,6 +151,9 @@ def create_app(settings: Settings) -> FastAPI:
 
     app = FastAPI(title="OneThing intake API", version="1", lifespan=lifespan)
     problems.install(app)
+    problems.document(app)
+    app.add_middleware(BodyLimit)
+    app.include_router(applicants_router(up, applicants_side))
     app.include_router(codec_router(payload_codec(settings), keys.allow(Role.OPERATOR)))
     app.add_middleware(  # the Temporal Web UI calls the codec server from the browser
         CORSMiddleware,
@@ -222,10 +207,14 @@ def create_app(settings: Settings) -> FastAPI:
         response: Response,
         caller: Caller = applicants_side,
         idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
+        assertion: Assertion = None,
     ) -> Submitted:
-        """Start an application; the same `Idempotency-Key` and body return the same one."""
+        """Start an application for the applicant the assertion vouches for; the same
+        `Idempotency-Key` and body return the same one."""
         try:
-            started = await up().intake.start(body, idempotency_key, submitted_by=caller.name)
+            started = await up().intake.start(
+                body, idempotency_key, caller.name, assertion=assertion
+            )
         except UnknownOneThing as exc:
             raise HTTPException(404, f"unknown one thing {body.one_thing!r}") from exc
         except InvalidForm as exc:
@@ -239,43 +228,15 @@ def create_app(settings: Settings) -> FastAPI:
         if started.replayed:
             response.status_code = 200
         url = str(request.url_for("progress", application_id=started.id))
+        response.headers["Location"] = url
         return Submitted(**started.model_dump(), progress_url=url)
-
-    @app.get("/v1/applications")
-    async def applications(
-        applicant: Annotated[str, Query(min_length=18, max_length=18)],
-        caller: Caller = applicants_side,
-    ) -> list[ApplicationSummary]:
-        """An applicant's applications, those they submitted and those started for them."""
-        found = []
-        query = f"{APPLICANT_REF.name} = '{up().intake.applicant_ref(applicant)}'"
-        async for wf in up().temporal.list_workflows(query, limit=200):
-            if not caller.may_see(await wf.memo_value("submitted_by", default=None)):
-                continue
-            attrs = wf.typed_search_attributes
-            found.append(
-                ApplicationSummary(
-                    id=wf.id,
-                    one_thing=attrs.get(ONE_THING) or "",
-                    status=attrs.get(APPLICATION_STATUS) or "",
-                    submitted_at=wf.start_time,
-                    progress_url=f"/v1/applications/{wf.id}",
-                )
-            )
-        return found
-
-    @app.get("/v1/licences", dependencies=[applicants_side])
-    async def licences(
-        holder: Annotated[str, Query(min_length=1, max_length=18)],
-    ) -> list[ELicence]:
-        """The valid e-licences of one holder (resident ID number or credit code)."""
-        return up().licences.held_by([holder.strip().upper()])
 
     async def current(application_id: str, caller: Caller) -> Progress:
         handle = up().temporal.get_workflow_handle_for(OneThingWorkflow.run, application_id)
         try:
             described = await handle.describe()
-            if not caller.may_see(await described.memo_value("submitted_by", default=None)):
+            submitted_by = await described.memo_value("submitted_by", default=None)
+            if not caller.may_see(application_id, submitted_by):
                 raise HTTPException(404, f"no application {application_id!r}")
             if described.status is WorkflowExecutionStatus.COMPLETED:
                 return await handle.result()
@@ -303,24 +264,51 @@ def create_app(settings: Settings) -> FastAPI:
             raise HTTPException(409, str(exc)) from exc
 
     @app.get("/v1/applications/{application_id}", name="progress")
-    async def progress(application_id: str, caller: Caller = applicants_side) -> Progress:
+    async def progress(
+        application_id: ApplicationId, caller: Caller = applicant_or_link
+    ) -> Progress:
         return await current(application_id, caller)
 
+    @app.post("/v1/applications/{application_id}/tracking-links", status_code=201)
+    async def tracking_link(
+        application_id: ApplicationId,
+        request: Request,
+        response: Response,
+        caller: Caller = applicants_side,
+    ) -> TrackingLink:
+        """A link for the applicant: reads this application, rates its ended tasks and
+        answers its supplements, until it expires; never the portal's key."""
+        await current(application_id, caller)
+        link = links.issue(application_id, caller.name, str(request.base_url).rstrip("/"))
+        response.headers["Location"] = link.url
+        return link
+
     @app.get("/track/{application_id}", response_class=HTMLResponse, include_in_schema=False)
-    async def tracking_page(application_id: str) -> str:
+    async def tracking_page(application_id: ApplicationId) -> str:
         """The applicant's tracking page: the progress document, drawn as timelines."""
         return TRACKING_PAGE
 
     @app.get("/v1/applications/{application_id}/access-log")
-    async def access_log(application_id: str, caller: Caller = applicants_side) -> list[DataAccess]:
+    async def access_log(
+        application_id: ApplicationId, caller: Caller = applicants_side
+    ) -> list[DataAccess]:
         """Which department received which of the applicant's fields, when, for which matter."""
         return data_accesses(await current(application_id, caller))
 
     @app.post("/v1/applications/{application_id}/tasks/{task_id}/rating", status_code=201)
     async def rate(
-        application_id: str, task_id: str, rating: Rating, caller: Caller = applicants_side
+        application_id: ApplicationId,
+        task_id: TaskId,
+        rating: Rating,
+        request: Request,
+        response: Response,
+        caller: Caller = applicant_or_link,
     ) -> dict[str, str]:
-        """Rate an ended task once (好差评); a poor rating is published for follow-up."""
+        """Rate an ended task once (好差评); a poor rating is published for follow-up. The
+        rating is part of the application's record (`Location`)."""
+        response.headers["Location"] = str(
+            request.url_for("progress", application_id=application_id)
+        )
         progress = await current(application_id, caller)
         task = progress.find(task_id)
         if task is None:
@@ -355,7 +343,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.post("/v1/applications/{application_id}/withdraw", status_code=202)
     async def withdraw(
-        application_id: str, body: Withdrawal, caller: Caller = applicants_side
+        application_id: ApplicationId, body: Withdrawal, caller: Caller = applicants_side
     ) -> dict[str, str]:
         await still_open(application_id, caller)
         status = await update(application_id, WITHDRAW, body)
@@ -364,7 +352,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.post("/v1/applications/{application_id}/supplements", status_code=202)
     async def supplement(
-        application_id: str, body: Supplement, caller: Caller = applicants_side
+        application_id: ApplicationId, body: Supplement, caller: Caller = applicant_or_link
     ) -> dict[str, str]:
         progress = await still_open(application_id, caller)
         task = progress.find(body.task_id)

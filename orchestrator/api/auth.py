@@ -1,9 +1,10 @@
 """API keys with roles: who may call what, and whose applications a portal may see.
 
 `portal` submits and reads the applications it submitted; `operator` may do everything;
-`department` reads the catalogue and the forms' schemas only. Keys come from settings
-(`ONETHING_API_KEYS`); logs name a key, never show it. With no keys configured the API is
-open, for a developer's machine, and says so at start.
+`department` reads the catalogue and the forms' schemas only; `tracker` is an applicant's
+tracking link (`api.tracking`): one application, read, rate, supplement. Keys come from
+settings (`ONETHING_API_KEYS`, or the deployment's key set); logs name a key, never show it.
+Without keys the API does not start, unless `ONETHING_INSECURE_OPEN` says it may.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from pydantic import BaseModel
 
 from infra.settings import Settings
+from orchestrator.api.tracking import PREFIX as TRACKING_PREFIX
+from orchestrator.api.tracking import TrackingLinks
 
 API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False, description="Your API key.")
 BEARER = HTTPBearer(auto_error=False, description="Your API key (the Temporal Web UI sends it so).")
@@ -27,14 +30,19 @@ class Role(StrEnum):
     PORTAL = "portal"
     OPERATOR = "operator"
     DEPARTMENT = "department"
+    TRACKER = "tracker"
 
 
 class Caller(BaseModel):
     name: str
     role: Role
+    application_id: str | None = None  # a tracking link's one application
 
-    def may_see(self, submitted_by: str | None) -> bool:
-        """A portal sees what it submitted; every other role that reads, everything."""
+    def may_see(self, application_id: str, submitted_by: str | None) -> bool:
+        """A portal sees what it submitted, a tracking link its application; operators and
+        departments, everything."""
+        if self.role is Role.TRACKER:
+            return application_id == self.application_id and submitted_by == self.name
         return self.role is not Role.PORTAL or submitted_by == self.name
 
 
@@ -42,7 +50,8 @@ OPEN = Caller(name="open", role=Role.OPERATOR)
 
 
 class Keys:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, links: TrackingLinks) -> None:
+        self._links = links
         self._keys = [
             (spec.key, Caller(name=name, role=Role(spec.role)))
             for name, spec in settings.api_keys.items()
@@ -71,11 +80,21 @@ class Keys:
                 return OPEN
             if not key:
                 raise HTTPException(401, "an API key is needed (header X-API-Key)")
-            found = self.identify(key)
+            found = self.identify(key) or self._tracker(key)
             if found is None:
+                if key.startswith(TRACKING_PREFIX):
+                    raise HTTPException(401, "the tracking link is not valid or has expired")
                 raise HTTPException(401, "unknown API key")
             if found.role not in roles:
-                raise HTTPException(403, f"the {found.role.value} role may not do this")
+                who = "a tracking link" if found.role is Role.TRACKER else f"the {found.role} role"
+                raise HTTPException(403, f"{who} may not do this")
             return found
 
         return caller
+
+    def _tracker(self, token: str) -> Caller | None:
+        link = self._links.verify(token)
+        if link is None:
+            return None
+        application_id, portal = link
+        return Caller(name=portal, role=Role.TRACKER, application_id=application_id)

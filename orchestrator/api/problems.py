@@ -6,22 +6,68 @@ import uuid
 from http import HTTPStatus
 from typing import Any
 
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 from temporalio.client import WorkflowQueryFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
 from infra.logging import get_logger
 from orchestrator.client import unavailable
+from orchestrator.errors import NotAuthenticated
 
 log = get_logger(__name__)
 RETRY_AFTER = {"Retry-After": "5"}
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://onething.gov.cn/problems/"
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details: every error the API answers."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
+    errors: list[dict[str, Any]] | None = Field(
+        default=None, description="On 422: where each invalid field is and what is wrong."
+    )
+    error_id: str | None = Field(default=None, description="On 500: the log line's id.")
+
+
+# what every authenticated operation may answer besides its success
+ERRORS = {
+    401: "no API key, or an unknown one; no valid applicant assertion or tracking link",
+    403: "the caller's role may not do this",
+    404: "no such application, task, one thing or department (or not the caller's)",
+    409: "the application or task is not in a state that allows it",
+    413: "the body is too large",
+    422: "the request is invalid: `errors` says where and why",
+    503: "Temporal or the broker is unavailable for a moment: retry after `Retry-After`",
+}
+
+
+def _fields(status: int, detail: str, instance: str, extensions: dict[str, Any]) -> dict[str, Any]:
+    title = HTTPStatus(status).phrase
+    return {
+        "type": TYPE_BASE + title.lower().replace(" ", "-"),
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+        **extensions,
+    }
+
+
+def problem_body(status: int, detail: str, instance: str) -> bytes:
+    return orjson.dumps(_fields(status, detail, instance, {}))
 
 
 def problem(
@@ -31,18 +77,42 @@ def problem(
     headers: dict[str, str] | None = None,
     **extensions: Any,
 ) -> JSONResponse:
-    title = HTTPStatus(status).phrase
-    body = {
-        "type": TYPE_BASE + title.lower().replace(" ", "-"),
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "instance": request.url.path,
-        **extensions,
-    }
+    body = _fields(status, detail, request.url.path, extensions)
     return JSONResponse(
         jsonable_encoder(body), status_code=status, headers=headers, media_type=PROBLEM_JSON
     )
+
+
+def document(app: FastAPI) -> None:
+    """The OpenAPI document says what the API answers: every error as problem details on
+    every authenticated operation, `Location` on each `201`."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        spec = get_openapi(title=app.title, version=app.version, routes=app.routes)
+        schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+        schemas["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+        for schema in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(schema, None)
+        content = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        for operations in spec["paths"].values():
+            for operation in operations.values():
+                responses = operation["responses"]
+                if "security" in operation:
+                    for status, description in ERRORS.items():
+                        responses[str(status)] = {"description": description, "content": content}
+                if "201" in responses:
+                    responses["201"]["headers"] = {
+                        "Location": {
+                            "description": "Where the created resource is read.",
+                            "schema": {"type": "string"},
+                        }
+                    }
+        app.openapi_schema = spec
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def install(app: FastAPI) -> None:
@@ -51,6 +121,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
         return problem(request, exc.status_code, str(exc.detail), dict(exc.headers or {}))
+
+    @app.exception_handler(NotAuthenticated)
+    async def not_authenticated(request: Request, exc: NotAuthenticated) -> JSONResponse:
+        return problem(request, 401, str(exc))
 
     @app.exception_handler(RPCError)
     async def temporal_error(request: Request, exc: RPCError) -> JSONResponse:

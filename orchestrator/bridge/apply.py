@@ -17,13 +17,13 @@ from temporalio.service import RPCError, RPCStatusCode
 from events import topics
 from events.contracts import (
     Action,
-    DeadLetter,
     Outcome,
     TaskCommand,
     TaskResult,
 )
 from events.envelope import HEADERS, dumps, loads, wrap
 from infra.logging import get_logger
+from infra.sealing import Sealer
 from infra.settings import Settings
 from orchestrator.bridge import checks
 from orchestrator.client import unavailable
@@ -52,6 +52,7 @@ class ResultApplier:
         self._client = client
         self._publish = publish
         self._reply_keys = settings.reply_key_bytes()
+        self._sealer = Sealer.of(settings)
         self._secret_of = lambda key_id, department: settings.department_secret(department, key_id)
         self.counters: Counter[str] = Counter()
 
@@ -209,7 +210,7 @@ class ResultApplier:
     ) -> None:
         self.counters["dead_lettered"] += 1
         log.warning("message_dead_lettered", topic=topic, partition=partition, offset=offset)
-        letter = DeadLetter.of(reason, raw, topic, partition, offset)
+        letter = self._sealer.dead_letter(reason, raw, topic, partition, offset)
         key = f"{topic}/{partition}/{offset}".encode()
         await self._publish(topics.DLQ, key, letter.encode(), None)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import shutil
 import tempfile
 import time
@@ -22,6 +21,7 @@ from infra.services import Deployment, on_free_ports
 from infra.settings import Settings
 from one_things import load_catalogue
 from one_things.graph import critical_path
+from orchestrator.intake.identity import ASSERTION_HEADER, issue_assertion
 from orchestrator.workflow.models import Progress
 
 STATE_STYLE = {
@@ -90,13 +90,10 @@ def applications_of(one_things: list[str]) -> tuple[DemoApplication, ...]:
 def demo_settings(state_dir: Path) -> Settings:
     """Fresh state and free ports, so the demo never touches a running deployment.
 
-    Real estate (mnr) trades batch files, as many provincial systems still do.
+    Real estate (mnr) trades batch files, as many provincial systems still do. The keys are
+    the deployment's own, made in `state_dir` (the portal's, the identity provider's).
     """
-    return on_free_ports(
-        state_dir,
-        file_departments={"mnr": state_dir / "exchange" / "mnr"},
-        api_keys={"demo-portal": {"key": secrets.token_urlsafe(24), "role": "portal"}},
-    )
+    return on_free_ports(state_dir, file_departments={"mnr": state_dir / "exchange" / "mnr"})
 
 
 def latencies(settings: Settings) -> dict[str, float]:
@@ -177,11 +174,14 @@ def _submit_and_watch(
     json_file: Path | None,
     timeout: float,
 ) -> bool:
-    headers = {"X-API-Key": settings.api_keys["demo-portal"].key}
+    headers = {"X-API-Key": settings.api_keys["portal"].key}
     with httpx.Client(base_url=settings.api_url, timeout=10, headers=headers) as http:
         ids = []
         for app in applications:
-            response = http.post("/v1/applications", json=app.body)
+            applicant = issue_assertion(settings, app.body["applicant"]["id_number"])
+            response = http.post(
+                "/v1/applications", json=app.body, headers={ASSERTION_HEADER: applicant}
+            )
             if response.status_code != 201:
                 raise StackError(f"submitting {app.label}: {response.status_code} {response.text}")
             ids.append(response.json()["id"])

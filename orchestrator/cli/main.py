@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from infra import keyset
 from infra.errors import StackError
 from infra.services import Deployment
 from infra.settings import Settings
@@ -51,7 +52,9 @@ def stack_status() -> None:
 @app.command("up")
 def up() -> None:
     """Start the stack and every process in the background; print the URLs."""
+    keys = keyset.create_if_missing(Settings().state_dir)
     deployment = Deployment(Settings())
+    console.print(f"keys: {keys} (API keys by role, the development identity provider)")
     try:
         deployment.up()
     except StackError as exc:

@@ -19,15 +19,16 @@ from pydantic import ValidationError
 from temporalio.service import RPCError
 
 from events import topics
-from events.contracts import ApplicationRequested, DeadLetter
+from events.contracts import ApplicationRequested, without_values
 from events.envelope import loads
 from events.proof import proven, request_signing_bytes
 from infra import kafka
 from infra.logging import get_logger
+from infra.sealing import Sealer
 from infra.settings import Settings
 from one_things import UnknownOneThing
 from orchestrator.client import unavailable
-from orchestrator.errors import InvalidForm, RequestConflict
+from orchestrator.errors import InvalidForm, NotAuthenticated, RequestConflict
 from orchestrator.intake.service import Intake, SubmitApplication
 
 log = get_logger(__name__)
@@ -39,6 +40,7 @@ class IntakeConsumer:
         self._intake = intake
         self._producer = producer
         self._portals = settings.api_keys
+        self._sealer = Sealer.of(settings)
         self._consumer = kafka.consumer(settings, topics.APPLICATIONS, group_id=GROUP)
 
     async def start(self) -> None:
@@ -65,7 +67,8 @@ class IntakeConsumer:
                 request.model_dump(include={"one_thing", "applicant", "form"})
             )
         except (ValidationError, orjson.JSONDecodeError, ValueError, TypeError) as exc:
-            await self._dead_letter(record, f"invalid application request: {exc}")
+            why = without_values(exc.errors()) if isinstance(exc, ValidationError) else exc
+            await self._dead_letter(record, f"invalid application request: {why}")
             return
         unproven = self._unproven(event.source, request)
         if unproven:
@@ -73,12 +76,14 @@ class IntakeConsumer:
             return
         while True:
             try:
-                started = await self._intake.start(body, request.request_id, event.source)
-            except (UnknownOneThing, RequestConflict) as exc:
+                started = await self._intake.start(
+                    body, request.request_id, event.source, assertion=request.applicant_assertion
+                )
+            except (UnknownOneThing, RequestConflict, NotAuthenticated) as exc:
                 await self._dead_letter(record, f"refused: {exc}")
                 return
             except InvalidForm as exc:
-                await self._dead_letter(record, f"invalid form: {exc.errors}")
+                await self._dead_letter(record, f"invalid form: {without_values(exc.errors)}")
                 return
             except RPCError as exc:
                 if not unavailable(exc):
@@ -101,6 +106,8 @@ class IntakeConsumer:
         return None
 
     async def _dead_letter(self, record: ConsumerRecord, reason: str) -> None:
-        letter = DeadLetter.of(reason, record.value, record.topic, record.partition, record.offset)
+        letter = self._sealer.dead_letter(
+            reason, record.value, record.topic, record.partition, record.offset
+        )
         await self._producer.send_until_taken(topics.DLQ, letter.encode(), key=record.key)
         log.warning("application_dead_lettered", offset=record.offset)

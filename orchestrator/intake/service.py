@@ -25,6 +25,7 @@ from infra.settings import Settings
 from one_things import Applicant, Catalogue, SkippedMatter, form_model, plan
 from one_things.licences import holders, prefill
 from orchestrator.errors import InvalidForm, RequestConflict
+from orchestrator.intake.identity import IdentityVerifier
 from orchestrator.stores.library import LicenceLibrary
 from orchestrator.workflow.models import ApplicationInput
 from orchestrator.workflow.names import APPLICANT_REF, APPLICATION_STATUS, ONE_THING
@@ -77,23 +78,39 @@ class Intake:
         self._catalogue = catalogue
         self._client = client
         self._library = library
+        self._identity = IdentityVerifier(settings)
 
     def applicant_ref(self, id_number: str) -> str:
         """A pseudonym of the applicant to find their applications by: never the ID number."""
-        key = self._settings.applicant_ref_key.encode()
+        key = self._settings.applicant_ref_key.get_secret_value().encode()
         return hmac.new(key, id_number.strip().upper().encode(), hashlib.sha256).hexdigest()[:32]
 
     async def start(
-        self, body: SubmitApplication, request_id: str | None, submitted_by: str
+        self,
+        body: SubmitApplication,
+        request_id: str | None,
+        submitted_by: str,
+        *,
+        assertion: str | None = None,
+        started_by: str | None = None,
     ) -> Started:
         """Start the application; a request id `submitted_by` used before returns what it started.
 
-        Raises UnknownOneThing, InvalidForm, or RequestConflict (same id, other request).
+        `assertion` is the identity provider's word that the applicant is who the body names:
+        only then are their e-licences read; an application an approval starts (`started_by`,
+        the parent's id) has the parent's applicant, authenticated then. Raises
+        NotAuthenticated, UnknownOneThing, InvalidForm, or RequestConflict (same id, other
+        request).
         """
+        if started_by is None:
+            self._identity.check_applicant(assertion, body.applicant.id_number)
         one_thing = self._catalogue.get(body.one_thing)
-        held = self._library.held_by(holders(one_thing, body.applicant.id_number, body.form))
-        own = [lic for lic in held if lic.holder == body.applicant.id_number]
-        filled, prefilled = prefill(one_thing, body.form, own)
+        # only the authenticated applicant's own e-licences are read: for prefill, and to skip
+        # what they already hold; a form naming someone else reads nothing of theirs
+        applicant = body.applicant.id_number.strip().upper()
+        wanted = holders(one_thing, applicant, body.form)
+        held = [lic for lic in self._library.held_by(wanted) if lic.holder == applicant]
+        filled, prefilled = prefill(one_thing, body.form, held)
         try:
             form = form_model(one_thing).model_validate(filled)
         except ValidationError as exc:

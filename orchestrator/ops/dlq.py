@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -11,6 +10,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from events import topics
 from events.contracts import DeadLetter
 from infra import kafka
+from infra.sealing import Sealer
 from infra.settings import Settings
 
 
@@ -55,12 +55,12 @@ async def replay(settings: Settings, letter_id: str) -> DeadLetter:
     letter = letters[letter_id]
     if letter.topic.startswith("file:"):
         target = Path(letter.topic.removeprefix("file:"))
-        await asyncio.to_thread(target.write_bytes, base64.b64decode(letter.original))
+        await asyncio.to_thread(target.write_bytes, Sealer.of(settings).original(letter))
         return letter
     producer = kafka.producer(settings)
     await producer.start()
     try:
-        await producer.send(letter.topic, base64.b64decode(letter.original))
+        await producer.send(letter.topic, Sealer.of(settings).original(letter))
     finally:
         await producer.stop()
     return letter

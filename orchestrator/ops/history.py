@@ -6,10 +6,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.message import Message
 from pydantic import BaseModel
-from temporalio.api.common.v1 import Payloads
+from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.api.enums.v1 import EventType
-from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowHistory
 from temporalio.converter import PayloadCodec
 
@@ -31,27 +32,28 @@ def _first(payloads: Payloads) -> Any:
 
 
 async def readable(history: WorkflowHistory, codec: PayloadCodec | None) -> WorkflowHistory:
-    """The history with the payloads its story reads decrypted (ciphertext in Temporal)."""
-    if codec is None:
-        return history
-    for event in history.events:
-        for payloads in _read_payloads(event):
-            if not payloads.payloads:  # not this event's kind: leave it unset
-                continue
-            plain = await codec.decode(list(payloads.payloads))
-            del payloads.payloads[:]
-            payloads.payloads.extend(plain)
+    """The history with every payload decrypted (ciphertext in Temporal): inputs, results,
+    updates, memos, headers and failures' encoded attributes alike."""
+    if codec is not None:
+        for event in history.events:
+            await _decode(event, codec)
     return history
 
 
-def _read_payloads(event: HistoryEvent) -> list[Payloads]:
-    return [
-        event.workflow_execution_started_event_attributes.input,
-        event.activity_task_scheduled_event_attributes.input,
-        event.activity_task_completed_event_attributes.result,
-        event.workflow_execution_update_accepted_event_attributes.accepted_request.input.args,
-        event.workflow_execution_completed_event_attributes.result,
-    ]
+async def _decode(message: Message, codec: PayloadCodec) -> None:
+    if isinstance(message, Payload):
+        message.CopyFrom((await codec.decode([message]))[0])
+        return
+    for field, value in message.ListFields():
+        if field.type != FieldDescriptor.TYPE_MESSAGE:
+            continue
+        if not field.is_repeated:
+            await _decode(value, codec)
+            continue
+        is_map = field.message_type is not None and field.message_type.GetOptions().map_entry
+        for item in value.values() if is_map else value:
+            if isinstance(item, Message):
+                await _decode(item, codec)
 
 
 def story(history: WorkflowHistory) -> list[Step]:

@@ -33,7 +33,7 @@ from orchestrator.client import connect
 from orchestrator.workflow.models import ApplicationInput
 from orchestrator.workflow.workflow import OneThingWorkflow
 from tests.bench.bare import BareShapeWorkflow, handle_directly
-from tests.conftest import PORTAL_KEY, stack_settings
+from tests.conftest import PORTAL_KEY, stack_settings, vouching
 
 ENTERPRISE = next(a.body for a in APPLICATIONS if a.label == "enterprise opening")
 
@@ -85,8 +85,12 @@ async def one_round(n: int, settings: Settings) -> dict[str, dict[str, float]]:
             task_queue="bench-bare",
         )
 
-    headers = {"X-API-Key": PORTAL_KEY}
-    http = httpx.AsyncClient(base_url=settings.api_url, timeout=60, headers=headers)
+    http = httpx.AsyncClient(
+        base_url=settings.api_url,
+        timeout=60,
+        headers={"X-API-Key": PORTAL_KEY},
+        event_hooks={"request": [vouching(settings)]},
+    )
 
     async def via_api(_: int) -> None:
         response = await http.post("/v1/applications", json=ENTERPRISE)

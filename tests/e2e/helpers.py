@@ -19,17 +19,24 @@ from temporalio.client import Client
 from temporalio.worker import Replayer
 
 from events import TaskResult, topics
+from events.contracts import DeadLetter
 from events.proof import prove, result_signing_bytes
+from infra.sealing import Sealer
 from infra.settings import Settings
 from one_things import load_catalogue
 from orchestrator.cli.demo import APPLICATIONS, example
-from orchestrator.client import data_converter
+from orchestrator.ops.history import readable
 from orchestrator.workflow.models import Progress
 from orchestrator.workflow.workflow import OneThingWorkflow
 from tests.conftest import Observer
 
 CATALOGUE = load_catalogue()
 HISTORIES = Path(__file__).parent.parent / "replay" / "histories"
+
+
+def opened(settings: Settings, letter: dict[str, Any]) -> bytes:
+    """A dead letter's original bytes, opened with the deployment's payload keys."""
+    return Sealer.of(settings).original(DeadLetter.model_validate(letter))
 
 
 def ops(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
@@ -47,8 +54,9 @@ async def replay_and_record(temporal: Client, application_id: str, name: str) ->
     """Replay an application's whole history on today's code; keep it if asked to record."""
     handle = temporal.get_workflow_handle(application_id)
     await handle.result()  # its end is in the history too (the last status event is out)
-    history = await handle.fetch_history()
-    replayer = Replayer(workflows=[OneThingWorkflow], data_converter=data_converter(Settings()))
+    # kept readable: the deployment's payload keys are its own, the replay suite has none
+    history = await readable(await handle.fetch_history(), temporal.data_converter.payload_codec)
+    replayer = Replayer(workflows=[OneThingWorkflow], data_converter=temporal.data_converter)
     await replayer.replay_workflow(history)
     if os.environ.get("ONETHING_RECORD_HISTORIES"):
         (HISTORIES / f"{name}.json").write_text(history.to_json())

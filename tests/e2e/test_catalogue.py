@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import random
 
 import httpx
@@ -12,7 +13,7 @@ from temporalio.client import Client
 from infra.settings import Settings
 from one_things.identity import resident_id_check_digit
 from orchestrator.cli.demo import example
-from tests.conftest import Observer
+from tests.conftest import Observer, as_applicant
 from tests.e2e.helpers import CATALOGUE, commands, finished, replay_and_record, submit
 
 pytestmark = pytest.mark.stack
@@ -62,7 +63,7 @@ async def test_every_department_keeps_one_record_per_command_and_undoes_it(
 
 
 async def test_an_approved_application_issues_e_licences_that_prefill_the_next(
-    http: httpx.AsyncClient, observer: Observer, temporal: Client
+    http: httpx.AsyncClient, observer: Observer, temporal: Client, settings: Settings
 ) -> None:
     founder = fresh_resident_id()
     opening = example(
@@ -71,7 +72,7 @@ async def test_an_approved_application_issues_e_licences_that_prefill_the_next(
     opening["applicant"]["id_number"] = founder
     opened = await finished(http, await submit(http, opening))
     assert opened.status.value == "approved"
-    held = (await http.get("/v1/licences", params={"holder": founder})).json()
+    held = (await http.get("/v1/licences", headers=as_applicant(settings, founder))).json()
     licence = next(lic for lic in held if lic["type"] == "business_licence")
     assert licence["id"] in opened.licences
     assert licence["issuer"] == "amr" and len(licence["content_hash"]) == 64
@@ -97,13 +98,15 @@ async def test_a_matter_whose_licence_is_held_is_skipped_and_says_so(
 ) -> None:
     person = fresh_resident_id()
     first = example("disability_services", person_id=person)
+    first["applicant"]["id_number"] = person  # the person applies for themself
     issued = await finished(http, await submit(http, first))
     assert issued.status.value == "approved"
     certificate = issued.task("disability_certificate").outputs["disability_certificate_no"]
 
-    response = await http.post(
-        "/v1/applications", json=example("disability_services", person_id=person)
-    )
+    second = example("disability_services", person_id=person)
+    somebody_else = copy.deepcopy(second)
+    second["applicant"]["id_number"] = person
+    response = await http.post("/v1/applications", json=second)
     skipped = response.json()["skipped"]
     assert [s["matter"] for s in skipped] == ["disability_certificate"]
     assert skipped[0]["licence_id"] in issued.licences
@@ -113,3 +116,7 @@ async def test_a_matter_whose_licence_is_held_is_skipped_and_says_so(
     assert "disability_certificate" not in {t.task_id for t in again.tasks}
     sent = commands(observer, again.id)["care_subsidy"]["payload"]
     assert sent["disability_certificate_no"] == certificate
+
+    # someone else applying for the person reads nothing of the person's e-licences
+    other = (await http.post("/v1/applications", json=somebody_else)).json()
+    assert other["skipped"] == []

@@ -8,9 +8,11 @@ import httpx
 import pytest
 from temporalio.client import Client
 
+from events import topics
 from infra.settings import Settings
-from tests.conftest import OPERATOR_KEY, PORTAL_KEY
-from tests.e2e.helpers import body, finished, ops, submit
+from tests.conftest import OPERATOR_KEY, PORTAL_KEY, Observer
+from tests.e2e.helpers import CATALOGUE, body, eventually, finished, ops, submit
+from tests.e2e.test_catalogue import fresh_resident_id
 
 pytestmark = pytest.mark.stack
 
@@ -59,3 +61,43 @@ async def test_no_personal_datum_is_stored_in_clear_and_operators_still_read_it(
             headers={"Origin": origin, "Access-Control-Request-Method": "POST"},
         )
         assert preflight.headers.get("access-control-allow-origin") == origin
+
+
+async def test_an_applicants_data_rests_nowhere_in_clear_but_on_the_departments_topics(
+    http: httpx.AsyncClient, settings: Settings, observer: Observer
+) -> None:
+    """Temporal's database file, the Web UI's history, every topic but the departments' task
+    topics, and every log: searched for one applicant's name, ID number and phone."""
+    request = body("enterprise opening")
+    person = fresh_resident_id()
+    name, phone = f"隐私{person[-6:]}", f"139{person[-8:]}"
+    request["applicant"] = {"name": name, "id_number": person, "phone": phone}
+    request["form"]["legal_representative_id"] = person
+    request["form"]["legal_representative_name"] = name
+    request["form"]["contact_phone"] = phone
+    app_id = await submit(http, request)
+    assert (await finished(http, app_id)).status.value == "approved"
+    secrets = [name, person, phone]
+    wanted = [s.encode() for s in secrets] + [base64.b64encode(s.encode()) for s in secrets]
+
+    def found_in(data: bytes) -> list[bytes]:
+        return [w for w in wanted if w in data]
+
+    await eventually(lambda: observer.on(topics.STATUS, app_id))
+    department_topics = {topics.department_tasks(d) for d in CATALOGUE.departments()}
+    assert any(found_in(r.value) for r in observer.records if r.topic in department_topics)
+    elsewhere = [r.topic for r in observer.records if r.topic not in department_topics]
+    assert elsewhere and not [t for t in elsewhere if found_in(_record(observer, t, app_id))]
+    for stored in (settings.state_dir / "data").glob("temporal.db*"):  # the WAL too
+        assert not found_in(stored.read_bytes()), stored.name
+    for log in (settings.state_dir / "logs").glob("*"):
+        assert not found_in(log.read_bytes()), log.name
+    ui = f"http://{settings.host}:{settings.temporal_ui_port}"
+    async with httpx.AsyncClient(base_url=ui, timeout=10) as web:
+        shown = await web.get(f"/api/v1/namespaces/default/workflows/{app_id}/history")
+    assert shown.status_code == 200 and app_id in shown.text
+    assert not found_in(shown.content)
+
+
+def _record(observer: Observer, topic: str, application_id: str) -> bytes:
+    return b"".join(r.value for r in observer.raw(topic, application_id))

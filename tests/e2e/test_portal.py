@@ -17,6 +17,7 @@ from events.proof import prove, request_signing_bytes
 from infra import kafka
 from infra.settings import Settings
 from orchestrator.cli.demo import example
+from orchestrator.intake.identity import issue_assertion
 from orchestrator.intake.service import application_id_for
 from tests.conftest import OPERATOR_KEY, PORTAL_KEY, Observer
 from tests.e2e.helpers import (
@@ -102,10 +103,17 @@ async def test_an_application_on_the_topic_starts_once_and_a_bad_one_is_dead_let
     request_id = f"req-{uuid.uuid4().hex}"
     body = example("veteran_discharge")
     source = "portal-a"  # a portal names itself as its API key is named
-    request = signed(ApplicationRequested(request_id=request_id, **body), source, PORTAL_KEY)
+    vouched = issue_assertion(settings, body["applicant"]["id_number"])
+    request = signed(
+        ApplicationRequested(request_id=request_id, applicant_assertion=vouched, **body),
+        source,
+        PORTAL_KEY,
+    )
     bad_form = signed(
         ApplicationRequested(
-            request_id=f"req-{uuid.uuid4().hex}", **{**body, "form": {"veteran_name": "马军"}}
+            request_id=f"req-{uuid.uuid4().hex}",
+            applicant_assertion=vouched,
+            **{**body, "form": {"veteran_name": "马军"}},
         ),
         source,
         PORTAL_KEY,

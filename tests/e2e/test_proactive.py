@@ -6,8 +6,9 @@ import httpx
 import pytest
 from temporalio.client import Client
 
+from infra.settings import Settings
 from orchestrator.cli.demo import example
-from tests.conftest import Observer
+from tests.conftest import Observer, as_applicant
 from tests.e2e.helpers import commands, finished, replay_and_record, submit
 from tests.e2e.test_catalogue import fresh_resident_id
 
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.stack
 
 
 async def test_a_birth_starts_the_childcare_subsidy_once_and_the_applicant_sees_it(
-    http: httpx.AsyncClient, observer: Observer, temporal: Client
+    http: httpx.AsyncClient, observer: Observer, temporal: Client, settings: Settings
 ) -> None:
     mother = fresh_resident_id()
     birth = example("birth", mother_id=mother)
@@ -29,8 +30,8 @@ async def test_a_birth_starts_the_childcare_subsidy_once_and_the_applicant_sees_
     assert sent["child_id"] == born.task("hukou_registration").outputs["citizen_id_number"]
     assert sent["guardian_id"] == mother
 
-    listed = (await http.get("/v1/applications", params={"applicant": mother})).json()
-    assert {a["id"]: a["one_thing"] for a in listed} == {  # one subsidy, no second
+    listed = (await http.get("/v1/applications", headers=as_applicant(settings, mother))).json()
+    assert {a["id"]: a["one_thing"] for a in listed["items"]} == {  # one subsidy, no second
         born.id: "birth",
         subsidy_id: "childcare_subsidy",
     }

@@ -47,7 +47,10 @@ async def test_the_tracking_page_shows_a_running_application(
     http: httpx.AsyncClient, settings: Settings, tmp_path: Path
 ) -> None:
     async with held_at_real_estate(http, settings) as app_id:
-        url = f"{settings.api_url}/track/{app_id}#key={PORTAL_KEY}"
+        link = await http.post(f"/v1/applications/{app_id}/tracking-links")
+        assert link.status_code == 201, link.text
+        url = link.json()["url"]
+        assert PORTAL_KEY not in url  # the applicant never holds the portal's key
         dom = await asyncio.to_thread(chromium, url, tmp_path / "dom", "--dump-dom")
         progress = await progress_of(http, app_id)
         assert progress.status.value == "running"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import uuid
 from typing import Any
 
@@ -25,6 +24,7 @@ from tests.e2e.helpers import (
     commands,
     eventually,
     finished,
+    opened,
     ops,
     progress_of,
     proven_by,
@@ -36,13 +36,12 @@ pytestmark = pytest.mark.stack
 CARELESS_AMR = "漏码科技有限公司"  # the simulated amr approves it without the credit code
 
 
-def dead_letters(observer: Observer, application_id: str) -> list[str]:
+def dead_letters(observer: Observer, settings: Settings, application_id: str) -> list[str]:
     """Why each answer about `application_id` was dead-lettered."""
     return [
         letter["reason"]
         for letter in observer.on(topics.DLQ)
-        if letter["topic"] == topics.RESULTS
-        and application_id.encode() in base64.b64decode(letter["original"])
+        if letter["topic"] == topics.RESULTS and application_id.encode() in opened(settings, letter)
     ]
 
 
@@ -84,9 +83,9 @@ async def test_an_approval_without_a_declared_output_is_refused_and_escalated(
         registration.reason
     )
     assert progress.task("tax_registration").state.value == "pending"
-    letters = await eventually(lambda: len(dead_letters(observer, app_id)) >= 2)
+    letters = await eventually(lambda: len(dead_letters(observer, settings, app_id)) >= 2)
     assert letters
-    assert all("unified_social_credit_code" in r for r in dead_letters(observer, app_id))
+    assert all("unified_social_credit_code" in r for r in dead_letters(observer, settings, app_id))
     failed = ops(settings, "fail", app_id, "business_registration", "--reason", "系统缺码")
     assert failed.returncode == 0, failed.stdout
     assert (await finished(http, app_id)).status.value == "rejected"
@@ -122,7 +121,10 @@ async def test_answers_from_another_department_unproven_forged_or_undeclared_cha
     ]
     await send(settings, topics.RESULTS, app_id, *(dumps(wrap(a)) for a in attacks))
     reasons = await eventually(
-        lambda: len(dead_letters(observer, app_id)) >= 4 and dead_letters(observer, app_id)
+        lambda: (
+            len(dead_letters(observer, settings, app_id)) >= 4
+            and dead_letters(observer, settings, app_id)
+        )
     )
     text = " | ".join(reasons)
     assert "answered as amr; the task was sent to hpf" in text

@@ -23,7 +23,7 @@ from infra.settings import Settings
 from infra.supervisor import Supervisor
 from orchestrator.cli.demo import example
 from orchestrator.workflow.models import Progress
-from tests.conftest import API_KEYS, PORTAL_KEY, stack_settings
+from tests.conftest import API_KEYS, PORTAL_KEY, stack_settings, vouching
 
 UNDONE_STATES = {"compensated", "voided"}
 
@@ -100,8 +100,12 @@ async def deployment(**overrides: object) -> AsyncIterator[Deployment]:
 
 @contextlib.asynccontextmanager
 async def portal(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    headers = {"X-API-Key": PORTAL_KEY}
-    async with httpx.AsyncClient(base_url=settings.api_url, timeout=30, headers=headers) as http:
+    async with httpx.AsyncClient(
+        base_url=settings.api_url,
+        timeout=30,
+        headers={"X-API-Key": PORTAL_KEY},
+        event_hooks={"request": [vouching(settings)]},
+    ) as http:
         yield http
 
 

@@ -7,7 +7,6 @@ took away (as an operator or a supervisor would), and counts what became of them
 from __future__ import annotations
 
 import asyncio
-import base64
 import random
 import time
 import uuid
@@ -18,10 +17,11 @@ from aiokafka import AIOKafkaConsumer
 from temporalio.client import Client
 
 from events import TaskResult, dumps, topics, wrap
-from events.contracts import Action
+from events.contracts import Action, DeadLetter
 from events.contracts import Outcome as Answer
 from events.proof import prove, result_signing_bytes
 from infra import kafka
+from infra.sealing import Sealer
 from infra.settings import Settings
 from infra.stack import KAFKA, TEMPORAL
 from orchestrator.client import connect
@@ -206,7 +206,7 @@ async def dead_lettered(settings: Settings, application_id: str, timeout: float 
     while time.monotonic() < deadline:
         for value, _ in await every_record(settings, topics.DLQ):
             letter = orjson.loads(value)
-            original = base64.b64decode(letter["original"])
+            original = Sealer.of(settings).original(DeadLetter.model_validate(letter))
             if application_id.encode() in original and "not applied" in letter["reason"]:
                 return True
         await asyncio.sleep(2)

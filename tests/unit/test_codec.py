@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from temporalio.api.common.v1 import Payload
 
-from orchestrator.client import EncryptionCodec, UnreadablePayload
+from infra.sealing import Unsealable
+from orchestrator.client import EncryptionCodec
 
 OLD, NEW = b"o" * 32, b"n" * 32
 PLAIN = Payload(metadata={"encoding": b"json/plain"}, data='{"name": "王小明"}'.encode())
@@ -30,9 +31,9 @@ async def test_a_tampered_or_foreign_payload_is_refused_and_a_plain_one_passes()
     codec = EncryptionCodec({"k1": OLD}, "k1")
     [sealed] = await codec.encode([PLAIN])
     tampered = Payload(metadata=sealed.metadata, data=sealed.data[:-1] + b"x")
-    with pytest.raises(UnreadablePayload, match="altered"):
+    with pytest.raises(Unsealable, match="altered"):
         await codec.decode([tampered])
-    with pytest.raises(UnreadablePayload, match="no payload key"):
+    with pytest.raises(Unsealable, match="no payload key"):
         await EncryptionCodec({"k9": NEW}, "k9").decode([sealed])
     assert await codec.decode([PLAIN]) == [PLAIN]  # recorded before encryption
     with pytest.raises(ValueError, match="32 bytes"):

@@ -16,9 +16,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.worker import Replayer, Worker
 
 from events.contracts import Action, Outcome
-from infra.settings import Settings
 from one_things import Applicant, form_model, load_catalogue, plan
-from orchestrator.client import data_converter
 from orchestrator.errors import UpdateRefused
 from orchestrator.ops import updates
 from orchestrator.worker import sandbox
@@ -168,7 +166,8 @@ async def ended(handle: WorkflowHandle[OneThingWorkflow, Progress]) -> Progress:
     async with asyncio.timeout(60):
         progress = await handle.result()
     history = await handle.fetch_history()
-    replayer = Replayer(workflows=[OneThingWorkflow], data_converter=data_converter(Settings()))
+    converter = handle._client.data_converter
+    replayer = Replayer(workflows=[OneThingWorkflow], data_converter=converter)
     await replayer.replay_workflow(history)  # deterministic, every path
     markers = [e for e in history.events if e.HasField("marker_recorded_event_attributes")]
     assert not [

@@ -1,0 +1,23 @@
+"""What the API process runs while it serves: made in its lifespan, used by every route."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from temporalio.client import Client
+
+from infra import kafka
+from orchestrator.intake.identity import IdentityVerifier
+from orchestrator.intake.service import Intake
+from orchestrator.stores.library import LicenceLibrary
+from orchestrator.stores.ratings import RatingBook
+
+
+@dataclass(frozen=True)
+class Services:
+    temporal: Client
+    intake: Intake
+    identity: IdentityVerifier
+    licences: LicenceLibrary
+    ratings: RatingBook
+    producer: kafka.Producer

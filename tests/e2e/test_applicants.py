@@ -1,0 +1,99 @@
+"""Applicants are authenticated by the portal's identity provider and see only their own data:
+e-licences, prefill and listings answer for the asserted person; tracking links for one
+application."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+
+from infra.settings import Settings
+from orchestrator.api.tracking import TrackingLinks
+from orchestrator.cli.demo import example
+from orchestrator.intake.identity import ASSERTION_HEADER
+from tests.conftest import OTHER_PORTAL_KEY, as_applicant
+from tests.e2e.helpers import finished, submit
+from tests.e2e.test_catalogue import fresh_resident_id
+
+pytestmark = pytest.mark.stack
+
+
+async def test_a_portal_reads_and_prefills_only_for_the_person_it_authenticated(
+    http: httpx.AsyncClient, settings: Settings
+) -> None:
+    founder, stranger = fresh_resident_id(), fresh_resident_id()
+    opening = example("enterprise_opening", company_name="广州隐私科技有限公司")
+    opening["applicant"]["id_number"] = founder
+    opening["form"]["legal_representative_id"] = founder
+    assert (await finished(http, await submit(http, opening))).status.value == "approved"
+    change = example("enterprise_change")
+    change["applicant"]["id_number"] = founder
+    del change["form"]["credit_code"], change["form"]["company_name"]
+
+    async with httpx.AsyncClient(
+        base_url=settings.api_url, timeout=10, headers={"X-API-Key": OTHER_PORTAL_KEY}
+    ) as portal_b:
+        # no assertion, or one for someone else: nothing read, nothing prefilled, nothing started
+        unvouched = await portal_b.get("/v1/licences")
+        assert unvouched.status_code == 401 and ASSERTION_HEADER in unvouched.json()["detail"]
+        theirs = await portal_b.get("/v1/licences", headers=as_applicant(settings, stranger))
+        assert theirs.status_code == 200 and theirs.json() == []
+        for headers in ({}, as_applicant(settings, stranger)):
+            refused = await portal_b.post("/v1/applications", json=change, headers=headers)
+            assert refused.status_code == 401, refused.text
+            assert refused.headers["content-type"] == "application/problem+json"
+        forged = as_applicant(settings, founder)[ASSERTION_HEADER][:-4] + "AAAA"
+        refused = await portal_b.get("/v1/licences", headers={ASSERTION_HEADER: forged})
+        assert refused.status_code == 401 and "signature" in refused.json()["detail"].lower()
+        # the stranger, authenticated, naming the founder's company: nothing of it prefilled
+        as_stranger = {**change, "applicant": {**change["applicant"], "id_number": stranger}}
+        mine = await portal_b.post(
+            "/v1/applications", json=as_stranger, headers=as_applicant(settings, stranger)
+        )
+        assert mine.status_code == 422, mine.text
+        assert "credit_code" in mine.json()["detail"]
+        # the founder, authenticated through portal B: their own licences, their own prefill
+        own = await portal_b.get("/v1/licences", headers=as_applicant(settings, founder))
+        assert {lic["type"] for lic in own.json()} == {"business_licence", "seal_record"}
+
+    listed = await http.get("/v1/applications", headers=as_applicant(settings, founder))
+    assert [a["one_thing"] for a in listed.json()["items"]] == ["enterprise_opening"]
+    assert (await http.get("/v1/applications")).status_code == 401  # whose? no one's
+
+
+async def test_a_tracking_link_reads_its_application_only_expires_and_cannot_withdraw(
+    http: httpx.AsyncClient, settings: Settings
+) -> None:
+    mine = await finished(http, await submit(http, example("credit_repair")))
+    other = await submit(http, example("credit_repair"))
+    issued = await http.post(f"/v1/applications/{mine.id}/tracking-links")
+    assert issued.status_code == 201, issued.text
+    link = issued.json()
+    assert link["url"].endswith(f"/track/{mine.id}#t={link['token']}")
+    bearer = {"Authorization": f"Bearer {link['token']}"}
+    async with httpx.AsyncClient(base_url=settings.api_url, timeout=10, headers=bearer) as page:
+        assert (await page.get(f"/v1/applications/{mine.id}")).json()["id"] == mine.id
+        assert (await page.get(f"/v1/applications/{other}")).status_code == 404
+        task = mine.tasks[0].task_id
+        rated = await page.post(
+            f"/v1/applications/{mine.id}/tasks/{task}/rating", json={"score": 5}
+        )
+        assert rated.status_code == 201, rated.text
+        withdraw = await page.post(f"/v1/applications/{mine.id}/withdraw", json={"reason": "x"})
+        assert withdraw.status_code == 403 and "tracking link" in withdraw.json()["detail"]
+        assert (await page.get("/v1/applications")).status_code == 403
+        assert (await page.post(f"/v1/applications/{other}/tracking-links")).status_code == 403
+    as_b = {"X-API-Key": OTHER_PORTAL_KEY}
+    hidden = await http.post(f"/v1/applications/{mine.id}/tracking-links", headers=as_b)
+    assert hidden.status_code == 404  # portal B never submitted it
+
+    brief = TrackingLinks(settings.model_copy(update={"tracking_link_days": 1 / 86400}))
+    expiring = brief.issue(mine.id, "portal-a", settings.api_url).token
+    await asyncio.sleep(2)
+    async with httpx.AsyncClient(base_url=settings.api_url, timeout=10) as page:
+        expired = await page.get(
+            f"/v1/applications/{mine.id}", headers={"Authorization": f"Bearer {expiring}"}
+        )
+    assert expired.status_code == 401 and "expired" in expired.json()["detail"]
