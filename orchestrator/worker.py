@@ -23,7 +23,10 @@ from orchestrator.stores.library import LicenceLibrary
 from orchestrator.workflow.workflow import OneThingWorkflow
 
 log = get_logger(__name__)
-# Immutable model code the workflow uses: imported once, not once per workflow run.
+# Imported once, not once per workflow run: the models, and the saga's own modules (executing
+# them for every run took a third of the worker's CPU). They hold no state of their own and
+# reach time, randomness and I/O only through `temporalio.workflow`; the sandbox still loads
+# `workflow.py`, and `tests/unit/test_architecture.py` keeps I/O libraries out of workflow/.
 PASSED_THROUGH = (
     "pydantic",
     "events",
@@ -32,6 +35,9 @@ PASSED_THROUGH = (
     "orchestrator.workflow.names",
     "orchestrator.workflow.reply",
     "orchestrator.workflow.steps",
+    "orchestrator.workflow.platform",
+    "orchestrator.workflow.exchange",
+    "orchestrator.workflow.way_back",
     "orchestrator.errors",
 )
 

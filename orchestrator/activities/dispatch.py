@@ -10,12 +10,12 @@ from events.contracts import Action, Message, TaskCommand
 from events.envelope import HEADERS, dumps, wrap
 from infra.kafka import Producer
 from orchestrator.workflow import reply
-from orchestrator.workflow.models import Announcements, PublishCommand, TaskAnswer
+from orchestrator.workflow.models import Announcements, Awaiting, PublishCommand, TaskAnswer
 from orchestrator.workflow.names import AWAIT_ANSWER, PUBLISH_COMMAND, PUBLISH_EVENTS
 
 
 @activity.defn(name=AWAIT_ANSWER)
-async def await_answer() -> TaskAnswer:
+async def await_answer(awaiting: Awaiting) -> TaskAnswer:
     """Wait for the department: the results bridge completes this activity with its answer."""
     activity.raise_complete_async()
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import orjson
 from pydantic import ValidationError
 from structlog.contextvars import bound_contextvars
-from temporalio.client import AsyncActivityHandle, Client
+from temporalio.client import AsyncActivityHandle, Client, WorkflowQueryFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -38,6 +38,8 @@ Publish = Callable[[str, bytes, bytes, list[tuple[str, bytes]] | None], Awaitabl
 ORPHAN_TOKEN = "orphan"  # the reply token of an undo that no activity waits for
 ORPHANED = {TaskState.CANCELLED, TaskState.FAILED, TaskState.REJECTED}
 QUERY_TIMEOUT = timedelta(seconds=5)  # a workflow that cannot answer must not hold the bridge
+RECORDING_GRACE = 10.0  # seconds a current dispatch's activity may take to be recorded
+WAITING_FOR_ANSWER = {TaskState.DISPATCHED, TaskState.ACCEPTED}
 
 
 class ResultApplier:
@@ -96,21 +98,62 @@ class ResultApplier:
             await self._refuse(handle, result, refusal, raw, where)
             return
         try:
-            await _retrying(lambda: self._complete(handle, result, claims))
+            completed = await self._complete_once_recorded(handle, result, claims)
         except RPCError as exc:
-            if exc.status is RPCStatusCode.NOT_FOUND:
-                self.counters["stale"] += 1
-                log.info("result_stale")
-                if result.outcome is Outcome.APPROVED and await self._undo_if_orphaned(result):
-                    log.info("late_result_compensated")
-                return
             if exc.status is RPCStatusCode.INVALID_ARGUMENT:
                 await self._dead_letter(f"reply token rejected: {exc}", raw, *where)
                 return
             raise
+        if not completed:
+            self.counters["stale"] += 1
+            log.info("result_stale")
+            if result.outcome is Outcome.APPROVED and await self._undo_if_orphaned(result):
+                log.info("late_result_compensated")
+            return
         self.counters["applied"] += 1
         self.counters[f"outcome.{result.outcome.value}"] += 1
         log.info("result_applied")
+
+    async def _complete_once_recorded(
+        self, handle: AsyncActivityHandle, result: TaskResult, claims: reply.Claims
+    ) -> bool:
+        """Complete the dispatch; False if it is over (the answer is stale).
+
+        The command goes out from within the workflow task that starts the waiting activity,
+        so a quick department can answer before Temporal has recorded that activity: while
+        the workflow says the dispatch is current, the completion is tried again for a while.
+        """
+        delay, waited, current = 0.05, 0.0, None
+        while True:
+            try:
+                await _retrying(lambda: self._complete(handle, result, claims))
+                return True
+            except RPCError as exc:
+                if exc.status is not RPCStatusCode.NOT_FOUND:
+                    raise
+            if current is None:
+                current = await self._dispatch_current(claims)
+            if not current or waited >= RECORDING_GRACE:
+                return False
+            await asyncio.sleep(delay)
+            waited += delay
+            delay = min(delay * 2, 1.0)
+
+    async def _dispatch_current(self, claims: reply.Claims) -> bool:
+        """True if the workflow still waits for the dispatch the claims name."""
+        workflow = self._client.get_workflow_handle(claims.w, run_id=claims.r)
+        try:
+            progress = await workflow.query(
+                "progress", result_type=Progress, rpc_timeout=QUERY_TIMEOUT
+            )
+        except (RPCError, WorkflowQueryFailedError):
+            return False
+        task = progress.find(claims.task_id)
+        if task is None or progress.finished:
+            return False
+        if claims.x is Action.HANDLE:
+            return task.attempt == claims.n and task.state in WAITING_FOR_ANSWER
+        return task.state is TaskState.COMPENSATING
 
     async def _refuse(
         self,

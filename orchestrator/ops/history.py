@@ -14,7 +14,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
 from temporalio.converter import PayloadCodec
 
-from orchestrator.workflow.names import AWAIT_ANSWER, PUBLISH_COMMAND
+from orchestrator.workflow.names import AWAIT_ANSWER
 
 
 class Step(BaseModel):
@@ -71,20 +71,18 @@ def story(history: WorkflowHistory) -> list[Step]:
             steps.append(Step(at=at, event="submitted", detail=detail))
         elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
             scheduled = event.activity_task_scheduled_event_attributes
-            if scheduled.activity_type.name == AWAIT_ANSWER:
-                awaiting[event.event_id] = scheduled.activity_id
-            if scheduled.activity_type.name != PUBLISH_COMMAND:
+            if scheduled.activity_type.name != AWAIT_ANSWER:
                 continue
-            command = _first(scheduled.input)
-            commands[scheduled.activity_id.removesuffix(":publish")] = command
-            action = command.get("action", "handle")
+            awaiting[event.event_id] = scheduled.activity_id
+            command = commands[scheduled.activity_id] = _first(scheduled.input)
+            action = command["action"]
             steps.append(
                 Step(
                     at=at,
                     event="sent" if action == "handle" else f"{action} sent",
-                    task=command["task"]["task_id"],
-                    department=command["task"]["department"],
-                    detail=", ".join(sorted(command["payload"])),
+                    task=command["task_id"],
+                    department=command["department"],
+                    detail=", ".join(command["fields"]),
                 )
             )
         elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
@@ -100,8 +98,8 @@ def story(history: WorkflowHistory) -> list[Step]:
                 Step(
                     at=at,
                     event=answer["outcome"],
-                    task=command["task"]["task_id"],
-                    department=command["task"]["department"],
+                    task=command["task_id"],
+                    department=command["department"],
                     detail=f"attempt {answer['attempt']}: {detail}".rstrip(": "),
                 )
             )
@@ -122,8 +120,8 @@ def story(history: WorkflowHistory) -> list[Step]:
                         event="no answer in time"
                         if kind == EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT
                         else "failed",
-                        task=command["task"]["task_id"],
-                        department=command["task"]["department"],
+                        task=command["task_id"],
+                        department=command["department"],
                         detail=attributes.failure.message,
                     )
                 )

@@ -22,13 +22,14 @@ with workflow.unsafe.imports_passed_through():
     from orchestrator.workflow import steps
     from orchestrator.workflow.models import (
         ApplicationStatus,
+        Awaiting,
         PublishCommand,
         TaskAnswer,
         TaskState,
     )
     from orchestrator.workflow.names import AWAIT_ANSWER, PUBLISH_COMMAND
 
-from orchestrator.workflow.platform import PUBLISH_RETRY, PUBLISH_TIMEOUT, Platform
+from orchestrator.workflow.platform import Platform
 
 T = TypeVar("T")
 BACKOFF_CEILING = 60.0  # seconds between two tries after a `failed` answer
@@ -97,6 +98,13 @@ class Exchange(Platform):
         time_limit = timedelta(seconds=task.time_limit_seconds)
         answer: workflow.ActivityHandle[TaskAnswer] = workflow.start_activity(
             AWAIT_ANSWER,
+            Awaiting(
+                task_id=task.task_id,
+                department=task.department,
+                action=action,
+                attempt=attempt,
+                fields=sorted(payload),
+            ),
             result_type=TaskAnswer,
             activity_id=activity_id,
             schedule_to_close_timeout=time_limit,
@@ -115,14 +123,7 @@ class Exchange(Platform):
             awaiting=activity_id,
             announce=self._take_task_events(self._task(task.task_id)),
         )
-        published = workflow.start_activity(
-            PUBLISH_COMMAND,
-            command,
-            activity_id=f"{activity_id}:publish",
-            start_to_close_timeout=PUBLISH_TIMEOUT,
-            schedule_to_close_timeout=time_limit,
-            retry_policy=PUBLISH_RETRY,
-        )
+        published = asyncio.ensure_future(self._publish(PUBLISH_COMMAND, command, time_limit))
         try:
             return await answer
         finally:

@@ -100,6 +100,17 @@ class PublishCommand(Contract):
     )
 
 
+class Awaiting(Contract):
+    """Input of the `await_answer` activity: which dispatch it waits for, and the names (never
+    the values) of the fields sent, so its history tells the story of the dispatch."""
+
+    task_id: str
+    department: str
+    action: Action
+    attempt: int
+    fields: list[str]
+
+
 class Announcements(Contract):
     """Input of the `publish_events` activity: what changed since the last announcement."""
 

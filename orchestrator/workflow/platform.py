@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import JsonValue
@@ -42,6 +42,8 @@ WAITED_ON = {
 PUBLISH_TIMEOUT = timedelta(seconds=10)  # one try at publishing a command or an event
 PUBLISH_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=PUBLISH_TIMEOUT)
 STATUS_EVENT_LIFETIME = timedelta(hours=1)  # a status event not out by then is given up
+LOCAL_PUBLISH_TIMEOUT = timedelta(seconds=5)  # far below the SDK's local retry threshold (60 s)
+LOCAL_PUBLISH_RETRY = RetryPolicy(maximum_attempts=2, initial_interval=timedelta(seconds=1))
 
 
 class Conflict(ApplicationError):
@@ -194,13 +196,36 @@ class Platform:
                 statuses=self._statuses,
             )
             self._statuses = []
-            try:
-                await workflow.execute_activity(
-                    PUBLISH_EVENTS,
-                    batch,
-                    start_to_close_timeout=PUBLISH_TIMEOUT,
-                    schedule_to_close_timeout=STATUS_EVENT_LIFETIME,
-                    retry_policy=PUBLISH_RETRY,
-                )
-            except ActivityError as err:  # the broker was away for an hour: the record stands
-                workflow.logger.warning("status events not published: %s", err.cause)
+            await self._publish_events(batch)
+
+    async def _publish_events(self, batch: Announcements) -> None:
+        try:
+            await self._publish(PUBLISH_EVENTS, batch, STATUS_EVENT_LIFETIME)
+        except ActivityError as err:  # the broker was away for an hour: the record stands
+            workflow.logger.warning("status events not published: %s", err.cause)
+
+    async def _publish(self, name: str, what: object, lifetime: timedelta) -> None:
+        """Publish to the broker: first within the workflow task (a local activity, so no
+        round trip to the server: what a dispatch or an application's end would otherwise
+        wait for); if the broker does not take it within seconds, as an ordinary activity
+        that keeps trying for `lifetime`. The local try ends well inside the SDK's local retry
+        threshold, so it never leaves a backoff timer behind: a restarted worker replays its
+        marker, whatever became of it; a worker dying during it fails the workflow task, which
+        runs again on another worker within seconds."""
+        try:
+            await workflow.execute_local_activity(
+                name,
+                what,
+                schedule_to_close_timeout=LOCAL_PUBLISH_TIMEOUT,
+                retry_policy=LOCAL_PUBLISH_RETRY,
+            )
+            return
+        except FailureError:  # a local activity's own failure, or its time-out
+            pass
+        await workflow.execute_activity(
+            name,
+            what,
+            start_to_close_timeout=PUBLISH_TIMEOUT,
+            schedule_to_close_timeout=lifetime,
+            retry_policy=PUBLISH_RETRY,
+        )

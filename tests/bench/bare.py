@@ -1,4 +1,4 @@
-"""The bare-Temporal reference: the enterprise opening's shape with plain activities."""
+"""The bare-Temporal references: the least the same shapes cost on Temporal alone."""
 
 import asyncio
 from datetime import timedelta
@@ -29,3 +29,25 @@ class BareShapeWorkflow:
             )
             done += len(results)
         return done
+
+
+TOKENS: list[bytes] = []  # the task tokens of the waiting activities, as a department keeps them
+
+
+@activity.defn(name="wait_for_department")
+async def wait_for_department() -> str:
+    TOKENS.append(activity.info().task_token)
+    activity.raise_complete_async()
+
+
+@workflow.defn
+class BareWaitWorkflow:
+    """One task that waits for an asynchronous completion: the least a waiting task costs."""
+
+    @workflow.run
+    async def run(self) -> str:
+        return str(
+            await workflow.execute_activity(
+                "wait_for_department", schedule_to_close_timeout=timedelta(hours=1)
+            )
+        )
