@@ -111,12 +111,6 @@ class Settings(BaseSettings):
     bridge_port: int = Field(default=6066, description="The results bridge's metrics page.")
     bridge_concurrency: int = Field(default=16, ge=1)
     worker_metrics_port: int = Field(default=9464, description="The worker's Prometheus page.")
-    worker_cached_workflows: int = Field(
-        default=10_000,
-        ge=0,
-        description="Workflow runs a worker keeps in memory; one evicted is replayed from its "
-        "history at its next workflow task (Temporal's default, 1,000, is below what waits).",
-    )
 
     adapter_concurrency: int = Field(default=256, ge=1, description="Commands in flight.")
 
