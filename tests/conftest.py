@@ -103,15 +103,20 @@ def as_applicant(settings: Settings, id_number: str) -> dict[str, str]:
     return {ASSERTION_HEADER: issue_assertion(settings, id_number)}
 
 
+def portal_client(settings: Settings, timeout: float = 10) -> httpx.AsyncClient:
+    """The API as portal-a sees it: its key, and an assertion for each applicant it submits."""
+    return httpx.AsyncClient(
+        base_url=settings.api_url,
+        timeout=timeout,
+        headers={"X-API-Key": PORTAL_KEY},
+        event_hooks={"request": [vouching(settings)]},
+    )
+
+
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def http(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """The API as portal-a sees it (most tests act as the portal)."""
-    async with httpx.AsyncClient(
-        base_url=settings.api_url,
-        timeout=10,
-        headers={"X-API-Key": PORTAL_KEY},
-        event_hooks={"request": [vouching(settings)]},
-    ) as client:
+    async with portal_client(settings) as client:
         yield client
 
 

@@ -55,7 +55,6 @@ from orchestrator.api.views import DataAccess, data_accesses
 from orchestrator.client import connect, payload_codec
 from orchestrator.errors import AlreadyRated, InvalidForm, RequestConflict, UpdateRefused
 from orchestrator.intake.consumer import IntakeConsumer
-from orchestrator.intake.identity import IdentityVerifier
 from orchestrator.intake.service import (
     Intake,
     Started,
@@ -130,7 +129,6 @@ def create_app(settings: Settings) -> FastAPI:
         running["services"] = Services(
             temporal=temporal,
             intake=intake,
-            identity=IdentityVerifier(settings),
             licences=library,
             ratings=RatingBook(settings.state_dir / "ratings.sqlite"),
             producer=producer,

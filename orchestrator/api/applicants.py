@@ -61,7 +61,7 @@ def applicants_router(up: Callable[[], Services], applicants_side: Any) -> APIRo
     ) -> ApplicationPage:
         """The asserted applicant's applications, those submitted for them and those started
         for them, newest first, a page at a time (`next_cursor` fetches the next)."""
-        subject = up().identity.subject(assertion)
+        subject = up().intake.identity.subject(assertion)
         query = f"{APPLICANT_REF.name} = '{up().intake.applicant_ref(subject)}'"
         try:
             token = base64.urlsafe_b64decode(cursor) if cursor else None
@@ -95,6 +95,6 @@ def applicants_router(up: Callable[[], Services], applicants_side: Any) -> APIRo
     @router.get("/v1/licences", dependencies=[applicants_side])
     async def licences(assertion: Assertion = None) -> list[ELicence]:
         """The asserted applicant's valid e-licences (those of their companies included)."""
-        return up().licences.held_by([up().identity.subject(assertion)])
+        return up().licences.held_by([up().intake.identity.subject(assertion)])
 
     return router

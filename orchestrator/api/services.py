@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from temporalio.client import Client
 
 from infra import kafka
-from orchestrator.intake.identity import IdentityVerifier
 from orchestrator.intake.service import Intake
 from orchestrator.stores.library import LicenceLibrary
 from orchestrator.stores.ratings import RatingBook
@@ -17,7 +16,6 @@ from orchestrator.stores.ratings import RatingBook
 class Services:
     temporal: Client
     intake: Intake
-    identity: IdentityVerifier
     licences: LicenceLibrary
     ratings: RatingBook
     producer: kafka.Producer

@@ -78,7 +78,7 @@ class Intake:
         self._catalogue = catalogue
         self._client = client
         self._library = library
-        self._identity = IdentityVerifier(settings)
+        self.identity = IdentityVerifier(settings)  # who the applicant is, for every route
 
     def applicant_ref(self, id_number: str) -> str:
         """A pseudonym of the applicant to find their applications by: never the ID number."""
@@ -103,7 +103,7 @@ class Intake:
         request).
         """
         if started_by is None:
-            self._identity.check_applicant(assertion, body.applicant.id_number)
+            self.identity.check_applicant(assertion, body.applicant.id_number)
         one_thing = self._catalogue.get(body.one_thing)
         # only the authenticated applicant's own e-licences are read: for prefill, and to skip
         # what they already hold; a form naming someone else reads nothing of theirs

@@ -48,23 +48,6 @@ class TaskState(StrEnum):
     UNDO_ESCALATED = "undo_escalated"  # the undo kept failing: an operator decides
 
 
-def answered_state(action: Action, outcome: Outcome) -> TaskState:
-    """The state a department's answer puts a task in, in the one vocabulary of task states
-    (the workflow's record, `TaskStateChanged` and the progress document all use it)."""
-    if action is Action.HANDLE:
-        return {
-            Outcome.ACCEPTED: TaskState.ACCEPTED,
-            Outcome.APPROVED: TaskState.APPROVED,
-            Outcome.REJECTED: TaskState.REJECTED,
-            Outcome.SUPPLEMENT_REQUIRED: TaskState.AWAITING_SUPPLEMENT,
-        }.get(outcome, TaskState.DISPATCHED)  # failed: it is dispatched again
-    if outcome is Outcome.COMPENSATED:
-        return TaskState.VOIDED if action is Action.VOID else TaskState.COMPENSATED
-    if outcome in (Outcome.REJECTED, Outcome.SUPPLEMENT_REQUIRED):
-        return TaskState.UNDO_REFUSED
-    return TaskState.COMPENSATING  # accepted or failed: the undo goes on
-
-
 class Record(Contract):
     """A part of the workflow's own record: it changes as the application moves on."""
 

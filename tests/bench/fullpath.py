@@ -21,7 +21,6 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 from temporalio.client import Client
 from temporalio.worker import Worker
 
@@ -33,7 +32,7 @@ from orchestrator.client import connect
 from orchestrator.workflow.models import ApplicationInput
 from orchestrator.workflow.workflow import OneThingWorkflow
 from tests.bench.bare import BareShapeWorkflow, handle_directly
-from tests.conftest import PORTAL_KEY, stack_settings, vouching
+from tests.conftest import portal_client, stack_settings
 
 ENTERPRISE = next(a.body for a in APPLICATIONS if a.label == "enterprise opening")
 
@@ -85,12 +84,7 @@ async def one_round(n: int, settings: Settings) -> dict[str, dict[str, float]]:
             task_queue="bench-bare",
         )
 
-    http = httpx.AsyncClient(
-        base_url=settings.api_url,
-        timeout=60,
-        headers={"X-API-Key": PORTAL_KEY},
-        event_hooks={"request": [vouching(settings)]},
-    )
+    http = portal_client(settings, timeout=60)
 
     async def via_api(_: int) -> None:
         response = await http.post("/v1/applications", json=ENTERPRISE)

@@ -18,7 +18,7 @@ from events.schemas import export
 from infra.services import Deployment
 from infra.settings import Settings
 from one_things import export_contracts, load_catalogue, matters_by_department
-from tests.conftest import PORTAL_KEY, stack_settings, vouching
+from tests.conftest import portal_client, stack_settings
 from tests.e2e.helpers import body, finished, submit
 
 pytestmark = pytest.mark.stack
@@ -77,12 +77,7 @@ async def api(native: tuple[Settings, Path]) -> AsyncIterator[httpx.AsyncClient]
     async with asyncio.timeout(30):
         while not Path(f"{db}.ready").exists():
             await asyncio.sleep(0.1)
-    async with httpx.AsyncClient(
-        base_url=settings.api_url,
-        timeout=10,
-        headers={"X-API-Key": PORTAL_KEY},
-        event_hooks={"request": [vouching(settings)]},
-    ) as client:
+    async with portal_client(settings) as client:
         yield client
 
 

@@ -23,7 +23,7 @@ from infra.settings import Settings
 from infra.supervisor import Supervisor
 from orchestrator.cli.demo import example
 from orchestrator.workflow.models import Progress
-from tests.conftest import API_KEYS, PORTAL_KEY, stack_settings, vouching
+from tests.conftest import API_KEYS, portal_client, stack_settings
 
 UNDONE_STATES = {"compensated", "voided"}
 
@@ -100,12 +100,7 @@ async def deployment(**overrides: object) -> AsyncIterator[Deployment]:
 
 @contextlib.asynccontextmanager
 async def portal(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        base_url=settings.api_url,
-        timeout=30,
-        headers={"X-API-Key": PORTAL_KEY},
-        event_hooks={"request": [vouching(settings)]},
-    ) as http:
+    async with portal_client(settings, timeout=30) as http:
         yield http
 
 
