@@ -1,4 +1,4 @@
-"""The worker process: runs OneThingWorkflow and its activities."""
+"""The worker process: runs OneThingWorkflow, LateUndoWorkflow and their activities."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from orchestrator.activities.proactive import ProactiveActivities
 from orchestrator.client import connect
 from orchestrator.intake.service import Intake
 from orchestrator.stores.library import LicenceLibrary
+from orchestrator.workflow.late import LateUndoWorkflow
 from orchestrator.workflow.workflow import OneThingWorkflow
 
 log = get_logger(__name__)
@@ -64,7 +65,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
         worker = Worker(
             client,
             task_queue=settings.task_queue,
-            workflows=[OneThingWorkflow],
+            workflows=[OneThingWorkflow, LateUndoWorkflow],
             activities=[
                 await_answer,
                 acts.publish_command,

@@ -54,8 +54,9 @@ class TaskActivities:
             await self._send(topics.STATUS, event)
 
     def _reply_token(self, inp: PublishCommand) -> str:
+        workflow_id = activity.info().workflow_id or inp.application_id
         claims = reply.Claims(
-            w=inp.application_id,
+            w=workflow_id,
             r=inp.trace_id,
             a=inp.awaiting,
             d=inp.task.department,
@@ -63,6 +64,7 @@ class TaskActivities:
             n=inp.attempt,
             o=inp.task.outputs if inp.action is Action.HANDLE else [],
             k=self._reply_key_id,
+            p=None if workflow_id == inp.application_id else inp.application_id,
         )
         return reply.issue(claims, self._reply_key)
 

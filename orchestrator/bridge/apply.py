@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
 
 import orjson
 from pydantic import ValidationError
@@ -18,26 +17,22 @@ from events import topics
 from events.contracts import (
     Action,
     Outcome,
-    TaskCommand,
     TaskResult,
 )
-from events.envelope import HEADERS, dumps, loads, wrap
+from events.envelope import loads
 from infra.logging import get_logger
 from infra.sealing import Sealer
 from infra.settings import Settings
-from orchestrator.bridge import checks
+from orchestrator.bridge import checks, late
 from orchestrator.client import unavailable
 from orchestrator.workflow import reply
-from orchestrator.workflow.models import Progress, TakenIn, TaskAnswer, TaskState
+from orchestrator.workflow.models import TakenIn, TaskAnswer, TaskState
 from orchestrator.workflow.names import TAKEN_IN
 
 log = get_logger(__name__)
 
 # topic, key, value, headers
 Publish = Callable[[str, bytes, bytes, list[tuple[str, bytes]] | None], Awaitable[None]]
-ORPHAN_TOKEN = "orphan"  # the reply token of an undo that no activity waits for
-ORPHANED = {TaskState.CANCELLED, TaskState.FAILED, TaskState.REJECTED}
-QUERY_TIMEOUT = timedelta(seconds=5)  # a workflow that cannot answer must not hold the bridge
 RECORDING_GRACE = 10.0  # seconds a current dispatch's activity may take to be recorded
 WAITING_FOR_ANSWER = {TaskState.DISPATCHED, TaskState.ACCEPTED}
 
@@ -52,6 +47,7 @@ class ResultApplier:
 
     def __init__(self, client: Client, publish: Publish, settings: Settings) -> None:
         self._client = client
+        self._settings = settings
         self._publish = publish
         self._reply_keys = settings.reply_key_bytes()
         self._sealer = Sealer.of(settings)
@@ -70,8 +66,7 @@ class ResultApplier:
     async def _apply(self, raw: bytes, topic: str, partition: int, offset: int) -> None:
         try:
             result = loads(raw, TaskResult).data
-            orphan = result.reply_token == ORPHAN_TOKEN
-            claims = None if orphan else reply.verify(result.reply_token, self._reply_keys)
+            claims = reply.verify(result.reply_token, self._reply_keys)
         except (ValidationError, orjson.JSONDecodeError, ValueError, TypeError) as exc:
             await self._dead_letter(f"invalid task result: {exc}", raw, topic, partition, offset)
             return
@@ -81,9 +76,6 @@ class ResultApplier:
             attempt=result.attempt,
             outcome=result.outcome.value,
         ):
-            if claims is None:  # the answer to an undo the bridge sent for a late result
-                await self._late_undo_answered(result, raw, (topic, partition, offset))
-                return
             await self._answer(result, claims, raw, (topic, partition, offset))
 
     async def _answer(
@@ -107,8 +99,11 @@ class ResultApplier:
         if not completed:
             self.counters["stale"] += 1
             log.info("result_stale")
-            if result.outcome is Outcome.APPROVED and await self._undo_if_orphaned(result):
-                log.info("late_result_compensated")
+            if result.outcome is Outcome.APPROVED and await late.undo_if_given_up(
+                self._client, result, self._settings
+            ):
+                self.counters["late_result_undone"] += 1
+                log.info("late_result_undo_started")
             return
         self.counters["applied"] += 1
         self.counters[f"outcome.{result.outcome.value}"] += 1
@@ -143,9 +138,7 @@ class ResultApplier:
         """True if the workflow still waits for the dispatch the claims name."""
         workflow = self._client.get_workflow_handle(claims.w, run_id=claims.r)
         try:
-            progress = await workflow.query(
-                "progress", result_type=Progress, rpc_timeout=QUERY_TIMEOUT
-            )
+            progress = await late.query_progress(workflow)
         except (RPCError, WorkflowQueryFailedError):
             return False
         task = progress.find(claims.task_id)
@@ -175,57 +168,6 @@ class ResultApplier:
         except RPCError as exc:
             if exc.status is not RPCStatusCode.NOT_FOUND:  # over already: nothing to fail
                 raise
-
-    async def _undo_if_orphaned(self, result: TaskResult) -> bool:
-        """Work done for a task that no longer wants it is undone: no orphan records.
-
-        True if a compensation was sent.
-        """
-        handle = self._client.get_workflow_handle(result.application_id)
-        try:
-            progress = await handle.query(
-                "progress", result_type=Progress, rpc_timeout=QUERY_TIMEOUT
-            )
-        except RPCError as exc:
-            if exc.status is RPCStatusCode.NOT_FOUND:
-                return False
-            raise
-        task = progress.find(result.task_id)
-        if task is None or task.state not in ORPHANED:
-            return False
-        undo = TaskCommand(
-            application_id=result.application_id,
-            task_id=result.task_id,
-            attempt=result.attempt,
-            one_thing=progress.one_thing,
-            matter=task.matter,
-            department=result.department,
-            action=Action.COMPENSATE,
-            payload={},
-            deadline=datetime.now(UTC) + timedelta(days=1),
-            reply_token=ORPHAN_TOKEN,
-            trace_id="late-result",
-        )
-        self.counters["late_result_compensated"] += 1
-        await self._publish(
-            topics.department_tasks(result.department),
-            topics.key(result.application_id),
-            dumps(wrap(undo)),
-            HEADERS,
-        )
-        return True
-
-    async def _late_undo_answered(
-        self, result: TaskResult, raw: bytes, where: tuple[str, int, int]
-    ) -> None:
-        """Undone, or left for an operator: an undo not confirmed goes to the dead letters."""
-        if result.outcome is Outcome.COMPENSATED:
-            self.counters["late_result_undone"] += 1
-            log.info("late_result_undone")
-            return
-        self.counters["late_result_not_undone"] += 1
-        why = f"{result.outcome.value}: {result.reason or 'no reason given'}"
-        await self._dead_letter(f"late result not undone, an operator decides ({why})", raw, *where)
 
     async def _complete(
         self, handle: AsyncActivityHandle, result: TaskResult, claims: reply.Claims

@@ -30,7 +30,7 @@ def check(
     if result.department != claims.d:
         return Refusal(f"answered as {result.department}; the task was sent to {claims.d}", False)
     if (result.application_id, result.task_id, result.attempt) != (
-        claims.w,
+        claims.application_id,
         claims.task_id,
         claims.n,
     ):

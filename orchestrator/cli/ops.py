@@ -104,15 +104,28 @@ def ops_list(
     status: Annotated[str | None, typer.Option(help="running, approved, rejected, …")] = None,
     one_thing: Annotated[str | None, typer.Option("--one-thing")] = None,
     dept: Annotated[str | None, typer.Option(help="A department with a task open.")] = None,
+    escalated: Annotated[
+        bool, typer.Option("--escalated", help="Only those waiting for an operator.")
+    ] = False,
     limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 50,
 ) -> None:
-    """List applications by status, one thing and department waited on (search attributes)."""
+    """List applications, and undos of late approvals (`late:…`), by status, one thing,
+    department waited on and escalation (search attributes)."""
     from rich.table import Table
 
     from orchestrator.client import connect
-    from orchestrator.workflow.names import APPLICATION_STATUS, ONE_THING, PENDING_DEPARTMENTS
+    from orchestrator.workflow.names import (
+        APPLICATION_STATUS,
+        ESCALATED,
+        LATE_UNDO_WORKFLOW,
+        ONE_THING,
+        PENDING_DEPARTMENTS,
+        WORKFLOW,
+    )
 
-    clauses = ["WorkflowType = 'OneThingWorkflow'"]
+    clauses = [f"WorkflowType IN ('{WORKFLOW}', '{LATE_UNDO_WORKFLOW}')"]
+    if escalated:
+        clauses.append(f"{ESCALATED.name} = true")
     for key, value in (
         (APPLICATION_STATUS, status),
         (ONE_THING, one_thing),

@@ -66,6 +66,20 @@ class ApplicationInput(Contract):
     submitted_by: str | None = Field(default=None, description="The portal that submitted it.")
 
 
+class LateApproval(Contract):
+    """Input of the late-undo workflow: an approval that came after its task was given up
+    (cancelled, failed, rejected), so the department's record is undone like any other."""
+
+    application_id: str
+    one_thing: str
+    task: PlannedTask = Field(description="The task as the application planned it.")
+    attempt: int = Field(ge=1, description="The dispatch the late approval answered.")
+    outputs: dict[str, str] = Field(default_factory=dict, description="What the approval issued.")
+    catalogue_version: str
+    given_up_as: TaskState = Field(description="The task's state when the approval came.")
+    undo_attempts: int = Field(default=5, ge=1)
+
+
 class PublishCommand(Contract):
     """Input of the `publish_command` activity: one dispatch of a task to its department."""
 
@@ -216,6 +230,18 @@ class TaskProgress(Record):
         default=None, description="Until the deadline, when the progress was read."
     )
     timeline: list[TimelineEntry] = Field(default_factory=list)
+
+    @classmethod
+    def planned(cls, task: PlannedTask) -> TaskProgress:
+        """The task as it starts: pending."""
+        return cls(
+            task_id=task.task_id,
+            matter=task.matter,
+            title=task.title,
+            department=task.department,
+            depends_on=task.depends_on,
+            time_limit_seconds=task.time_limit_seconds,
+        )
 
     def enter(
         self,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from temporalio.common import SearchAttributeKey
 
 WORKFLOW = "OneThingWorkflow"
+LATE_UNDO_WORKFLOW = "LateUndoWorkflow"  # undoes an approval that came too late
 
 # activities
 AWAIT_ANSWER = "await_answer"
@@ -15,6 +16,7 @@ START_PROACTIVE = "start_proactive"
 
 # query and updates
 PROGRESS = "progress"
+PLANNED_TASK = "planned_task"  # a query: the plan snapshot of one task
 WITHDRAW = "withdraw"
 SUPPLEMENT = "supplement"
 OPERATOR = "operator"
@@ -26,3 +28,8 @@ APPLICATION_STATUS = SearchAttributeKey.for_keyword("ApplicationStatus")
 PENDING_DEPARTMENTS = SearchAttributeKey.for_keyword_list("PendingDepartments")
 ESCALATED = SearchAttributeKey.for_bool("Escalated")
 APPLICANT_REF = SearchAttributeKey.for_keyword("ApplicantRef")  # an HMAC, never the ID number
+
+
+def late_undo_id(application_id: str, task_id: str, attempt: int) -> str:
+    """The late-undo workflow of one late approval: one per dispatch answered too late."""
+    return f"late:{application_id}:{task_id}:{attempt}"

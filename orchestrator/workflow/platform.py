@@ -27,7 +27,9 @@ with workflow.unsafe.imports_passed_through():
     from orchestrator.workflow.names import (
         APPLICATION_STATUS,
         ESCALATED,
+        OPERATOR,
         PENDING_DEPARTMENTS,
+        PROGRESS,
         PUBLISH_EVENTS,
     )
 
@@ -73,6 +75,28 @@ class Platform:
         self._announced: dict[str, int] = {}
         self._closing = False
         self._indexed: tuple[str, list[str], bool] | None = None
+
+    # -- what operators and the bridge ask ---------------------------------------------------
+
+    @workflow.query(name=PROGRESS)
+    def progress(self) -> Progress:
+        if self._progress is None:
+            raise ApplicationError("the application has not started yet")
+        return self._progress
+
+    @workflow.update(name=OPERATOR)
+    def operator(self, action: OperatorAction) -> str:
+        self._decisions[action.task_id] = action
+        return action.decision.value
+
+    @operator.validator
+    def _may_decide(self, action: OperatorAction) -> None:
+        task = self._known_task(action.task_id)
+        allowed = ESCALATED_DECISIONS.get(task.state, ())
+        if action.decision not in allowed or task.task_id in self._decisions:
+            raise Conflict(
+                f"task {task.task_id!r} is {task.state.value}: {action.decision.value} is not open"
+            )
 
     # -- the record --------------------------------------------------------------------------
 

@@ -29,7 +29,7 @@ class Claims(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    w: str  # workflow id (the application id)
+    w: str  # workflow id: the application's, or a late undo's
     r: str  # run id
     a: str  # id of the activity awaiting the answer
     d: str  # the department the command was sent to
@@ -37,10 +37,15 @@ class Claims(BaseModel):
     n: int  # the command's attempt
     o: list[str]  # the outputs an approval must carry, no more, no fewer
     k: str  # the id of the reply key that signed the token
+    p: str | None = None  # the application id, when the workflow is not the application's
 
     @property
     def task_id(self) -> str:
         return self.a.split(":")[0]
+
+    @property
+    def application_id(self) -> str:
+        return self.p or self.w
 
 
 def _b64(data: bytes) -> str:
@@ -53,7 +58,7 @@ def _unb64(text: str) -> bytes:
 
 def issue(claims: Claims, key: bytes) -> str:
     """`r1.<key id>.<claims>.<signature>`: a department reads the key id from it."""
-    signed = f"{claims.k}.{_b64(orjson.dumps(claims.model_dump(mode='json')))}"
+    signed = f"{claims.k}.{_b64(orjson.dumps(claims.model_dump(mode='json', exclude_none=True)))}"
     return f"{VERSION}.{signed}.{prove(key, signed.encode())}"
 
 

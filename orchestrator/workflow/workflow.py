@@ -21,13 +21,12 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from one_things.plan import PlannedTask
     from orchestrator.workflow import steps
     from orchestrator.workflow.models import (
-        ESCALATED_DECISIONS,
         ApplicationInput,
         ApplicationStatus,
         IssueLicences,
-        OperatorAction,
         OperatorDecision,
         Progress,
         StartProactive,
@@ -40,8 +39,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from orchestrator.workflow.names import (
         ISSUE_LICENCES,
-        OPERATOR,
-        PROGRESS,
+        PLANNED_TASK,
         START_PROACTIVE,
         SUPPLEMENT,
         TAKEN_IN,
@@ -61,11 +59,13 @@ class OneThingWorkflow(WayBack):
 
     # -- what people send -------------------------------------------------------------------
 
-    @workflow.query(name=PROGRESS)
-    def progress(self) -> Progress:
-        if self._progress is None:
-            raise ApplicationError("the application has not started yet")
-        return self._progress
+    @workflow.query(name=PLANNED_TASK)
+    def planned_task(self, task_id: str) -> PlannedTask:
+        """The plan snapshot of one task (to undo an approval that comes after the end)."""
+        task = self._planned_by_id.get(task_id)
+        if task is None:
+            raise ApplicationError(f"no task {task_id!r} in this application")
+        return task
 
     @workflow.signal(name=TAKEN_IN)
     def taken_in(self, news: TakenIn) -> None:
@@ -98,20 +98,6 @@ class OneThingWorkflow(WayBack):
         if task.state is not TaskState.AWAITING_SUPPLEMENT or task.task_id in self._supplements:
             raise Conflict(f"task {task.task_id!r} is {task.state.value}")
 
-    @workflow.update(name=OPERATOR)
-    def operator(self, action: OperatorAction) -> str:
-        self._decisions[action.task_id] = action
-        return action.decision.value
-
-    @operator.validator
-    def _may_decide(self, action: OperatorAction) -> None:
-        task = self._known_task(action.task_id)
-        allowed = ESCALATED_DECISIONS.get(task.state, ())
-        if action.decision not in allowed or task.task_id in self._decisions:
-            raise Conflict(
-                f"task {task.task_id!r} is {task.state.value}: {action.decision.value} is not open"
-            )
-
     # -- the saga ---------------------------------------------------------------------------
 
     @workflow.run
@@ -124,17 +110,7 @@ class OneThingWorkflow(WayBack):
             catalogue_version=inp.plan.catalogue_version,
             submitted_at=inp.submitted_at,
             skipped=inp.plan.skipped,
-            tasks=[
-                TaskProgress(
-                    task_id=t.task_id,
-                    matter=t.matter,
-                    title=t.title,
-                    department=t.department,
-                    depends_on=t.depends_on,
-                    time_limit_seconds=t.time_limit_seconds,
-                )
-                for t in inp.plan.tasks
-            ],
+            tasks=[TaskProgress.planned(t) for t in inp.plan.tasks],
         )
         self._publish_status()
         announcer = asyncio.ensure_future(self._announce())

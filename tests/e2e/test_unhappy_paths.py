@@ -16,8 +16,9 @@ from events import Outcome, TaskResult, dumps, topics, wrap
 from infra.services import Deployment
 from infra.settings import Settings
 from infra.supervisor import Supervisor
+from orchestrator.workflow.late import LateUndoWorkflow
 from orchestrator.workflow.models import Progress
-from orchestrator.workflow.names import AWAIT_ANSWER
+from orchestrator.workflow.names import AWAIT_ANSWER, late_undo_id
 from tests.conftest import Observer
 from tests.e2e.helpers import (
     body,
@@ -139,6 +140,18 @@ async def test_withdrawal_undoes_the_application_and_a_late_approval_is_compensa
         lambda: [c for _, c in undo_commands(observer, app_id) if c["task_id"] == "housing_fund"]
     )
     assert undo[0]["action"] == "compensate" and undo[0]["department"] == "hpf"
+    # through the way back of its own workflow: answered, retried, escalated like any undo
+    late_undo = temporal.get_workflow_handle_for(
+        LateUndoWorkflow.run, late_undo_id(app_id, "housing_fund", command["attempt"])
+    )
+    undone = await asyncio.wait_for(late_undo.result(), 30)
+    assert undone.task("housing_fund").state.value == "compensated"
+    assert undone.reason and undone.reason.startswith("住房公积金缴存登记")
+    assert undone.reason.endswith(": approved after the task was cancelled")
+    await publish(settings, topics.RESULTS, app_id, dumps(wrap(proven_by(late, settings, "hpf"))))
+    await asyncio.sleep(2)  # the same late approval again starts no second undo
+    sent = [c for _, c in undo_commands(observer, app_id) if c["task_id"] == "housing_fund"]
+    assert len(sent) == 1
     await replay_and_record(temporal, app_id, "enterprise_opening_withdrawn")
 
 
@@ -228,6 +241,7 @@ async def test_operator_fail_rejects_and_undoes(
 ) -> None:
     app_id = await submit(http, body("enterprise opening", company_name=SLOW_HPF))
     await status_of_task(http, app_id, "housing_fund", "escalated")
+    await eventually(lambda: app_id in ops(settings, "list", "--escalated").stdout, timeout=10)
     result = ops(settings, "fail", app_id, "housing_fund", "--reason", "公积金中心系统停机")
     assert result.returncode == 0, result.stdout
     progress = await finished(http, app_id)

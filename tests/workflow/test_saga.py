@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 import pytest
@@ -18,14 +19,17 @@ from temporalio.worker import Replayer, Worker
 
 from events.contracts import Action, Outcome
 from one_things import Applicant, form_model, load_catalogue, plan
+from one_things.plan import ExecutionPlan
 from orchestrator.errors import UpdateRefused
 from orchestrator.ops import updates
 from orchestrator.worker import sandbox
+from orchestrator.workflow.late import LateUndoWorkflow
 from orchestrator.workflow.models import (
     Announcements,
     ApplicationInput,
     Awaiting,
     IssueLicences,
+    LateApproval,
     OperatorAction,
     OperatorDecision,
     Progress,
@@ -126,7 +130,7 @@ async def worker(client: Client, departments: Departments, queue: str) -> AsyncI
     async with Worker(
         client,
         task_queue=queue,
-        workflows=[OneThingWorkflow],
+        workflows=[OneThingWorkflow, LateUndoWorkflow],
         activities=[
             departments.await_answer,
             departments.publish_command,
@@ -139,19 +143,21 @@ async def worker(client: Client, departments: Departments, queue: str) -> AsyncI
         yield
 
 
+def opening_plan() -> ExecutionPlan:
+    form = form_model(OPENING).model_validate(OPENING.example.form)
+    return plan(OPENING, Applicant.model_validate(OPENING.example.applicant), form, 2.0)
+
+
 @asynccontextmanager
 async def running(
     client: Client, departments: Departments, **inputs: object
 ) -> AsyncIterator[WorkflowHandle[OneThingWorkflow, Progress]]:
     """One enterprise opening, on a worker of its own."""
     queue = f"saga-{uuid.uuid4().hex[:8]}"
-    example = OPENING.example
-    form = form_model(OPENING).model_validate(example.form)
-    snapshot = plan(OPENING, Applicant.model_validate(example.applicant), form, 2.0)
     inp = ApplicationInput.model_validate(
         {
             "application_id": f"ot-{uuid.uuid4().hex}",
-            "plan": snapshot,
+            "plan": opening_plan(),
             "submitted_at": datetime.now(UTC),
             "dispatch_attempts": 2,
             "undo_attempts": 2,
@@ -165,12 +171,12 @@ async def running(
         yield handle
 
 
-async def ended(handle: WorkflowHandle[OneThingWorkflow, Progress]) -> Progress:
+async def ended(handle: WorkflowHandle[Any, Progress]) -> Progress:
     async with asyncio.timeout(60):
         progress = await handle.result()
     history = await handle.fetch_history()
     converter = handle._client.data_converter
-    replayer = Replayer(workflows=[OneThingWorkflow], data_converter=converter)
+    replayer = Replayer(workflows=[OneThingWorkflow, LateUndoWorkflow], data_converter=converter)
     await replayer.replay_workflow(history)  # deterministic, every path
     markers = [e.marker_recorded_event_attributes for e in history.events if e.HasField(MARKER)]
     kinds = {orjson.loads(m.details["data"].payloads[0].data)["activity_type"] for m in markers}
@@ -179,7 +185,7 @@ async def ended(handle: WorkflowHandle[OneThingWorkflow, Progress]) -> Progress:
 
 
 async def state_of(
-    handle: WorkflowHandle[OneThingWorkflow, Progress], task_id: str, state: TaskState
+    handle: WorkflowHandle[Any, Progress], task_id: str, state: TaskState
 ) -> Progress:
     async with asyncio.timeout(30):
         while (progress := await handle.query(OneThingWorkflow.progress)).task(
@@ -333,3 +339,37 @@ async def test_status_events_failing_across_a_worker_restart_leave_it_replayable
         progress = await ended(handle)
     assert progress.status.value == "rejected" and len(progress.undone()) == 5
     assert sorted(departments.statuses()) == ["application rejected", "application running"]
+
+
+async def test_a_late_approval_is_undone_through_the_way_back(client: Client) -> None:
+    """Its own workflow: the undo failing past its limit waits for an operator, as in the
+    application's way back; only the task's states are announced, never a status."""
+    departments = Departments({("bank_account", Action.COMPENSATE): [FAIL, FAIL, "compensated"]})
+    queue = f"late-{uuid.uuid4().hex[:8]}"
+    late = LateApproval(
+        application_id=f"ot-{uuid.uuid4().hex}",
+        one_thing=OPENING.id,
+        catalogue_version="test",
+        task=next(t for t in opening_plan().tasks if t.task_id == "bank_account"),
+        attempt=2,
+        outputs={"bank_account_number": "6222-1"},
+        given_up_as=TaskState.CANCELLED,
+        undo_attempts=2,
+    )
+    async with worker(client, departments, queue):
+        handle = await client.start_workflow(
+            LateUndoWorkflow.run, late, id=f"late:{late.application_id}", task_queue=queue
+        )
+        waiting = await state_of(handle, "bank_account", TaskState.UNDO_ESCALATED)
+        assert waiting.status.value == "compensating"
+        retry = OperatorAction(task_id="bank_account", decision=OperatorDecision.RETRY)
+        assert await updates.send(client, handle.id, OPERATOR, retry) == "retry"
+        progress = await ended(handle)
+    bank = progress.task("bank_account")
+    assert bank.state is TaskState.COMPENSATED and bank.attempt == 2
+    assert progress.status.value == "rejected" and progress.reason
+    assert progress.reason.endswith(": approved after the task was cancelled")
+    assert departments.undone() == ["bank_account"] * 3
+    assert departments.statuses() == []
+    assert departments.events[0] == "bank_account approved"
+    assert departments.events[-1] == "bank_account compensated"
