@@ -42,9 +42,9 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-bench: install  ## full path, and a drain of 2,000 waiting, vs bare Temporal (prints JSON)
-	$(BIN)/python -m tests.bench.fullpath
-	$(BIN)/python -m tests.bench.drain 2000 3
+bench: install  ## OneThing beside bare Temporal, 3 rounds (BENCH_SCALE=large: 10,000 waiting)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m tests.bench 3
 
 faults: install  ## every fault scenario with 60 applications in flight (prints one table)
 	$(BIN)/python -m tests.faults 60 30

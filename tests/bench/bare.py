@@ -1,9 +1,23 @@
-"""The bare-Temporal references: the least the same shapes cost on Temporal alone."""
+"""The bare-Temporal references: the least the same shapes cost on Temporal alone.
+
+Their worker runs as a process of its own (`python -m tests.bench.bare HOST:PORT`), as
+OneThing's does, so both are measured alike: rate, latency and resident memory. It talks to
+Temporal with the SDK's defaults: no codec, no interceptors.
+"""
+
+from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 from temporalio import activity, workflow
+
+QUEUE = "bench-bare"
+WAIT_ACTIVITY_ID = "1"  # the SDK numbers a workflow's activities from 1
 
 
 @activity.defn
@@ -31,12 +45,8 @@ class BareShapeWorkflow:
         return done
 
 
-TOKENS: list[bytes] = []  # the task tokens of the waiting activities, as a department keeps them
-
-
 @activity.defn(name="wait_for_department")
 async def wait_for_department() -> str:
-    TOKENS.append(activity.info().task_token)
     activity.raise_complete_async()
 
 
@@ -51,3 +61,36 @@ class BareWaitWorkflow:
                 "wait_for_department", schedule_to_close_timeout=timedelta(hours=1)
             )
         )
+
+
+@contextmanager
+def bare_worker(address: str) -> Iterator[subprocess.Popen[bytes]]:
+    """The bare worker's process, polling `QUEUE` until the block ends."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.bench.bare", address], stdout=subprocess.PIPE
+    )
+    try:
+        assert process.stdout is not None and process.stdout.readline().strip() == b"ready"
+        yield process
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+async def _serve(address: str) -> None:
+    from temporalio.client import Client
+    from temporalio.worker import Worker
+
+    client = await Client.connect(address)
+    async with Worker(
+        client,
+        task_queue=QUEUE,
+        workflows=[BareShapeWorkflow, BareWaitWorkflow],
+        activities=[handle_directly, wait_for_department],
+    ):
+        print("ready", flush=True)
+        await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    asyncio.run(_serve(sys.argv[1]))

@@ -1,154 +1,82 @@
-"""Drain: N applications waiting on one department, then all answered at once.
+"""Drain: N applications waiting on one department, then all answered at once; beside N bare
+workflows waiting on an asynchronously completed activity, then all completed at once.
 
-Usage: python -m tests.bench.drain [N] [ROUNDS]
-Each round on a fresh deployment whose nhc has no adapter (the bench is nhc): N childcare
-subsidies (one task) are started and their commands read off `dept.nhc.tasks`; the resident
-memory of every process is taken while they wait; then N approvals go onto `dept.results` at
-once and the time until every workflow has ended is measured. Its bare twin, in the same
-round: N workflows waiting on one asynchronously completed activity, completed at once.
-Prints one JSON line: ended per second for both, their ratio, and the memory figures.
+The resident memory of every process is sampled as the applications come in (against the
+number in flight), for OneThing's processes and for the bare worker's.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-import resource
-import shutil
-import statistics
-import sys
-import tempfile
+import subprocess
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
-from pathlib import Path
 
 import orjson
-from aiokafka import AIOKafkaConsumer
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.service import RPCError, RPCStatusCode
 
-from events import TaskResult, dumps, topics, wrap
-from events.contracts import Outcome
+from events import topics
 from events.envelope import HEADERS
 from infra import kafka
-from infra.services import SERVICES, Deployment
+from infra.services import SERVICES
 from infra.settings import Settings
 from infra.supervisor import Supervisor
 from one_things import Applicant, form_model, load_catalogue, plan
+from one_things.plan import ExecutionPlan
 from orchestrator.cli.demo import example
-from orchestrator.client import connect
-from orchestrator.workflow.models import ApplicationInput
 from orchestrator.workflow.workflow import OneThingWorkflow
-from tests.bench.bare import TOKENS, BareWaitWorkflow, wait_for_department
-from tests.conftest import stack_settings
-from tests.e2e.helpers import proven_by
+from tests.bench.bare import QUEUE, WAIT_ACTIVITY_ID, BareWaitWorkflow
+from tests.bench.department import approval, bench_input, command_reader
+from tests.bench.measure import bounded, rss_mib, until_none_running
 
-DEPARTMENT = "nhc"
-
-
-def rss_mib(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    return -1.0
+SAMPLES = 5  # memory samples as the applications come in
 
 
-def tree_rss_mib(pid: int) -> float:
-    """A service's resident memory with its children (`onething departments` forks none,
-    but a supervisor's process group may)."""
-    total = rss_mib(pid)
-    for child in Path(f"/proc/{pid}/task").iterdir():
-        children = child / "children"
-        for grandchild in children.read_text().split() if children.exists() else []:
-            total += tree_rss_mib(int(grandchild))
-    return round(total, 1)
-
-
-async def bounded(n: int, one: Callable[[int], Awaitable[None]], at_once: int = 50) -> None:
-    gate = asyncio.Semaphore(at_once)
-
-    async def gated(i: int) -> None:
-        async with gate:
-            await one(i)
-
-    await asyncio.gather(*(gated(i) for i in range(n)))
-
-
-async def until_none_running(client: Client, workflow_type: str, timeout: float = 600) -> None:
-    query = f"WorkflowType = '{workflow_type}' AND ExecutionStatus = 'Running'"
-    deadline = time.monotonic() + timeout
-    while (await client.count_workflows(query)).count and time.monotonic() < deadline:
-        await asyncio.sleep(0.25)
-
-
-async def commands(settings: Settings, n: int) -> list[dict[str, object]]:
-    consumer = AIOKafkaConsumer(
-        topics.department_tasks(DEPARTMENT),
-        bootstrap_servers=settings.kafka,
-        group_id=f"bench-{uuid.uuid4().hex}",
-        auto_offset_reset="earliest",
-    )
-    await consumer.start()
-    found: dict[str, dict[str, object]] = {}
-    try:
-        while len(found) < n:
-            for records in (await consumer.getmany(timeout_ms=1000)).values():
-                for record in records:
-                    command = orjson.loads(record.value)["data"]
-                    found[str(command["application_id"])] = command
-    finally:
-        await consumer.stop()
-    return list(found.values())
-
-
-async def full_path(n: int, settings: Settings, client: Client) -> dict[str, float]:
+def childcare_plan() -> ExecutionPlan:
     one_thing = load_catalogue().get("childcare_subsidy")
     body = example("childcare_subsidy")
-    snapshot = plan(
-        one_thing,
-        Applicant.model_validate(body["applicant"]),
-        form_model(one_thing).model_validate(body["form"]),
-    )
+    form = form_model(one_thing).model_validate(body["form"])
+    return plan(one_thing, Applicant.model_validate(body["applicant"]), form)
+
+
+async def growing(
+    n: int, start: Callable[[int], Awaitable[object]], memory: Callable[[], dict[str, float]]
+) -> list[dict[str, float]]:
+    """Start N in chunks, sampling memory after each chunk: [{in_flight, rss…}, …]."""
+    samples = [{"in_flight": 0, **memory()}]
+    chunk = max(n // SAMPLES, 1)
+    for done in range(0, n, chunk):
+        size = min(chunk, n - done)
+        await bounded(size, start)
+        await asyncio.sleep(1.0)  # the workflows have run their first task
+        samples.append({"in_flight": done + size, **memory()})
+    return samples
+
+
+async def onething(n: int, settings: Settings, client: Client) -> dict[str, object]:
+    snapshot = childcare_plan()
+    supervisor = Supervisor(settings.state_dir)
+
+    def memory() -> dict[str, float]:
+        return {
+            name: rss_mib(pid) for name in SERVICES if (pid := supervisor.pid(name)) is not None
+        }
 
     async def start(_: int) -> None:
-        app_id = f"ot-{uuid.uuid4().hex}"
-        inp = ApplicationInput(application_id=app_id, plan=snapshot, submitted_at=datetime.now(UTC))
+        inp = bench_input(snapshot)
         await client.start_workflow(
-            OneThingWorkflow.run, inp, id=app_id, task_queue=settings.task_queue
+            OneThingWorkflow.run, inp, id=inp.application_id, task_queue=settings.task_queue
         )
 
-    await bounded(n, start)
-    waiting = await commands(settings, n)
-    supervisor = Supervisor(settings.state_dir)
-    memory = {
-        f"rss_{name}_mib": tree_rss_mib(pid)
-        for name in SERVICES
-        if (pid := supervisor.pid(name)) is not None
-    }
-    answers = [
-        dumps(
-            wrap(
-                proven_by(
-                    TaskResult(
-                        application_id=str(c["application_id"]),
-                        task_id=str(c["task_id"]),
-                        attempt=int(str(c["attempt"])),
-                        department=DEPARTMENT,
-                        reply_token=str(c["reply_token"]),
-                        outcome=Outcome.APPROVED,
-                        outputs={"subsidy_ref": f"NHC-{i}"},
-                    ),
-                    settings,
-                    DEPARTMENT,
-                )
-            )
-        )
-        for i, c in enumerate(waiting)
-    ]
+    waiting: list[dict[str, object]] = []
+    async with command_reader(settings) as consumer:
+        samples = await growing(n, start, memory)
+        while len(waiting) < n:
+            for records in (await consumer.getmany(timeout_ms=1000)).values():
+                waiting += [r for r in (_command(rec.value) for rec in records) if r]
+    answers = [approval(settings, command, i) for i, command in enumerate(waiting)]
     producer = kafka.producer(settings)
     await producer.start()
     started = time.perf_counter()
@@ -165,80 +93,38 @@ async def full_path(n: int, settings: Settings, client: Client) -> dict[str, flo
         await producer.stop()
     await until_none_running(client, "OneThingWorkflow")
     elapsed = time.perf_counter() - started
-    return {"ended_per_s": round(n / elapsed, 1), "drain_s": round(elapsed, 1), **memory}
+    return {"ended_per_s": round(n / elapsed, 1), "drain_s": round(elapsed, 1), "memory": samples}
 
 
-async def bare(n: int, client: Client) -> dict[str, float]:
-    TOKENS.clear()
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    async with Worker(
-        client,
-        task_queue="bench-bare-drain",
-        workflows=[BareWaitWorkflow],
-        activities=[wait_for_department],
-    ):
-
-        async def start(_: int) -> None:
-            await client.start_workflow(
-                BareWaitWorkflow.run, id=f"bare-{uuid.uuid4().hex}", task_queue="bench-bare-drain"
-            )
-
-        await bounded(n, start)
-        while len(TOKENS) < n:
-            await asyncio.sleep(0.2)
-        worker_rss = rss_mib(os.getpid())
-        started = time.perf_counter()
-
-        async def complete(i: int) -> None:
-            await client.get_async_activity_handle(task_token=TOKENS[i]).complete("approved")
-
-        await bounded(n, complete)
-        await until_none_running(client, "BareWaitWorkflow")
-        elapsed = time.perf_counter() - started
-    return {
-        "ended_per_s": round(n / elapsed, 1),
-        "drain_s": round(elapsed, 1),
-        "rss_bench_process_mib": worker_rss,
-        "rss_before_mib": round(before, 1),
-    }
+def _command(raw: bytes | None) -> dict[str, object] | None:
+    data: dict[str, object] = orjson.loads(raw or b"{}").get("data", {})
+    return data if data.get("action") == "handle" else None
 
 
-async def one_round(n: int, settings: Settings) -> dict[str, dict[str, float]]:
-    client = await connect(settings)
-    return {"full_path": await full_path(n, settings, client), "bare": await bare(n, client)}
+async def bare(n: int, bare_client: Client, worker: subprocess.Popen[bytes]) -> dict[str, object]:
+    ids = [f"bare-{uuid.uuid4().hex}" for _ in range(n)]
 
+    async def start(i: int) -> None:
+        await bare_client.start_workflow(BareWaitWorkflow.run, id=ids[i], task_queue=QUEUE)
 
-def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
-    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
-    results = []
-    for i in range(rounds):
-        state = Path(tempfile.mkdtemp(prefix="onething-drain-"))
-        settings = stack_settings(state, sim_skip=[DEPARTMENT], sim_latency={})
-        deployment = Deployment(settings)
-        try:
-            deployment.up()
-            results.append(asyncio.run(one_round(n, settings)))
-            print(f"round {i + 1}: {json.dumps(results[-1])}", file=sys.stderr, flush=True)
-        finally:
-            deployment.down()
-            shutil.rmtree(state, ignore_errors=True)
-    medians = {
-        variant: statistics.median(r[variant]["ended_per_s"] for r in results)
-        for variant in ("full_path", "bare")
-    }
-    print(
-        json.dumps(
-            {
-                "n_waiting": n,
-                "rounds": rounds,
-                "ended_per_s_median": medians,
-                "ratio_drain": round(medians["full_path"] / medians["bare"], 2),
-                "rounds_detail": results,
-            }
+    samples = await growing(n, start, lambda: {"worker": rss_mib(worker.pid)})
+    started = time.perf_counter()
+
+    async def complete(i: int) -> None:
+        handle = bare_client.get_async_activity_handle(
+            workflow_id=ids[i], run_id=None, activity_id=WAIT_ACTIVITY_ID
         )
-    )
+        for _ in range(100):  # an activity its worker has not started yet is not found
+            try:
+                await handle.complete("approved")
+                return
+            except RPCError as exc:
+                if exc.status is not RPCStatusCode.NOT_FOUND:
+                    raise
+                await asyncio.sleep(0.1)
+        raise AssertionError(f"{ids[i]}: its activity never started")
 
-
-if __name__ == "__main__":
-    main()
+    await bounded(n, complete)
+    await until_none_running(bare_client, "BareWaitWorkflow")
+    elapsed = time.perf_counter() - started
+    return {"ended_per_s": round(n / elapsed, 1), "drain_s": round(elapsed, 1), "memory": samples}

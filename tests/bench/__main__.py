@@ -1,0 +1,127 @@
+"""`make bench`: OneThing beside bare Temporal, every figure measured in the same round.
+
+Usage: python -m tests.bench [ROUNDS]   (BENCH_SCALE=large: 10,000 waiting in the drain;
+BENCH_SCALE=smoke: a minute's check that every step runs)
+Each round on a fresh deployment (departments answering at once; nhc's system left out, the
+bench answers as nhc) with the bare worker in a process of its own beside it. Writes
+bench.json, bench.md and PNG charts to tests/bench/results/ and prints the Markdown table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from temporalio.client import Client
+
+from infra.services import Deployment
+from infra.settings import Settings
+from orchestrator.client import connect
+from tests.bench import drain, hops, intake, report, throughput
+from tests.bench.bare import bare_worker
+from tests.bench.department import DEPARTMENT
+from tests.conftest import stack_settings
+
+T = TypeVar("T")
+SCALES = {  # applications at once, submissions, unloaded, per plan size, one by one, waiting
+    "smoke": {"opening": 10, "intake": 20, "hops": 3, "by_tasks": 5, "path": 2, "drain": 50},
+    "small": {
+        "opening": 200,
+        "intake": 300,
+        "hops": 30,
+        "by_tasks": 100,
+        "path": 20,
+        "drain": 2000,
+    },
+    "large": {
+        "opening": 200,
+        "intake": 300,
+        "hops": 30,
+        "by_tasks": 100,
+        "path": 20,
+        "drain": 10000,
+    },
+}
+RESULTS = Path(__file__).parent / "results"
+
+
+def progress(text: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+
+async def step(name: str, work: Awaitable[T]) -> T:
+    progress(f"  {name}…")
+    started = time.perf_counter()
+    result = await work
+    progress(f"  {name}: {time.perf_counter() - started:.0f} s")
+    return result
+
+
+async def one_round(scale: dict[str, int], settings: Settings) -> dict[str, Any]:
+    client = await connect(settings)
+    bare = await Client.connect(settings.temporal)
+    with bare_worker(settings.temporal) as worker:
+        return {
+            "opening": await step(
+                f"{scale['opening']} enterprise openings at once",
+                throughput.opening(scale["opening"], settings, client, bare),
+            ),
+            "intake": await step(
+                f"{scale['intake']} submissions",
+                intake.intake(scale["intake"], settings, client, bare),
+            ),
+            "hops": {
+                "onething": await step(
+                    "hops, unloaded", hops.onething_hops(scale["hops"], settings, client)
+                ),
+                "bare": await step("bare hops", hops.bare_hops(scale["hops"], bare)),
+            },
+            "by_tasks": await step(
+                "3, 6 and 12 tasks", throughput.by_tasks(scale["by_tasks"], settings, client, bare)
+            ),
+            "critical_path": await step(
+                "critical path", throughput.critical_path(scale["path"], settings, client)
+            ),
+            "drain": {
+                "onething": await step(
+                    f"drain of {scale['drain']}", drain.onething(scale["drain"], settings, client)
+                ),
+                "bare": await step(
+                    f"bare drain of {scale['drain']}", drain.bare(scale["drain"], bare, worker)
+                ),
+            },
+        }
+
+
+def main() -> None:
+    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+    scale_name = os.environ.get("BENCH_SCALE", "small")
+    scale = SCALES[scale_name]
+    results = []
+    for i in range(rounds):
+        progress(f"round {i + 1} of {rounds} ({scale_name}: {scale})")
+        state = Path(tempfile.mkdtemp(prefix="onething-bench-"))
+        settings = stack_settings(
+            state, sim_skip=[DEPARTMENT], sim_latency={}, sim_default_latency=0.0
+        )
+        deployment = Deployment(settings)
+        try:
+            deployment.up()
+            results.append(asyncio.run(one_round(scale, settings)))
+        finally:
+            deployment.down()
+            shutil.rmtree(state, ignore_errors=True)
+    used = {"scale": scale_name, **scale, "rounds": rounds, "cores": os.cpu_count()}
+    document = report.write(results, used, RESULTS)
+    print(report.markdown(document))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,136 @@
+"""The bench as a department: it reads its commands off the broker and answers each, after a
+set latency, with a proven approval; and the plans it is sent, of any number of tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import orjson
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from events import TaskResult, dumps, topics, wrap
+from events.contracts import Outcome
+from events.envelope import HEADERS
+from infra import kafka
+from infra.settings import Settings
+from one_things.plan import ExecutionPlan, PlannedTask
+from orchestrator.workflow.models import ApplicationInput
+from orchestrator.workflow.reply import Claims, _unb64
+from tests.e2e.helpers import proven_by
+
+DEPARTMENT = "nhc"  # its simulated system is skipped in the bench's deployment: the bench is it
+
+
+def fan_out_plan(tasks: int) -> ExecutionPlan:
+    """One task, then all others at once (the shape of an enterprise opening)."""
+    planned = [
+        PlannedTask(
+            task_id=f"t{i}",
+            matter="childcare_subsidy",
+            title=f"bench task {i}",
+            department=DEPARTMENT,
+            depends_on=[] if i == 0 else ["t0"],
+            payload={},
+            time_limit_seconds=3600,
+        )
+        for i in range(tasks)
+    ]
+    return ExecutionPlan(one_thing="childcare_subsidy", catalogue_version="bench", tasks=planned)
+
+
+def bench_input(plan: ExecutionPlan) -> ApplicationInput:
+    return ApplicationInput(
+        application_id=f"ot-{uuid.uuid4().hex}", plan=plan, submitted_at=datetime.now(UTC)
+    )
+
+
+def approval(settings: Settings, command: dict[str, object], n: int = 0) -> bytes:
+    """A proven approval of `command`, with every output its reply token asks for."""
+    token = str(command["reply_token"])
+    claims = Claims.model_validate_json(_unb64(token.split(".")[2]))
+    result = TaskResult(
+        application_id=str(command["application_id"]),
+        task_id=str(command["task_id"]),
+        attempt=int(str(command["attempt"])),
+        department=DEPARTMENT,
+        reply_token=token,
+        outcome=Outcome.APPROVED,
+        outputs={output: f"BENCH-{n}" for output in claims.o},
+    )
+    return dumps(wrap(proven_by(result, settings, DEPARTMENT)))
+
+
+@asynccontextmanager
+async def command_reader(settings: Settings) -> AsyncIterator[AIOKafkaConsumer]:
+    """A consumer of the department's topic placed at its end: it sees what comes from now."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        topic = topics.department_tasks(DEPARTMENT)
+        partitions = [
+            TopicPartition(topic, p) for p in await consumer.partitions_for_topic(topic) or ()
+        ]
+        consumer.assign(partitions)
+        await consumer.seek_to_end(*partitions)
+        for partition in partitions:
+            await consumer.position(partition)
+        yield consumer
+    finally:
+        await consumer.stop()
+
+
+@dataclass
+class BenchDepartment:
+    """Answers every command after `latency` seconds; records when it saw and answered them."""
+
+    settings: Settings
+    latency: float = 0.0
+    seen: dict[str, float] = field(default_factory=dict)  # application/task → on the topic
+    answered: dict[str, float] = field(default_factory=dict)
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[BenchDepartment]:
+        producer = kafka.producer(self.settings)
+        await producer.start()
+        ready = asyncio.Event()
+        task = asyncio.create_task(self._answer_all(producer, ready))
+        await asyncio.wait_for(ready.wait(), 30)
+        try:
+            yield self
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await producer.stop()
+
+    async def _answer_all(self, producer: kafka.Producer, ready: asyncio.Event) -> None:
+        pending: set[asyncio.Task[None]] = set()
+        async with command_reader(self.settings) as consumer:
+            ready.set()
+            async for record in consumer:
+                command = orjson.loads(record.value)["data"]
+                if command.get("action") != "handle":
+                    continue
+                key = f"{command['application_id']}/{command['task_id']}"
+                self.seen[key] = record.timestamp / 1000
+                answer = asyncio.create_task(self._answer(producer, command, key))
+                pending.add(answer)
+                answer.add_done_callback(pending.discard)
+
+    async def _answer(self, producer: kafka.Producer, command: dict[str, object], key: str) -> None:
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        self.answered[key] = time.time()
+        await producer.send(
+            topics.RESULTS,
+            approval(self.settings, command),
+            key=str(command["application_id"]).encode(),
+            headers=HEADERS,
+        )

@@ -1,0 +1,107 @@
+"""How the bench measures: rates and latencies of concurrent runs, resident memory, and the
+Temporal actions a workflow's history counts."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from pathlib import Path
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowHistory
+
+
+def percentile(values: Iterable[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[round(share * (len(ordered) - 1))] if ordered else float("nan")
+
+
+def spread(values: Iterable[float]) -> dict[str, float]:
+    """p50 and p99 of values in seconds, in milliseconds."""
+    listed = list(values)
+    return {
+        "p50_ms": round(statistics.median(listed) * 1000, 1) if listed else float("nan"),
+        "p99_ms": round(percentile(listed, 0.99) * 1000, 1),
+        "n": len(listed),
+    }
+
+
+async def bounded(n: int, one: Callable[[int], Awaitable[object]], at_once: int = 50) -> None:
+    gate = asyncio.Semaphore(at_once)
+
+    async def gated(i: int) -> None:
+        async with gate:
+            await one(i)
+
+    await asyncio.gather(*(gated(i) for i in range(n)))
+
+
+async def rate(
+    n: int, one: Callable[[int], Awaitable[object]], at_once: int = 0
+) -> dict[str, float]:
+    """N runs of `one` (all at once, or `at_once` at a time): per second, p50 and p99."""
+    latencies: list[float] = []
+
+    async def timed(i: int) -> None:
+        started = time.perf_counter()
+        await one(i)
+        latencies.append(time.perf_counter() - started)
+
+    started = time.perf_counter()
+    await bounded(n, timed, at_once or n)
+    wall = time.perf_counter() - started
+    return {"per_s": round(n / wall, 1), "wall_s": round(wall, 2), **spread(latencies)}
+
+
+async def until_none_running(client: Client, workflow_type: str, timeout: float = 1800) -> None:
+    query = f"WorkflowType = '{workflow_type}' AND ExecutionStatus = 'Running'"
+    deadline = time.monotonic() + timeout
+    while (await client.count_workflows(query)).count and time.monotonic() < deadline:
+        await asyncio.sleep(0.25)
+
+
+async def terminate_running(client: Client, workflow_type: str) -> int:
+    query = f"WorkflowType = '{workflow_type}' AND ExecutionStatus = 'Running'"
+    ids = [wf.id async for wf in client.list_workflows(query)]
+    await bounded(len(ids), lambda i: client.get_workflow_handle(ids[i]).terminate("bench"))
+    return len(ids)
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of a process with its children."""
+    total = 0.0
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                total = int(line.split()[1]) / 1024
+    for thread in Path(f"/proc/{pid}/task").iterdir():
+        children = thread / "children"
+        for child in children.read_text().split() if children.exists() else []:
+            total += rss_mib(int(child))
+    return round(total, 1)
+
+
+# What Temporal Cloud bills as an action, as the history shows it (queries, heartbeats and
+# workflow-task heartbeats are actions too, but leave no event: the note says so).
+BILLED = {
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED: "workflow started",
+    EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED: "activity",
+    EventType.EVENT_TYPE_MARKER_RECORDED: "local activity",
+    EventType.EVENT_TYPE_TIMER_STARTED: "timer",
+    EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: "search attributes",
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED: "signal",
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED: "update",
+    EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED: "child workflow",
+}
+
+
+def actions(history: WorkflowHistory) -> dict[str, int]:
+    """The billed actions of one history, by kind, and their total."""
+    counted: dict[str, int] = {}
+    for event in history.events:
+        kind = BILLED.get(event.event_type)
+        if kind is not None:
+            counted[kind] = counted.get(kind, 0) + 1
+    return {**counted, "total": sum(counted.values())}

@@ -1,0 +1,243 @@
+"""The bench's output: medians over rounds, each OneThing figure beside its bare twin of the
+same round, as one JSON document, a Markdown table and PNG charts."""
+
+from __future__ import annotations
+
+import json
+import platform
+import statistics
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+Round = dict[str, Any]
+PACKAGES = ("temporalio", "aiokafka", "faust-streaming", "pydantic", "fastapi", "noida-db")
+PROCESSES = ("worker", "bridge", "departments")  # what the memory goal adds up
+
+
+def dig(data: Any, path: str) -> Any:
+    for part in path.split("."):
+        data = data[part]
+    return data
+
+
+def median(rounds: list[Round], path: str) -> float:
+    return round(statistics.median(float(dig(r, path)) for r in rounds), 2)
+
+
+def ratio(rounds: list[Round], ours: str, bare: str) -> float:
+    """The median of the per-round ratios: each pair from the same round."""
+    return round(statistics.median(float(dig(r, ours)) / float(dig(r, bare)) for r in rounds), 2)
+
+
+def peak(samples: list[dict[str, float]], names: tuple[str, ...]) -> float:
+    return max(sum(s.get(n, 0.0) for n in names) for s in samples)
+
+
+def rows(rounds: list[Round]) -> list[tuple[str, str, str, str, str]]:
+    """(figure, OneThing, bare, ratio, goal) for the Markdown table."""
+    out = []
+    for label, ours, bare, goal in (
+        (
+            "enterprise openings at once, full path (apps/s)",
+            "opening.full_path.per_s",
+            "opening.bare.per_s",
+            "≥ 0.9",
+        ),
+        (
+            "enterprise openings at once, through the API (apps/s)",
+            "opening.via_api.per_s",
+            "opening.bare.per_s",
+            "≥ 0.85",
+        ),
+        ("submissions, 32 at a time (/s)", "intake.via_api.per_s", "intake.bare.per_s", "≥ 0.9"),
+        (
+            "drain: waiting applications ended (/s)",
+            "drain.onething.ended_per_s",
+            "drain.bare.ended_per_s",
+            "≥ 0.9",
+        ),
+    ):
+        out.append(
+            (
+                label,
+                str(median(rounds, ours)),
+                str(median(rounds, bare)),
+                str(ratio(rounds, ours, bare)),
+                goal,
+            )
+        )
+    worker = [peak(r["drain"]["onething"]["memory"], ("worker",)) for r in rounds]
+    bare_worker = [peak(r["drain"]["bare"]["memory"], ("worker",)) for r in rounds]
+    together = [peak(r["drain"]["onething"]["memory"], PROCESSES) for r in rounds]
+    out.append(
+        (
+            "worker memory with all waiting (MiB)",
+            str(statistics.median(worker)),
+            str(statistics.median(bare_worker)),
+            f"{statistics.median(w / b for w, b in zip(worker, bare_worker, strict=True)):.2f}×",
+            "≤ 1.2×",
+        )
+    )
+    out.append(
+        (
+            "worker + bridge + adapters, all waiting (MiB)",
+            str(statistics.median(together)),
+            "–",
+            "–",
+            "≤ 512 at 10,000",
+        )
+    )
+    for tasks in rounds[0]["by_tasks"]:
+        base = f"by_tasks.{tasks}"
+        out.append(
+            (
+                f"{tasks} tasks per application (apps/s)",
+                str(median(rounds, f"{base}.full_path.per_s")),
+                str(median(rounds, f"{base}.bare.per_s")),
+                str(ratio(rounds, f"{base}.full_path.per_s", f"{base}.bare.per_s")),
+                "–",
+            )
+        )
+        out.append(
+            (
+                f"{tasks} tasks: Temporal actions per application",
+                str(median(rounds, f"{base}.actions.total")),
+                str(median(rounds, f"{base}.bare_actions.total")),
+                str(ratio(rounds, f"{base}.actions.total", f"{base}.bare_actions.total")),
+                "–",
+            )
+        )
+    out.append(
+        (
+            "completion ÷ critical path (6 tasks, 0.25 s each)",
+            str(median(rounds, "critical_path.ratio")),
+            "–",
+            "–",
+            "–",
+        )
+    )
+    return out
+
+
+def hop_rows(rounds: list[Round]) -> list[tuple[str, str, str]]:
+    out = []
+    for side in ("onething", "bare"):
+        for hop in rounds[0]["hops"][side]:
+            out.append(
+                (
+                    f"{side}: {hop.replace('_', ' ')}",
+                    str(median(rounds, f"hops.{side}.{hop}.p50_ms")),
+                    str(median(rounds, f"hops.{side}.{hop}.p99_ms")),
+                )
+            )
+    return out
+
+
+def markdown(document: dict[str, Any]) -> str:
+    rounds = document["rounds"]
+    lines = [
+        f"# OneThing beside bare Temporal: medians of {len(rounds)} rounds",
+        "",
+        "| figure | OneThing | bare Temporal | ratio | goal |",
+        "| --- | --- | --- | --- | --- |",
+        *(f"| {' | '.join(r)} |" for r in rows(rounds)),
+        "",
+        "Per hop, unloaded (one application at a time):",
+        "",
+        "| hop | p50 ms | p99 ms |",
+        "| --- | --- | --- |",
+        *(f"| {' | '.join(r)} |" for r in hop_rows(rounds)),
+        "",
+        f"Settings: {json.dumps(document['settings'])}",
+        f"Versions: {json.dumps(document['versions'])}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def charts(document: dict[str, Any], out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rounds = document["rounds"]
+    fig, ax = plt.subplots(figsize=(9, 4))
+    labels, ours, bare = [], [], []
+    for label, o, b in (
+        ("full path", "opening.full_path.per_s", "opening.bare.per_s"),
+        ("via API", "opening.via_api.per_s", "opening.bare.per_s"),
+        ("intake", "intake.via_api.per_s", "intake.bare.per_s"),
+        ("drain", "drain.onething.ended_per_s", "drain.bare.ended_per_s"),
+        *(
+            (f"{t} tasks", f"by_tasks.{t}.full_path.per_s", f"by_tasks.{t}.bare.per_s")
+            for t in rounds[0]["by_tasks"]
+        ),
+    ):
+        labels.append(label)
+        ours.append(median(rounds, o))
+        bare.append(median(rounds, b))
+    xs = range(len(labels))
+    ax.bar([x - 0.2 for x in xs], ours, 0.4, label="OneThing")
+    ax.bar([x + 0.2 for x in xs], bare, 0.4, label="bare Temporal")
+    ax.set_xticks(list(xs), labels)
+    ax.set_ylabel("per second (median)")
+    ax.set_title("Throughput by variant")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "throughput.png", dpi=110)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(9, 4))
+    hops = hop_rows(rounds)
+    ys = range(len(hops))
+    ax.barh([y - 0.2 for y in ys], [float(h[1]) for h in hops], 0.4, label="p50")
+    ax.barh([y + 0.2 for y in ys], [float(h[2]) for h in hops], 0.4, label="p99")
+    ax.set_yticks(list(ys), [h[0] for h in hops])
+    ax.set_xlabel("ms")
+    ax.set_title("Latency per hop, unloaded")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "latency.png", dpi=110)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(9, 4))
+    last = rounds[-1]["drain"]
+    for side, names in (("onething", PROCESSES), ("onething", ("worker",)), ("bare", ("worker",))):
+        samples = last[side]["memory"]
+        label = f"{side}: {' + '.join(names)}"
+        ax.plot(
+            [s["in_flight"] for s in samples],
+            [peak([s], names) for s in samples],
+            "o-",
+            label=label,
+        )
+    ax.set_xlabel("applications in flight")
+    ax.set_ylabel("resident MiB")
+    ax.set_title("Memory against applications in flight")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "memory.png", dpi=110)
+    plt.close(fig)
+
+
+def write(rounds: list[Round], settings: dict[str, Any], out: Path) -> dict[str, Any]:
+    out.mkdir(parents=True, exist_ok=True)
+    document = {
+        "rounds": rounds,
+        "table": [
+            dict(zip(("figure", "onething", "bare", "ratio", "goal"), r, strict=True))
+            for r in rows(rounds)
+        ],
+        "hops": [dict(zip(("hop", "p50_ms", "p99_ms"), r, strict=True)) for r in hop_rows(rounds)],
+        "settings": settings,
+        "versions": {
+            "python": platform.python_version(),
+            **{name: version(name) for name in PACKAGES},
+            "machine": f"{platform.machine()}, {platform.node()}",
+        },
+    }
+    (out / "bench.json").write_text(json.dumps(document, indent=1))
+    (out / "bench.md").write_text(markdown(document))
+    charts(document, out)
+    return document
