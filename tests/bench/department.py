@@ -8,7 +8,7 @@ import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -68,14 +68,16 @@ def approval(settings: Settings, command: dict[str, object], n: int = 0) -> byte
 
 
 @asynccontextmanager
-async def command_reader(settings: Settings) -> AsyncIterator[AIOKafkaConsumer]:
-    """A consumer of the department's topic placed at its end: it sees what comes from now."""
+async def at_the_end(settings: Settings, *names: str) -> AsyncIterator[AIOKafkaConsumer]:
+    """A consumer of `names` (no group) placed at their ends: it sees what comes from now."""
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka, enable_auto_commit=False)
     await consumer.start()
     try:
-        topic = topics.department_tasks(DEPARTMENT)
+        await consumer.topics()  # the metadata that names the partitions
         partitions = [
-            TopicPartition(topic, p) for p in await consumer.partitions_for_topic(topic) or ()
+            TopicPartition(topic, p)
+            for topic in names
+            for p in sorted(consumer.partitions_for_topic(topic) or ())
         ]
         consumer.assign(partitions)
         await consumer.seek_to_end(*partitions)
@@ -84,6 +86,10 @@ async def command_reader(settings: Settings) -> AsyncIterator[AIOKafkaConsumer]:
         yield consumer
     finally:
         await consumer.stop()
+
+
+def command_reader(settings: Settings) -> AbstractAsyncContextManager[AIOKafkaConsumer]:
+    return at_the_end(settings, topics.department_tasks(DEPARTMENT))
 
 
 @dataclass

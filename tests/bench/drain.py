@@ -49,7 +49,7 @@ async def growing(
     chunk = max(n // SAMPLES, 1)
     for done in range(0, n, chunk):
         size = min(chunk, n - done)
-        await bounded(size, start)
+        await bounded(size, lambda i, done=done: start(done + i))
         await asyncio.sleep(1.0)  # the workflows have run their first task
         samples.append({"in_flight": done + size, **memory()})
     return samples

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import orjson
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHistory
@@ -27,6 +27,7 @@ from infra.settings import Settings
 from orchestrator.workflow.models import Progress
 from orchestrator.workflow.names import AWAIT_ANSWER
 from tests.bench.bare import QUEUE, BareShapeWorkflow
+from tests.bench.department import at_the_end
 from tests.bench.measure import spread
 from tests.bench.throughput import OPENING, opening_plan, stages
 from tests.conftest import portal_client
@@ -76,18 +77,8 @@ async def watching(settings: Settings, names: list[str]) -> AsyncIterator[tuple[
     """Commands (handle) and results on the broker from now on, with their timestamps."""
     commands: Seen = {}
     results: Seen = {}
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka, enable_auto_commit=False)
-    await consumer.start()
-    wanted = [topics.RESULTS, *(topics.department_tasks(d) for d in names)]
-    partitions = [
-        TopicPartition(t, p) for t in wanted for p in await consumer.partitions_for_topic(t) or ()
-    ]
-    consumer.assign(partitions)
-    await consumer.seek_to_end(*partitions)
-    for partition in partitions:
-        await consumer.position(partition)
 
-    async def read() -> None:
+    async def read(consumer: AIOKafkaConsumer) -> None:
         async for record in consumer:
             data = orjson.loads(record.value)["data"]
             key = (str(data.get("application_id")), str(data.get("task_id")))
@@ -96,14 +87,15 @@ async def watching(settings: Settings, names: list[str]) -> AsyncIterator[tuple[
             elif data.get("action") == "handle":
                 commands.setdefault(key, record.timestamp / 1000)
 
-    reader = asyncio.create_task(read())
-    try:
-        yield commands, results
-    finally:
-        reader.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await reader
-        await consumer.stop()
+    wanted = [topics.RESULTS, *(topics.department_tasks(d) for d in names)]
+    async with at_the_end(settings, *wanted) as consumer:
+        reader = asyncio.create_task(read(consumer))
+        try:
+            yield commands, results
+        finally:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
 
 
 async def onething_hops(n: int, settings: Settings, client: Client) -> dict[str, object]:
