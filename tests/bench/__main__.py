@@ -10,6 +10,7 @@ bench.json, bench.md and PNG charts to tests/bench/results/ and prints the Markd
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import sys
@@ -115,6 +116,8 @@ def main() -> None:
         try:
             deployment.up()
             results.append(asyncio.run(one_round(scale, settings)))
+            RESULTS.mkdir(parents=True, exist_ok=True)
+            (RESULTS / "rounds.json").write_text(json.dumps(results, indent=1))  # kept if one fails
         finally:
             deployment.down()
             shutil.rmtree(state, ignore_errors=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -47,6 +48,7 @@ class BareShapeWorkflow:
 
 @activity.defn(name="wait_for_department")
 async def wait_for_department() -> str:
+    print("waiting", flush=True)  # the bench counts these, as OneThing's commands on the topic
     activity.raise_complete_async()
 
 
@@ -63,15 +65,31 @@ class BareWaitWorkflow:
         )
 
 
+class BareWorker:
+    """The bare worker's process, and how many of its activities wait to be completed."""
+
+    def __init__(self, process: subprocess.Popen[bytes]) -> None:
+        self.process = process
+        self.waiting = 0
+        self._reader = threading.Thread(target=self._count, daemon=True)
+        self._reader.start()
+
+    def _count(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            if line.strip() == b"waiting":
+                self.waiting += 1
+
+
 @contextmanager
-def bare_worker(address: str) -> Iterator[subprocess.Popen[bytes]]:
+def bare_worker(address: str) -> Iterator[BareWorker]:
     """The bare worker's process, polling `QUEUE` until the block ends."""
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.bench.bare", address], stdout=subprocess.PIPE
     )
     try:
         assert process.stdout is not None and process.stdout.readline().strip() == b"ready"
-        yield process
+        yield BareWorker(process)
     finally:
         process.terminate()
         process.wait(30)

@@ -8,14 +8,12 @@ number in flight), for OneThing's processes and for the bare worker's.
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 
 import orjson
 from temporalio.client import Client
-from temporalio.service import RPCError, RPCStatusCode
 
 from events import topics
 from events.envelope import HEADERS
@@ -27,7 +25,7 @@ from one_things import Applicant, form_model, load_catalogue, plan
 from one_things.plan import ExecutionPlan
 from orchestrator.cli.demo import example
 from orchestrator.workflow.workflow import OneThingWorkflow
-from tests.bench.bare import QUEUE, WAIT_ACTIVITY_ID, BareWaitWorkflow
+from tests.bench.bare import QUEUE, WAIT_ACTIVITY_ID, BareWaitWorkflow, BareWorker
 from tests.bench.department import approval, bench_input, command_reader
 from tests.bench.measure import bounded, rss_mib, until_none_running
 
@@ -49,7 +47,11 @@ async def growing(
     chunk = max(n // SAMPLES, 1)
     for done in range(0, n, chunk):
         size = min(chunk, n - done)
-        await bounded(size, lambda i, done=done: start(done + i))
+
+        async def next_of_chunk(i: int, done: int = done) -> object:
+            return await start(done + i)
+
+        await bounded(size, next_of_chunk)
         await asyncio.sleep(1.0)  # the workflows have run their first task
         samples.append({"in_flight": done + size, **memory()})
     return samples
@@ -101,28 +103,22 @@ def _command(raw: bytes | None) -> dict[str, object] | None:
     return data if data.get("action") == "handle" else None
 
 
-async def bare(n: int, bare_client: Client, worker: subprocess.Popen[bytes]) -> dict[str, object]:
+async def bare(n: int, bare_client: Client, worker: BareWorker) -> dict[str, object]:
     ids = [f"bare-{uuid.uuid4().hex}" for _ in range(n)]
 
     async def start(i: int) -> None:
         await bare_client.start_workflow(BareWaitWorkflow.run, id=ids[i], task_queue=QUEUE)
 
-    samples = await growing(n, start, lambda: {"worker": rss_mib(worker.pid)})
+    samples = await growing(n, start, lambda: {"worker": rss_mib(worker.process.pid)})
+    while worker.waiting < n:  # as OneThing's side waits for every command on the topic
+        await asyncio.sleep(0.1)
     started = time.perf_counter()
 
     async def complete(i: int) -> None:
         handle = bare_client.get_async_activity_handle(
             workflow_id=ids[i], run_id=None, activity_id=WAIT_ACTIVITY_ID
         )
-        for _ in range(100):  # an activity its worker has not started yet is not found
-            try:
-                await handle.complete("approved")
-                return
-            except RPCError as exc:
-                if exc.status is not RPCStatusCode.NOT_FOUND:
-                    raise
-                await asyncio.sleep(0.1)
-        raise AssertionError(f"{ids[i]}: its activity never started")
+        await handle.complete("approved")
 
     await bounded(n, complete)
     await until_none_running(bare_client, "BareWaitWorkflow")
