@@ -8,6 +8,7 @@ Temporal with the SDK's defaults: no codec, no interceptors.
 from __future__ import annotations
 
 import asyncio
+import base64
 import subprocess
 import sys
 import threading
@@ -18,7 +19,6 @@ from datetime import timedelta
 from temporalio import activity, workflow
 
 QUEUE = "bench-bare"
-WAIT_ACTIVITY_ID = "1"  # the SDK numbers a workflow's activities from 1
 
 
 @activity.defn
@@ -48,7 +48,8 @@ class BareShapeWorkflow:
 
 @activity.defn(name="wait_for_department")
 async def wait_for_department() -> str:
-    print("waiting", flush=True)  # the bench counts these, as OneThing's commands on the topic
+    # the bench reads the task tokens, as a department reads OneThing's commands off the topic
+    print(base64.b64encode(activity.info().task_token).decode(), flush=True)
     activity.raise_complete_async()
 
 
@@ -70,15 +71,14 @@ class BareWorker:
 
     def __init__(self, process: subprocess.Popen[bytes]) -> None:
         self.process = process
-        self.waiting = 0
+        self.tokens: list[bytes] = []
         self._reader = threading.Thread(target=self._count, daemon=True)
         self._reader.start()
 
     def _count(self) -> None:
         assert self.process.stdout is not None
         for line in self.process.stdout:
-            if line.strip() == b"waiting":
-                self.waiting += 1
+            self.tokens.append(base64.b64decode(line.strip()))
 
 
 @contextmanager

@@ -25,7 +25,7 @@ from one_things import Applicant, form_model, load_catalogue, plan
 from one_things.plan import ExecutionPlan
 from orchestrator.cli.demo import example
 from orchestrator.workflow.workflow import OneThingWorkflow
-from tests.bench.bare import QUEUE, WAIT_ACTIVITY_ID, BareWaitWorkflow, BareWorker
+from tests.bench.bare import QUEUE, BareWaitWorkflow, BareWorker
 from tests.bench.department import approval, bench_input, command_reader
 from tests.bench.measure import bounded, rss_mib, until_none_running
 
@@ -109,16 +109,16 @@ async def bare(n: int, bare_client: Client, worker: BareWorker) -> dict[str, obj
     async def start(i: int) -> None:
         await bare_client.start_workflow(BareWaitWorkflow.run, id=ids[i], task_queue=QUEUE)
 
+    worker.tokens.clear()  # the submissions' bare twins waited too: they are ended
     samples = await growing(n, start, lambda: {"worker": rss_mib(worker.process.pid)})
-    while worker.waiting < n:  # as OneThing's side waits for every command on the topic
+    while len(worker.tokens) < n:  # as OneThing's side waits for every command on the topic
         await asyncio.sleep(0.1)
     started = time.perf_counter()
 
     async def complete(i: int) -> None:
-        handle = bare_client.get_async_activity_handle(
-            workflow_id=ids[i], run_id=None, activity_id=WAIT_ACTIVITY_ID
+        await bare_client.get_async_activity_handle(task_token=worker.tokens[i]).complete(
+            "approved"
         )
-        await handle.complete("approved")
 
     await bounded(n, complete)
     await until_none_running(bare_client, "BareWaitWorkflow")
