@@ -45,7 +45,10 @@ class Settings(BaseSettings):
     kafka_port: int = Field(default=9092, description="Port of the embedded broker.")
     kafka_partitions: int = Field(default=4, ge=1)
     kafka_fetch_pacing_ms: float = Field(
-        default=10, ge=0, description="Least time between two fetches of one consumer."
+        default=10, ge=0, description="Least time between two fetches of one busy consumer."
+    )
+    kafka_idle_fetch_pacing_ms: float = Field(
+        default=40, ge=0, description="Most time between two fetches of one idle consumer."
     )
     kafka_replication: int = Field(default=1, ge=1)
 

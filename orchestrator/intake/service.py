@@ -109,7 +109,7 @@ class Intake:
         # what they already hold; a form naming someone else reads nothing of theirs
         applicant = body.applicant.id_number.strip().upper()
         wanted = holders(one_thing, applicant, body.form)
-        held = [lic for lic in self._library.held_by(wanted) if lic.holder == applicant]
+        held = [lic for lic in self._library.current_of(wanted) if lic.holder == applicant]
         filled, prefilled = prefill(one_thing, body.form, held)
         try:
             form = form_model(one_thing).model_validate(filled)

@@ -37,6 +37,7 @@ class LicenceLibrary:
             f"create table if not exists licences ({', '.join(COLUMNS)}, revoked integer default 0,"
             " primary key (id))",
             "create index if not exists by_holder on licences (holder)",
+            "create index if not exists by_holder_type on licences (holder, type, issued_on)",
         )
 
     def issue(self, licences: Iterable[ELicence]) -> None:
@@ -62,14 +63,30 @@ class LicenceLibrary:
                 rows,
             )
 
+    def current_of(self, holders: Iterable[str]) -> list[ELicence]:
+        """The newest valid licence of each type these holders hold, newest first: what
+        prefill and skipping read (a holder who applied a thousand times has a thousand
+        licences of a type; the application needs one)."""
+        wanted = sorted(set(holders))
+        return self._licences(
+            f"select {', '.join(COLUMNS)} from licences l where revoked = 0 and holder in"
+            f" ({', '.join('?' * len(wanted))}) and rowid = (select rowid from licences m"
+            " where m.holder = l.holder and m.type = l.type and m.revoked = 0"
+            " order by issued_on desc, rowid desc limit 1) order by issued_on desc, rowid desc",
+            wanted,
+        )
+
     def held_by(self, holders: Iterable[str]) -> list[ELicence]:
         """The valid (not revoked) licences of these holders, newest first."""
         wanted = sorted(set(holders))
-        rows = self._db.execute(
+        return self._licences(
             f"select {', '.join(COLUMNS)} from licences where revoked = 0 and holder in"
             f" ({', '.join('?' * len(wanted))}) order by issued_on desc, rowid desc",
             wanted,
         )
+
+    def _licences(self, query: str, parameters: list[str]) -> list[ELicence]:
+        rows = self._db.execute(query, parameters)
         return [
             ELicence.model_validate(
                 {**dict(zip(COLUMNS, row, strict=True)), "data": orjson.loads(row[6])}

@@ -80,7 +80,7 @@ def main() -> None:
         spies = {
             name: subprocess.Popen(
                 [
-                    "py-spy",
+                    str(Path(sys.executable).parent / "py-spy"),
                     "record",
                     "--pid",
                     str(pid),

@@ -1,7 +1,9 @@
 from datetime import date
+from pathlib import Path
 
 from one_things import Applicant, form_model, load_catalogue, plan
 from one_things.licences import ELicence, content_hash, holders, licence_id, prefill
+from orchestrator.stores.library import LicenceLibrary
 
 CATALOGUE = load_catalogue()
 DISABILITY = CATALOGUE.get("disability_services")
@@ -67,3 +69,15 @@ def test_holders_are_the_applicant_and_the_once_per_holder_subjects() -> None:
         "44010619950808331X",
         "110105195803150017",
     }
+
+
+def test_the_library_gives_intake_the_newest_licence_of_each_type(tmp_path: Path) -> None:
+    library = LicenceLibrary(tmp_path / "licences.db")
+    older = licence("business_licence", "X", company_name="旧公司")
+    newer = older.model_copy(
+        update={"id": "newer", "issued_on": date(2026, 3, 4), "data": {"company_name": "新公司"}}
+    )
+    other = licence("disability_certificate", "X").model_copy(update={"id": "other"})
+    library.issue([older, newer, other, licence("business_licence", "Y")])
+    assert [lic.id for lic in library.held_by(["X"])] == ["newer", "other", older.id]
+    assert [lic.id for lic in library.current_of(["X"])] == ["newer", "other"]
