@@ -136,8 +136,8 @@ def pace_fetches(settings: Settings) -> None:
     fetches and 60 % of a core per consumer, and, paced at 10 ms, still 40 % of a core for
     the adapters' consumer of every department's topic. The pacing caps that, for aiokafka
     consumers and the Faust consumers built on them: a busy consumer waits at most the short
-    interval, an idle one at most the long one for its first record (25 ms: unloaded, a hop through an idle
-    consumer measured 44 ms at p50 with 40 ms).
+    interval, an idle one at most the long one for its first record (25 ms: unloaded, a hop
+    through an idle consumer measured 44 ms at p50 with 40 ms).
     """
     busy = settings.kafka_fetch_pacing_ms / 1000
     idle = max(settings.kafka_idle_fetch_pacing_ms / 1000, busy)
