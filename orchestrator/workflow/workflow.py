@@ -7,9 +7,9 @@ through Temporal) every completed task is undone, newest first (`way_back`). Tal
 departments is `exchange`; the record, search attributes and status events are `platform`;
 the pure decisions are `steps`.
 
-Deterministic: no I/O, no clocks, no randomness; all of that lives in activities. Status
-events go out through ordinary activities, never local ones (a local activity that keeps
-failing leaves backoff timers and markers that a restarted worker could not replay).
+Deterministic: no I/O, no clocks, no randomness; all of that lives in activities. Commands
+and status events are published by a local activity first, an ordinary one if the broker
+does not take it within seconds (`platform.Platform._publish` says why).
 """
 
 from __future__ import annotations

@@ -67,6 +67,12 @@ def approval(settings: Settings, command: dict[str, object], n: int = 0) -> byte
     return dumps(wrap(proven_by(result, settings, DEPARTMENT)))
 
 
+def handling(raw: bytes | None) -> dict[str, object] | None:
+    """The command a record carries if it asks to handle a task (not to undo one)."""
+    data: dict[str, object] = orjson.loads(raw or b"{}").get("data", {})
+    return data if data.get("action") == "handle" else None
+
+
 @asynccontextmanager
 async def at_the_end(settings: Settings, *names: str) -> AsyncIterator[AIOKafkaConsumer]:
     """A consumer of `names` (no group) placed at their ends: it sees what comes from now."""
@@ -121,8 +127,8 @@ class BenchDepartment:
         async with command_reader(self.settings) as consumer:
             ready.set()
             async for record in consumer:
-                command = orjson.loads(record.value)["data"]
-                if command.get("action") != "handle":
+                command = handling(record.value)
+                if command is None:
                     continue
                 key = f"{command['application_id']}/{command['task_id']}"
                 self.seen[key] = record.timestamp / 1000

@@ -12,7 +12,6 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 
-import orjson
 from temporalio.client import Client
 
 from events import topics
@@ -26,7 +25,7 @@ from one_things.plan import ExecutionPlan
 from orchestrator.cli.demo import example
 from orchestrator.workflow.workflow import OneThingWorkflow
 from tests.bench.bare import QUEUE, BareWaitWorkflow, BareWorker
-from tests.bench.department import approval, bench_input, command_reader
+from tests.bench.department import approval, bench_input, command_reader, handling
 from tests.bench.measure import bounded, rss_mib, until_none_running
 
 SAMPLES = 5  # memory samples as the applications come in
@@ -77,7 +76,7 @@ async def onething(n: int, settings: Settings, client: Client) -> dict[str, obje
         samples = await growing(n, start, memory)
         while len(waiting) < n:
             for records in (await consumer.getmany(timeout_ms=1000)).values():
-                waiting += [r for r in (_command(rec.value) for rec in records) if r]
+                waiting += [c for c in (handling(rec.value) for rec in records) if c]
     answers = [approval(settings, command, i) for i, command in enumerate(waiting)]
     producer = kafka.producer(settings)
     await producer.start()
@@ -96,11 +95,6 @@ async def onething(n: int, settings: Settings, client: Client) -> dict[str, obje
     await until_none_running(client, "OneThingWorkflow")
     elapsed = time.perf_counter() - started
     return {"ended_per_s": round(n / elapsed, 1), "drain_s": round(elapsed, 1), "memory": samples}
-
-
-def _command(raw: bytes | None) -> dict[str, object] | None:
-    data: dict[str, object] = orjson.loads(raw or b"{}").get("data", {})
-    return data if data.get("action") == "handle" else None
 
 
 async def bare(n: int, bare_client: Client, worker: BareWorker) -> dict[str, object]:

@@ -8,7 +8,7 @@ import platform
 import statistics
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 Round = dict[str, Any]
 PACKAGES = ("temporalio", "aiokafka", "faust-streaming", "pydantic", "fastapi", "noida-db")
@@ -34,39 +34,80 @@ def peak(samples: list[dict[str, float]], names: tuple[str, ...]) -> float:
     return max(sum(s.get(n, 0.0) for n in names) for s in samples)
 
 
+class Pair(NamedTuple):
+    """A OneThing figure and its bare twin: where each sits in a round, and the goal."""
+
+    label: str
+    short: str  # on the throughput chart
+    ours: str
+    bare: str
+    goal: str = "–"
+
+
+THROUGHPUT = (
+    Pair(
+        "enterprise openings at once, full path (apps/s)",
+        "full path",
+        "opening.full_path.per_s",
+        "opening.bare.per_s",
+        "≥ 0.9",
+    ),
+    Pair(
+        "enterprise openings at once, through the API (apps/s)",
+        "via API",
+        "opening.via_api.per_s",
+        "opening.bare.per_s",
+        "≥ 0.85",
+    ),
+    Pair(
+        "submissions, 32 at a time (/s)",
+        "intake",
+        "intake.via_api.per_s",
+        "intake.bare.per_s",
+        "≥ 0.9",
+    ),
+    Pair(
+        "drain: waiting applications ended (/s)",
+        "drain",
+        "drain.onething.ended_per_s",
+        "drain.bare.ended_per_s",
+        "≥ 0.9",
+    ),
+)
+
+
+def by_tasks(tasks: str) -> tuple[Pair, Pair]:
+    """The rate and the Temporal actions of plans of `tasks` tasks."""
+    base = f"by_tasks.{tasks}"
+    return (
+        Pair(
+            f"{tasks} tasks per application (apps/s)",
+            f"{tasks} tasks",
+            f"{base}.full_path.per_s",
+            f"{base}.bare.per_s",
+        ),
+        Pair(
+            f"{tasks} tasks: Temporal actions per application",
+            f"{tasks} tasks",
+            f"{base}.actions.total",
+            f"{base}.bare_actions.total",
+        ),
+    )
+
+
+def row(rounds: list[Round], pair: Pair) -> tuple[str, str, str, str, str]:
+    return (
+        pair.label,
+        str(median(rounds, pair.ours)),
+        str(median(rounds, pair.bare)),
+        str(ratio(rounds, pair.ours, pair.bare)),
+        pair.goal,
+    )
+
+
 def rows(rounds: list[Round]) -> list[tuple[str, str, str, str, str]]:
     """(figure, OneThing, bare, ratio, goal) for the Markdown table."""
-    out = []
-    for label, ours, bare, goal in (
-        (
-            "enterprise openings at once, full path (apps/s)",
-            "opening.full_path.per_s",
-            "opening.bare.per_s",
-            "≥ 0.9",
-        ),
-        (
-            "enterprise openings at once, through the API (apps/s)",
-            "opening.via_api.per_s",
-            "opening.bare.per_s",
-            "≥ 0.85",
-        ),
-        ("submissions, 32 at a time (/s)", "intake.via_api.per_s", "intake.bare.per_s", "≥ 0.9"),
-        (
-            "drain: waiting applications ended (/s)",
-            "drain.onething.ended_per_s",
-            "drain.bare.ended_per_s",
-            "≥ 0.9",
-        ),
-    ):
-        out.append(
-            (
-                label,
-                str(median(rounds, ours)),
-                str(median(rounds, bare)),
-                str(ratio(rounds, ours, bare)),
-                goal,
-            )
-        )
+    out = [row(rounds, pair) for pair in THROUGHPUT]
     worker = [peak(r["drain"]["onething"]["memory"], ("worker",)) for r in rounds]
     bare_worker = [peak(r["drain"]["bare"]["memory"], ("worker",)) for r in rounds]
     together = [peak(r["drain"]["onething"]["memory"], PROCESSES) for r in rounds]
@@ -82,32 +123,14 @@ def rows(rounds: list[Round]) -> list[tuple[str, str, str, str, str]]:
     out.append(
         (
             "worker + bridge + adapters, all waiting (MiB)",
-            str(statistics.median(together)),
+            f"{statistics.median(together):.1f}",
             "–",
             "–",
             "≤ 512 at 10,000",
         )
     )
     for tasks in rounds[0]["by_tasks"]:
-        base = f"by_tasks.{tasks}"
-        out.append(
-            (
-                f"{tasks} tasks per application (apps/s)",
-                str(median(rounds, f"{base}.full_path.per_s")),
-                str(median(rounds, f"{base}.bare.per_s")),
-                str(ratio(rounds, f"{base}.full_path.per_s", f"{base}.bare.per_s")),
-                "–",
-            )
-        )
-        out.append(
-            (
-                f"{tasks} tasks: Temporal actions per application",
-                str(median(rounds, f"{base}.actions.total")),
-                str(median(rounds, f"{base}.bare_actions.total")),
-                str(ratio(rounds, f"{base}.actions.total", f"{base}.bare_actions.total")),
-                "–",
-            )
-        )
+        out += [row(rounds, pair) for pair in by_tasks(tasks)]
     out.append(
         (
             "completion ÷ critical path (6 tasks, 0.25 s each)",
@@ -163,20 +186,10 @@ def charts(document: dict[str, Any], out: Path) -> None:
 
     rounds = document["rounds"]
     fig, ax = plt.subplots(figsize=(9, 4))
-    labels, ours, bare = [], [], []
-    for label, o, b in (
-        ("full path", "opening.full_path.per_s", "opening.bare.per_s"),
-        ("via API", "opening.via_api.per_s", "opening.bare.per_s"),
-        ("intake", "intake.via_api.per_s", "intake.bare.per_s"),
-        ("drain", "drain.onething.ended_per_s", "drain.bare.ended_per_s"),
-        *(
-            (f"{t} tasks", f"by_tasks.{t}.full_path.per_s", f"by_tasks.{t}.bare.per_s")
-            for t in rounds[0]["by_tasks"]
-        ),
-    ):
-        labels.append(label)
-        ours.append(median(rounds, o))
-        bare.append(median(rounds, b))
+    pairs = [*THROUGHPUT, *(by_tasks(t)[0] for t in rounds[0]["by_tasks"])]
+    labels = [pair.short for pair in pairs]
+    ours = [median(rounds, pair.ours) for pair in pairs]
+    bare = [median(rounds, pair.bare) for pair in pairs]
     xs = range(len(labels))
     ax.bar([x - 0.2 for x in xs], ours, 0.4, label="OneThing")
     ax.bar([x + 0.2 for x in xs], bare, 0.4, label="bare Temporal")
