@@ -1,4 +1,4 @@
-"""The departments process: an adapter for every department, each in its own consumer group.
+"""The departments process: an adapter for every department, all on one consumer.
 
 A department listed in `ONETHING_REST_DEPARTMENTS` is called at its own HTTP system; one in
 `ONETHING_FILE_DEPARTMENTS` trades files in its folder; one in `ONETHING_SIM_SKIP` runs its
@@ -39,7 +39,10 @@ def department_urls(settings: Settings, departments: list[str]) -> dict[str, str
 async def run_departments(
     settings: Settings, only: list[str] | None = None, stop: asyncio.Event | None = None
 ) -> None:
-    """Run an adapter for every catalogue department (or those in `only`), each in its group."""
+    """Run an adapter for every catalogue department (or those in `only`).
+
+    Every replica of the departments process must run the same departments: they share one
+    consumer group, which divides the partitions of all their topics among them."""
     catalogue = load_catalogue(settings.catalogue_dir)
     departments = [d for d in only or catalogue.departments() if d not in settings.sim_skip]
     kafka.pace_fetches(settings)
@@ -64,17 +67,14 @@ async def run_departments(
         exchange = Exchange(folder, settings.state_dir / "file-exchange" / f"{department}.sqlite")
         adapters.append(FileExchangeDepartment(department, exchange))
         collectors.append(AnswerCollector(department, exchange, producer, settings))
-    runtimes = [AdapterRuntime(adapter, settings, producer) for adapter in adapters]
+    runtime = AdapterRuntime(adapters, settings, producer)
     try:
-        await asyncio.gather(*(runtime.start() for runtime in runtimes))
+        await runtime.start()
         log.info("departments_started", departments=departments)
         Supervisor(settings.state_dir).mark_ready("departments")
-        await run_until_stopped(
-            stop, *(runtime.run() for runtime in runtimes), *(c.run() for c in collectors)
-        )
+        await run_until_stopped(stop, runtime.run(), *(c.run() for c in collectors))
     finally:
-        for runtime in runtimes:
-            await runtime.stop()
+        await runtime.stop()
         await producer.stop()
         for client in clients.values():
             await client.aclose()

@@ -4,11 +4,17 @@ At least once: an offset is committed only after the results of it and of every 
 record of its partition are published; records are handled concurrently. A result that
 cannot be published (the broker is away) is tried again until it is; a command the adapter
 cannot handle at all is dead-lettered with the reason. No record stops the consumer.
+
+Every department of the process shares one consumer (one fetch loop instead of one per
+department: idle consumers cost a broker round trip each per fetch). A department with
+`adapter_concurrency` commands in flight has its partitions paused until one finishes, so a
+slow or dead department never stalls another.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 
 import orjson
 from aiokafka import ConsumerRebalanceListener, ConsumerRecord, TopicPartition
@@ -30,36 +36,38 @@ log = get_logger(__name__)
 
 
 class AdapterRuntime:
-    """Runs one department's adapter against its task topic, in group `dept-<department>`."""
+    """Runs department adapters against their task topics, in group `departments_group`."""
 
     def __init__(
-        self, adapter: DepartmentAdapter, settings: Settings, producer: kafka.Producer
+        self, adapters: list[DepartmentAdapter], settings: Settings, producer: kafka.Producer
     ) -> None:
-        self._adapter = adapter
+        self._adapters = {topics.department_tasks(a.department): a for a in adapters}
         self._producer = producer
         self._settings = settings
         self._sealer = Sealer.of(settings)
-        self._topic = topics.department_tasks(adapter.department)
-        self._consumer = kafka.consumer(settings, group_id=f"dept-{adapter.department}")
+        self._consumer = kafka.consumer(settings, group_id=settings.departments_group)
         self._offsets: OffsetTracker[TopicPartition] = OffsetTracker()
-        self._slots = asyncio.Semaphore(settings.adapter_concurrency)
-        self.handled = 0
-        self.dead_lettered = 0
+        self._in_flight: Counter[str] = Counter()
 
     async def start(self) -> None:
-        self._consumer.subscribe([self._topic], listener=_Forget(self._offsets))
-        await self._consumer.start()
+        if self._adapters:  # every department may run its own system (`ONETHING_SIM_SKIP`)
+            self._consumer.subscribe(list(self._adapters), listener=_Forget(self._offsets))
+            await self._consumer.start()
 
     async def stop(self) -> None:
         await self._consumer.stop()
 
     async def run(self) -> None:
         """Handle records concurrently until cancelled; commit each finished prefix."""
+        if not self._adapters:
+            await asyncio.Event().wait()
         committer = asyncio.create_task(self._commit_every(0.2))
         tasks: set[asyncio.Task[None]] = set()
         try:
             async for record in self._consumer:
-                await self._slots.acquire()
+                self._in_flight[record.topic] += 1
+                if self._in_flight[record.topic] >= self._settings.adapter_concurrency:
+                    self._consumer.pause(*self._partitions(record.topic))
                 tp = TopicPartition(record.topic, record.partition)
                 self._offsets.started(tp, record.offset)
                 task = asyncio.create_task(self._process(tp, record))
@@ -72,11 +80,16 @@ class AdapterRuntime:
 
     async def _process(self, tp: TopicPartition, record: ConsumerRecord) -> None:
         try:
-            await self._handle(record)
+            await self._handle(self._adapters[record.topic], record)
             self._offsets.finished(tp, record.offset)
-            self.handled += 1
         finally:
-            self._slots.release()
+            self._in_flight[record.topic] -= 1
+            paused = [p for p in self._consumer.paused() if p.topic == record.topic]
+            if paused and self._in_flight[record.topic] < self._settings.adapter_concurrency:
+                self._consumer.resume(*paused)
+
+    def _partitions(self, topic: str) -> list[TopicPartition]:
+        return [tp for tp in self._consumer.assignment() if tp.topic == topic]
 
     async def _commit_every(self, seconds: float) -> None:
         while True:
@@ -90,7 +103,7 @@ class AdapterRuntime:
                 self._offsets.restore(offsets)
                 log.warning("offsets_not_committed", error=type(exc).__name__)
 
-    async def _handle(self, record: ConsumerRecord) -> None:
+    async def _handle(self, adapter: DepartmentAdapter, record: ConsumerRecord) -> None:
         try:
             command = loads(record.value, TaskCommand).data
         except (ValidationError, orjson.JSONDecodeError, ValueError, TypeError) as exc:
@@ -104,7 +117,7 @@ class AdapterRuntime:
             action=command.action.value,
         ):
             try:
-                result = await self._adapter.handle(command)
+                result = await adapter.handle(command)
             except Exception as exc:  # a defect of one adapter must not stop the department
                 log.exception("command_not_handled")
                 await self._dead_letter(record, f"the adapter failed: {type(exc).__name__}")
@@ -121,7 +134,6 @@ class AdapterRuntime:
         await self._producer.send_until_taken(topics.RESULTS, dumps(wrap(proven)), key, HEADERS)
 
     async def _dead_letter(self, record: ConsumerRecord, reason: str) -> None:
-        self.dead_lettered += 1
         log.warning("command_dead_lettered", topic=record.topic, offset=record.offset)
         letter = self._sealer.dead_letter(
             reason, record.value, record.topic, record.partition, record.offset

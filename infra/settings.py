@@ -115,7 +115,13 @@ class Settings(BaseSettings):
     bridge_concurrency: int = Field(default=16, ge=1)
     worker_metrics_port: int = Field(default=9464, description="The worker's Prometheus page.")
 
-    adapter_concurrency: int = Field(default=256, ge=1, description="Commands in flight.")
+    adapter_concurrency: int = Field(
+        default=256, ge=1, description="Commands in flight per department."
+    )
+    departments_group: str = Field(
+        default="onething-departments",
+        description="The departments process's consumer group (one for all its departments).",
+    )
 
     catalogue_dir: Path | None = None
     licence_library: Path | None = Field(

@@ -20,7 +20,7 @@ from infra.settings import Settings
 from orchestrator.workflow.models import ApplicationStatus
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-GROUPS = ("onething-bridge", "onething-intake")  # and each department's `dept-<code>`
+GROUPS = ("onething-bridge", "onething-intake")  # and the departments', and Kafka-native `dept-*`
 
 
 class Snapshot(Collector):
@@ -69,7 +69,11 @@ async def kafka_metrics(settings: Settings) -> list[Metric]:
             "onething_consumer_lag", "Messages not yet consumed.", labels=["group", "topic"]
         )
         listed = [str(g[0]) for g in await admin.list_consumer_groups()]
-        ours = [g for g in listed if g in GROUPS or g.startswith("dept-")]
+        ours = [
+            g
+            for g in listed
+            if g in GROUPS or g == settings.departments_group or g.startswith("dept-")
+        ]
         for group in sorted(ours):
             committed = await admin.list_consumer_group_offsets(group)
             for topic, behind in _lag(ends, committed).items():

@@ -23,7 +23,6 @@ from typing import Any, TypeVar
 from temporalio.client import Client
 
 from infra.services import Deployment
-from infra.settings import Settings
 from orchestrator.client import connect
 from tests.bench import drain, hops, intake, report, throughput
 from tests.bench.bare import bare_worker
@@ -65,14 +64,18 @@ async def step(name: str, work: Awaitable[T]) -> T:
     return result
 
 
-async def one_round(scale: dict[str, int], settings: Settings) -> dict[str, Any]:
+async def one_round(scale: dict[str, int], deployment: Deployment) -> dict[str, Any]:
+    settings = deployment.settings
     client = await connect(settings)
     bare = await Client.connect(settings.temporal)
     with bare_worker(settings.temporal) as worker:
+        pids = {name: pid for name, pid in deployment.status().items() if pid is not None}
         return {
             "opening": await step(
                 f"{scale['opening']} enterprise openings at once",
-                throughput.opening(scale["opening"], settings, client, bare),
+                throughput.opening(
+                    scale["opening"], settings, client, bare, {**pids, "bare": worker.process.pid}
+                ),
             ),
             "intake": await step(
                 f"{scale['intake']} submissions",
@@ -115,7 +118,7 @@ def main() -> None:
         deployment = Deployment(settings)
         try:
             deployment.up()
-            results.append(asyncio.run(one_round(scale, settings)))
+            results.append(asyncio.run(one_round(scale, deployment)))
             RESULTS.mkdir(parents=True, exist_ok=True)
             (RESULTS / "rounds.json").write_text(json.dumps(results, indent=1))  # kept if one fails
         finally:

@@ -4,6 +4,7 @@ Temporal actions a workflow's history counts."""
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -69,6 +70,14 @@ async def terminate_running(client: Client, workflow_type: str) -> int:
     return len(ids)
 
 
+def children(pid: int) -> list[int]:
+    found = []
+    for thread in Path(f"/proc/{pid}/task").iterdir():
+        listed = thread / "children"
+        found += [int(c) for c in listed.read_text().split()] if listed.exists() else []
+    return found
+
+
 def rss_mib(pid: int) -> float:
     """Resident memory of a process with its children."""
     total = 0.0
@@ -76,11 +85,27 @@ def rss_mib(pid: int) -> float:
         for line in status:
             if line.startswith("VmRSS:"):
                 total = int(line.split()[1]) / 1024
-    for thread in Path(f"/proc/{pid}/task").iterdir():
-        children = thread / "children"
-        for child in children.read_text().split() if children.exists() else []:
-            total += rss_mib(int(child))
-    return round(total, 1)
+    return round(total + sum(rss_mib(child) for child in children(pid)), 1)
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user and system) a process and its living children have used."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rpartition(")")[2].split()
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(cpu_seconds(child) for child in children(pid))
+
+
+async def cpu_per_run(
+    n: int, one: Callable[[int], Awaitable[object]], pids: dict[str, int]
+) -> dict[str, object]:
+    """`rate` of N runs at once, with each process's CPU milliseconds per run."""
+    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    measured = await rate(n, one)
+    used = {
+        name: round((cpu_seconds(pid) - before[name]) * 1000 / n, 1) for name, pid in pids.items()
+    }
+    return {**measured, "cpu_ms": used}
 
 
 # What Temporal Cloud bills as an action, as the history shows it (queries, heartbeats and

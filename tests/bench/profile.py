@@ -62,7 +62,7 @@ async def run_step(step: str, n: int, settings: Settings) -> None:
         if step == "drain":
             await drain.onething(n, settings, client)
         elif step == "opening":
-            await throughput.opening(n, settings, client, bare)
+            await throughput.opening(n, settings, client, bare, {})
         else:
             await intake.intake(n, settings, client, bare)
 

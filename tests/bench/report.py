@@ -157,6 +157,22 @@ def hop_rows(rounds: list[Round]) -> list[tuple[str, str, str]]:
     return out
 
 
+VARIANTS = ("full_path", "via_api", "bare")
+
+
+def cpu_rows(rounds: list[Round]) -> list[tuple[str, ...]]:
+    """CPU milliseconds per enterprise opening by process, for each variant; then the sum."""
+    processes = list(rounds[0]["opening"]["bare"]["cpu_ms"])
+    out = [
+        (name, *(str(median(rounds, f"opening.{v}.cpu_ms.{name}")) for v in VARIANTS))
+        for name in processes
+    ]
+    totals = (
+        statistics.median(sum(r["opening"][v]["cpu_ms"].values()) for r in rounds) for v in VARIANTS
+    )
+    return [*out, ("all of them", *(f"{t:.1f}" for t in totals))]
+
+
 def markdown(document: dict[str, Any]) -> str:
     rounds = document["rounds"]
     lines = [
@@ -171,6 +187,12 @@ def markdown(document: dict[str, Any]) -> str:
         "| hop | p50 ms | p99 ms |",
         "| --- | --- | --- |",
         *(f"| {' | '.join(r)} |" for r in hop_rows(rounds)),
+        "",
+        "CPU milliseconds per enterprise opening, by process (all at once, as above):",
+        "",
+        "| process | full path | through the API | bare Temporal |",
+        "| --- | --- | --- | --- |",
+        *(f"| {' | '.join(r)} |" for r in cpu_rows(rounds)),
         "",
         f"Settings: {json.dumps(document['settings'])}",
         f"Versions: {json.dumps(document['versions'])}",
@@ -243,6 +265,9 @@ def write(rounds: list[Round], settings: dict[str, Any], out: Path) -> dict[str,
             for r in rows(rounds)
         ],
         "hops": [dict(zip(("hop", "p50_ms", "p99_ms"), r, strict=True)) for r in hop_rows(rounds)],
+        "cpu_ms_per_opening": [
+            dict(zip(("process", *VARIANTS), r, strict=True)) for r in cpu_rows(rounds)
+        ],
         "settings": settings,
         "versions": {
             "python": platform.python_version(),

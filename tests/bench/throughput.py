@@ -23,7 +23,7 @@ from orchestrator.workflow.models import Progress
 from orchestrator.workflow.workflow import OneThingWorkflow
 from tests.bench.bare import QUEUE, BareShapeWorkflow
 from tests.bench.department import BenchDepartment, bench_input, fan_out_plan
-from tests.bench.measure import actions, rate
+from tests.bench.measure import actions, cpu_per_run, rate
 from tests.conftest import portal_client
 
 OPENING = example("enterprise_opening")
@@ -59,8 +59,11 @@ async def run_bare(bare: Client, snapshot: ExecutionPlan) -> str:
     return workflow_id
 
 
-async def opening(n: int, settings: Settings, client: Client, bare: Client) -> dict[str, object]:
-    """Full path, via the API, and bare: N at once each, after a warm-up of 10."""
+async def opening(
+    n: int, settings: Settings, client: Client, bare: Client, pids: dict[str, int]
+) -> dict[str, object]:
+    """Full path, via the API, and bare: N at once each, after a warm-up of 10, with the CPU
+    time each process (`pids`) spent per application."""
     snapshot = opening_plan()
     http = portal_client(settings, timeout=120)
 
@@ -78,7 +81,7 @@ async def opening(n: int, settings: Settings, client: Client, bare: Client) -> d
     try:
         for one in variants.values():
             await rate(10, one)
-        return {name: await rate(n, one) for name, one in variants.items()}
+        return {name: await cpu_per_run(n, one, pids) for name, one in variants.items()}
     finally:
         await http.aclose()
 

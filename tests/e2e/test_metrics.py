@@ -30,7 +30,7 @@ async def test_api_worker_and_bridge_expose_prometheus_metrics(
     assert ("onething_applications", (("status", "withdrawn"),)) in api
     assert ("onething_dlq_messages", ()) in api
     lags = {labels for name, labels in api if name == "onething_consumer_lag"}
-    assert (("group", "dept-hrss"), ("topic", "dept.hrss.tasks")) in lags
+    assert (("group", settings.departments_group), ("topic", "dept.hrss.tasks")) in lags
 
     async with httpx.AsyncClient() as client:
         worker = await client.get(f"http://{settings.host}:{settings.worker_metrics_port}/metrics")
