@@ -48,7 +48,7 @@ class Settings(BaseSettings):
         default=10, ge=0, description="Least time between two fetches of one busy consumer."
     )
     kafka_idle_fetch_pacing_ms: float = Field(
-        default=25, ge=0, description="Most time between two fetches of one idle consumer."
+        default=10, ge=0, description="Most time between two fetches of one idle consumer."
     )
     kafka_replication: int = Field(default=1, ge=1)
 
