@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import asyncio
 
-import httpx
-
 from adapters.base import DepartmentAdapter
 from adapters.breaker import CircuitBreaker
 from adapters.file_exchange import AnswerCollector, Exchange, FileExchangeDepartment
 from adapters.rest import RestDepartment
 from adapters.runtime import AdapterRuntime
 from infra import kafka
+from infra.connections import department_client
+from infra.health import Health, consumer_assigned, kafka_reachable
 from infra.logging import get_logger
 from infra.loops import run_until_stopped
 from infra.settings import Settings
-from infra.supervisor import Supervisor
 from one_things.loader import load_catalogue
 
 log = get_logger(__name__)
@@ -49,7 +48,7 @@ async def run_departments(
     producer = kafka.producer(settings)
     await producer.start()
     clients = {
-        d: httpx.AsyncClient(base_url=url, timeout=settings.rest_timeout_seconds)
+        d: department_client(settings, d, url)
         for d, url in department_urls(settings, departments).items()
     }
     adapters: list[DepartmentAdapter] = [
@@ -70,9 +69,16 @@ async def run_departments(
     runtime = AdapterRuntime(adapters, settings, producer)
     try:
         await runtime.start()
+        health = Health(kafka=kafka_reachable(producer.reachable))
+        if adapters:
+            health.add("consumer", consumer_assigned(runtime.consumer))
         log.info("departments_started", departments=departments)
-        Supervisor(settings.state_dir).mark_ready("departments")
-        await run_until_stopped(stop, runtime.run(), *(c.run() for c in collectors))
+        await run_until_stopped(
+            stop,
+            runtime.run(),
+            *(c.run() for c in collectors),
+            health.serve(settings.host, settings.departments_health_port),
+        )
     finally:
         await runtime.stop()
         await producer.stop()

@@ -45,17 +45,17 @@ class AdapterRuntime:
         self._producer = producer
         self._settings = settings
         self._sealer = Sealer.of(settings)
-        self._consumer = kafka.consumer(settings, group_id=settings.departments_group)
+        self.consumer = kafka.consumer(settings, group_id=settings.departments_group)
         self._offsets: OffsetTracker[TopicPartition] = OffsetTracker()
         self._in_flight: Counter[str] = Counter()
 
     async def start(self) -> None:
         if self._adapters:  # every department may run its own system (`ONETHING_SIM_SKIP`)
-            self._consumer.subscribe(list(self._adapters), listener=_Forget(self._offsets))
-            await self._consumer.start()
+            self.consumer.subscribe(list(self._adapters), listener=_Forget(self._offsets))
+            await self.consumer.start()
 
     async def stop(self) -> None:
-        await self._consumer.stop()
+        await self.consumer.stop()
 
     async def run(self) -> None:
         """Handle records concurrently until cancelled; commit each finished prefix."""
@@ -64,10 +64,10 @@ class AdapterRuntime:
         committer = asyncio.create_task(self._commit_every(0.2))
         tasks: set[asyncio.Task[None]] = set()
         try:
-            async for record in self._consumer:
+            async for record in self.consumer:
                 self._in_flight[record.topic] += 1
                 if self._in_flight[record.topic] >= self._settings.adapter_concurrency:
-                    self._consumer.pause(*self._partitions(record.topic))
+                    self.consumer.pause(*self._partitions(record.topic))
                 tp = TopicPartition(record.topic, record.partition)
                 self._offsets.started(tp, record.offset)
                 task = asyncio.create_task(self._process(tp, record))
@@ -84,12 +84,12 @@ class AdapterRuntime:
             self._offsets.finished(tp, record.offset)
         finally:
             self._in_flight[record.topic] -= 1
-            paused = [p for p in self._consumer.paused() if p.topic == record.topic]
+            paused = [p for p in self.consumer.paused() if p.topic == record.topic]
             if paused and self._in_flight[record.topic] < self._settings.adapter_concurrency:
-                self._consumer.resume(*paused)
+                self.consumer.resume(*paused)
 
     def _partitions(self, topic: str) -> list[TopicPartition]:
-        return [tp for tp in self._consumer.assignment() if tp.topic == topic]
+        return [tp for tp in self.consumer.assignment() if tp.topic == topic]
 
     async def _commit_every(self, seconds: float) -> None:
         while True:
@@ -98,7 +98,7 @@ class AdapterRuntime:
             if not offsets:
                 continue
             try:
-                await self._consumer.commit(offsets)
+                await self.consumer.commit(offsets)
             except KafkaError as exc:  # committed with the next finished prefix instead
                 self._offsets.restore(offsets)
                 log.warning("offsets_not_committed", error=type(exc).__name__)

@@ -2,7 +2,7 @@
 
 from infra.errors import InfraError, LoopEnded, StackError
 from infra.settings import Settings
-from infra.stack import EmbeddedStack, create_topics
+from infra.stack import EmbeddedStack
 from infra.supervisor import Supervisor, free_port, port_open
 
 __all__ = [
@@ -12,7 +12,6 @@ __all__ = [
     "Settings",
     "StackError",
     "Supervisor",
-    "create_topics",
     "free_port",
     "port_open",
 ]

@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.consumer.fetcher import Fetcher
 from aiokafka.errors import KafkaError
 
+from infra.connections import kafka_options
 from infra.logging import get_logger
 from infra.settings import Settings
 
@@ -27,7 +28,7 @@ Headers = list[tuple[str, bytes]] | None
 
 def _new_producer(settings: Settings) -> AIOKafkaProducer:
     return AIOKafkaProducer(
-        bootstrap_servers=settings.kafka,
+        **kafka_options(settings),
         acks="all",
         enable_idempotence=True,
         linger_ms=2,
@@ -56,6 +57,10 @@ class Producer:
 
     async def stop(self) -> None:
         await self._producer.stop()
+
+    async def reachable(self) -> None:
+        """Raise unless the broker answers a metadata request now."""
+        await self._producer.client.fetch_all_metadata()
 
     async def send(
         self, topic: str, value: bytes, key: bytes | None = None, headers: Headers = None
@@ -118,7 +123,7 @@ def consumer(settings: Settings, *topics: str, group_id: str, **options: Any) ->
     """A consumer of `group_id` with a static member id; offsets committed by the caller."""
     return AIOKafkaConsumer(
         *topics,
-        bootstrap_servers=settings.kafka,
+        **kafka_options(settings),
         group_id=group_id,
         group_instance_id=f"{group_id}.{settings.instance_id}",
         enable_auto_commit=False,
@@ -129,7 +134,8 @@ def consumer(settings: Settings, *topics: str, group_id: str, **options: Any) ->
 
 def pace_fetches(settings: Settings) -> None:
     """Keep fetch requests of one consumer apart: `kafka_fetch_pacing_ms` while records come,
-    doubling with every empty fetch up to `kafka_idle_fetch_pacing_ms`.
+    doubling with every empty fetch up to `kafka_idle_fetch_pacing_ms` (on the embedded
+    broker only, unless `kafka_pace_fetches` says otherwise).
 
     Apache Kafka holds an empty fetch for fetch.max.wait.ms; a broker that answers at once
     (the embedded one does) makes every idle consumer spin — measured here at about 4,000
@@ -137,7 +143,7 @@ def pace_fetches(settings: Settings) -> None:
     idle consumers (one per process) take 15 % of a core in all; backing off to 25 ms when idle
     saved a third of that but added 8 ms at p50 to every hop through an idle consumer.
     """
-    busy = settings.kafka_fetch_pacing_ms / 1000
+    busy = settings.kafka_fetch_pacing_ms / 1000 if settings.paces_fetches else 0.0
     idle = max(settings.kafka_idle_fetch_pacing_ms / 1000, busy)
     original = getattr(Fetcher, "_unpaced_proc_fetch_request", Fetcher._proc_fetch_request)
     if busy <= 0:

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+import httpx
+
 from infra import keyset
 from infra.errors import StackError
 from infra.settings import Settings
@@ -13,10 +15,19 @@ from infra.stack import EmbeddedStack, binary
 from infra.supervisor import Supervisor, free_port
 
 SERVICES = ("simulators", "worker", "bridge", "departments", "api")
+HEALTH_PORTS = {  # where each service answers /livez and /readyz
+    "simulators": "simulators_port",
+    "worker": "worker_health_port",
+    "bridge": "bridge_port",
+    "departments": "departments_health_port",
+    "api": "api_port",
+}
 STARTS = 3  # tries at starting one service before `up` gives up
 
 
 PORTS = (
+    "worker_health_port",
+    "departments_health_port",
     "kafka_port",
     "temporal_port",
     "temporal_ui_port",
@@ -63,13 +74,22 @@ class Deployment:
         for name in started:
             for start in range(1, STARTS + 1):
                 try:
-                    self.supervisor.wait_until(name, partial(self.supervisor.is_ready, name), name)
+                    self.supervisor.wait_until(name, partial(self.ready, name), name)
                     break
                 except StackError:
                     self.supervisor.stop(name)
                     if start == STARTS:
                         raise
                     self.supervisor.start(name, [binary("onething"), name], env=env)
+
+    def ready(self, name: str) -> bool:
+        """The service runs and its `/readyz` says it is ready."""
+        port = getattr(self.settings, HEALTH_PORTS[name])
+        try:
+            answer = httpx.get(f"http://{self.settings.host}:{port}/readyz", timeout=2)
+        except httpx.HTTPError:
+            return False
+        return answer.status_code == 200 and self.supervisor.pid(name) is not None
 
     def down(self) -> list[str]:
         stopped = [name for name in reversed(SERVICES) if self.supervisor.stop(name)]

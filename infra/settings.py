@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import os
 import socket
 from pathlib import Path
 from typing import Literal
@@ -26,10 +27,24 @@ class ApiKey(BaseModel):
     role: Literal["portal", "operator", "department"]
 
 
-class Settings(BaseSettings):
-    """One settings class: point every process at any Kafka and Temporal, no code change."""
+class DepartmentCredentials(BaseModel):
+    """How we prove ourselves to one department's HTTP system, and how we trust it."""
 
-    model_config = SettingsConfigDict(env_prefix="ONETHING_", extra="ignore")
+    bearer_token: SecretStr | None = Field(default=None, description="Sent as Authorization.")
+    cert_file: Path | None = Field(default=None, description="Our client certificate (PEM).")
+    key_file: Path | None = Field(default=None, description="Its private key (PEM).")
+    ca_file: Path | None = Field(default=None, description="CA of the department's server.")
+
+
+class Settings(BaseSettings):
+    """One settings class: point every process at any Kafka and Temporal, no code change.
+
+    A secret may also be a file named like its variable (`ONETHING_KAFKA_SASL_PASSWORD`) in
+    `ONETHING_SECRETS_DIR` (Kubernetes and Compose secrets mount such files)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ONETHING_", extra="ignore", secrets_dir=os.environ.get("ONETHING_SECRETS_DIR")
+    )
 
     state_dir: Path = Field(default=Path(".onething"), description="Pids, logs and data.")
     host: str = "127.0.0.1"
@@ -51,6 +66,21 @@ class Settings(BaseSettings):
         default=10, ge=0, description="Most time between two fetches of one idle consumer."
     )
     kafka_replication: int = Field(default=1, ge=1)
+    kafka_min_insync_replicas: int = Field(
+        default=1, ge=1, description="min.insync.replicas of the topics `onething setup` makes."
+    )
+    kafka_pace_fetches: bool | None = Field(
+        default=None,
+        description="Pace consumers' fetches (for a broker that answers empty fetches at once); "
+        "default: only on the embedded broker.",
+    )
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ca_file: Path | None = Field(default=None, description="CA of the brokers (PEM).")
+    kafka_cert_file: Path | None = Field(default=None, description="Client certificate (PEM).")
+    kafka_key_file: Path | None = Field(default=None, description="Its private key (PEM).")
 
     temporal_address: str | None = Field(
         default=None, description="host:port; default: the embedded dev server."
@@ -58,6 +88,18 @@ class Settings(BaseSettings):
     temporal_port: int = 7233
     temporal_ui_port: int = 8233
     temporal_namespace: str = "default"
+    temporal_tls: bool = Field(
+        default=False, description="TLS to Temporal (implied by a CA, a certificate or a key)."
+    )
+    temporal_ca_file: Path | None = Field(default=None, description="Temporal's CA (PEM).")
+    temporal_cert_file: Path | None = Field(default=None, description="mTLS certificate (PEM).")
+    temporal_key_file: Path | None = Field(default=None, description="Its private key (PEM).")
+    temporal_tls_server_name: str | None = Field(
+        default=None, description="The name the server's certificate is checked against."
+    )
+    temporal_api_key: SecretStr | None = Field(
+        default=None, description="Temporal Cloud API key (TLS is then on)."
+    )
     task_queue: str = "onething"
 
     api_port: int = 8080
@@ -114,6 +156,10 @@ class Settings(BaseSettings):
     bridge_port: int = Field(default=6066, description="The results bridge's metrics page.")
     bridge_concurrency: int = Field(default=16, ge=1)
     worker_metrics_port: int = Field(default=9464, description="The worker's Prometheus page.")
+    worker_health_port: int = Field(default=9466, description="The worker's /livez, /readyz.")
+    departments_health_port: int = Field(
+        default=9467, description="The departments process's /livez and /readyz."
+    )
 
     adapter_concurrency: int = Field(
         default=256, ge=1, description="Commands in flight per department."
@@ -141,6 +187,9 @@ class Settings(BaseSettings):
     )
 
     simulators_port: int = Field(default=8090, description="The simulated department systems.")
+    simulators_address: str | None = Field(
+        default=None, description="Base URL of the simulators; default: on this host's port."
+    )
     sim_latency: dict[str, float] = Field(
         default_factory=dict, description="Seconds a simulated department takes, by department."
     )
@@ -152,6 +201,9 @@ class Settings(BaseSettings):
     )
     rest_departments: dict[str, str] = Field(
         default_factory=dict, description="Department code -> base URL of its HTTP system."
+    )
+    department_credentials: dict[str, DepartmentCredentials] = Field(
+        default_factory=dict, description="Department code -> how we call its HTTP system."
     )
     rest_timeout_seconds: float = Field(default=10.0, gt=0)
     rest_breaker_threshold: int = Field(
@@ -182,6 +234,17 @@ class Settings(BaseSettings):
             raise ValueError(f"payload_key_id {self.payload_key_id!r} is not in payload_keys")
         if any(len(key) != 32 for key in self.payload_key_bytes().values()):
             raise ValueError("every payload key must be 32 bytes (AES-256), base64")
+        if self.kafka_security_protocol.startswith("SASL") and not (
+            self.kafka_sasl_username and self.kafka_sasl_password
+        ):
+            raise ValueError(
+                f"kafka_security_protocol {self.kafka_security_protocol} needs "
+                "kafka_sasl_username and kafka_sasl_password"
+            )
+        if (self.kafka_cert_file is None) != (self.kafka_key_file is None):
+            raise ValueError("kafka_cert_file and kafka_key_file go together")
+        if (self.temporal_cert_file is None) != (self.temporal_key_file is None):
+            raise ValueError("temporal_cert_file and temporal_key_file go together")
         return self
 
     def payload_key_bytes(self) -> dict[str, bytes]:
@@ -213,6 +276,12 @@ class Settings(BaseSettings):
         return self.kafka_bootstrap or f"{self.host}:{self.kafka_port}"
 
     @property
+    def paces_fetches(self) -> bool:
+        if self.kafka_pace_fetches is None:
+            return self.kafka_bootstrap is None  # the embedded broker
+        return self.kafka_pace_fetches
+
+    @property
     def temporal(self) -> str:
         return self.temporal_address or f"{self.host}:{self.temporal_port}"
 
@@ -226,7 +295,7 @@ class Settings(BaseSettings):
 
     @property
     def simulators_url(self) -> str:
-        return f"http://{self.host}:{self.simulators_port}"
+        return self.simulators_address or f"http://{self.host}:{self.simulators_port}"
 
     def latency(self, department: str, default: float) -> float:
         """A simulated department's latency: set for it, else set for all, else `default`."""

@@ -3,29 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import shutil
 import sys
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
-
-from events import topics
+from infra import setup
 from infra.errors import StackError
 from infra.settings import Settings
 from infra.supervisor import Supervisor, port_open
-from one_things import load_catalogue
 
-SEARCH_ATTRIBUTES = {
-    "OneThing": "Keyword",
-    "ApplicationStatus": "Keyword",
-    "PendingDepartments": "KeywordList",
-    "Escalated": "Bool",
-    "ApplicantRef": "Keyword",
-}
 TEMPORAL, KAFKA = "temporal", "kafka"
 
 
@@ -54,8 +42,9 @@ class EmbeddedStack:
             KAFKA: [(s.kafka_port, "Kafka-protocol broker")],
         }
 
-    def up(self, parts: tuple[str, ...] = (TEMPORAL, KAFKA)) -> None:
-        """Start what of `parts` is not running, wait until it answers, create the topics."""
+    def up(self, parts: tuple[str, ...] = (TEMPORAL, KAFKA), prepare: bool = True) -> None:
+        """Start what of `parts` is not running and wait until it answers; then (`prepare`)
+        create the topics and register the search attributes, as `onething setup` does."""
         s = self.settings
         data = s.state_dir / "data"
         data.mkdir(parents=True, exist_ok=True)
@@ -68,7 +57,6 @@ class EmbeddedStack:
                 "--db-filename", str(data / "temporal.db"),
                 "--namespace", s.temporal_namespace,
                 "--log-level", "error",
-                *[f"--search-attribute={k}={v}" for k, v in SEARCH_ATTRIBUTES.items()],
             ],
             KAFKA: [
                 binary("noida-db"), "start", "--only", "kafka",
@@ -87,8 +75,10 @@ class EmbeddedStack:
         for name in parts:
             for port, what in self._ports()[name]:
                 self.supervisor.wait_until(name, partial(port_open, s.host, port), what)
-        if KAFKA in parts:
-            asyncio.run(create_topics(s))
+        if prepare and KAFKA in parts:
+            asyncio.run(setup.create_topics(s))
+        if prepare and TEMPORAL in parts:
+            asyncio.run(setup.register_search_attributes(s))
 
     def down(self) -> list[str]:
         """Stop both; return the names of what was running."""
@@ -96,24 +86,3 @@ class EmbeddedStack:
 
     def status(self) -> dict[str, int | None]:
         return {name: self.supervisor.pid(name) for name in (TEMPORAL, KAFKA)}
-
-
-async def create_topics(settings: Settings) -> list[str]:
-    """Create every topic the catalogue needs; existing topics are left as they are."""
-    catalogue = load_catalogue(settings.catalogue_dir)
-    names = topics.all_topics(catalogue.departments())
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka)
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        new = [
-            NewTopic(n, settings.kafka_partitions, settings.kafka_replication)
-            for n in names
-            if n not in existing
-        ]
-        if new:
-            with contextlib.suppress(TopicAlreadyExistsError):
-                await admin.create_topics(new)
-    finally:
-        await admin.close()
-    return names

@@ -27,17 +27,6 @@ class Supervisor:
     def log_file(self, name: str) -> Path:
         return self.state_dir / "logs" / f"{name}.log"
 
-    def _ready_file(self, name: str) -> Path:
-        return self.state_dir / "run" / f"{name}.ready"
-
-    def mark_ready(self, name: str) -> None:
-        """Called by a service itself once it serves."""
-        self._ready_file(name).parent.mkdir(parents=True, exist_ok=True)
-        self._ready_file(name).touch()
-
-    def is_ready(self, name: str) -> bool:
-        return self._ready_file(name).exists() and self.pid(name) is not None
-
     def pid(self, name: str) -> int | None:
         """The pid of `name` if it is running, else None (a stale pid file is removed)."""
         path = self._pid_file(name)
@@ -57,7 +46,6 @@ class Supervisor:
         if running is not None:
             return running
         self._pid_file(name).parent.mkdir(parents=True, exist_ok=True)
-        self._ready_file(name).unlink(missing_ok=True)
         self.log_file(name).parent.mkdir(parents=True, exist_ok=True)
         with self.log_file(name).open("ab") as log:
             proc = subprocess.Popen(
@@ -83,7 +71,6 @@ class Supervisor:
         if _group_alive(pid):
             _signal_group(pid, signal.SIGKILL)
         self._pid_file(name).unlink(missing_ok=True)
-        self._ready_file(name).unlink(missing_ok=True)
         return True
 
     def wait_until(

@@ -25,6 +25,7 @@ from temporalio.converter import (
 from temporalio.runtime import Runtime
 from temporalio.service import RetryConfig, RPCError, RPCStatusCode
 
+from infra.connections import temporal_options
 from infra.sealing import Sealer
 from infra.settings import Settings
 
@@ -90,7 +91,7 @@ async def connect(
         try:
             return await Client.connect(
                 settings.temporal,
-                namespace=settings.temporal_namespace,
+                **temporal_options(settings),
                 data_converter=data_converter(settings),
                 runtime=runtime,
                 retry_config=retry,

@@ -9,10 +9,10 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from infra import kafka
+from infra.health import Health, kafka_reachable, temporal_reachable
 from infra.logging import get_logger
 from infra.loops import run_until_stopped
 from infra.settings import Settings
-from infra.supervisor import Supervisor
 from one_things import load_catalogue
 from orchestrator.activities.dispatch import TaskActivities, await_answer
 from orchestrator.activities.issuing import LicenceActivities
@@ -71,8 +71,12 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
             ],
             workflow_runner=sandbox(),
         )
+        health = Health(
+            temporal=temporal_reachable(client), kafka=kafka_reachable(producer.reachable)
+        )
         log.info("worker_started", task_queue=settings.task_queue)
-        Supervisor(settings.state_dir).mark_ready("worker")
-        await run_until_stopped(stop, worker.run())
+        await run_until_stopped(
+            stop, worker.run(), health.serve(settings.host, settings.worker_health_port)
+        )
     finally:
         await producer.stop()

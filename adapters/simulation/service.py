@@ -23,8 +23,8 @@ from adapters.simulation.engine import SimulatedDepartment, SystemDown
 from adapters.simulation.records import Records
 from adapters.simulation.spec import DepartmentSpec, load_specs
 from events.contracts import Outcome, TaskCommand
+from infra.health import Health
 from infra.settings import Settings
-from infra.supervisor import Supervisor
 from one_things.loader import Catalogue
 
 
@@ -112,6 +112,8 @@ def create_simulators_app(settings: Settings, catalogue: Catalogue) -> FastAPI:
         for department, spec in load_specs(catalogue).items()
     }
 
+    health = Health()
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         batches = [
@@ -122,12 +124,17 @@ def create_simulators_app(settings: Settings, catalogue: Catalogue) -> FastAPI:
             )
             for department, folder in settings.file_departments.items()
         ]
-        Supervisor(settings.state_dir).mark_ready("simulators")
+        health.add("serving", _serving)
         yield
         for batch in batches:
             batch.cancel()
 
     app = FastAPI(title="OneThing department simulators", lifespan=lifespan)
+    app.router.routes.extend(health.routes())
     for department, simulator in simulators.items():
         app.mount(f"/{department}", _department_app(simulator, settings))
     return app
+
+
+async def _serving() -> None:
+    return None  # the simulators are ready once their lifespan has started

@@ -26,9 +26,9 @@ from events import topics
 from events.contracts import PoorRatingReceived
 from events.envelope import HEADERS, dumps, wrap
 from infra import kafka
+from infra.health import Health, consumer_assigned, kafka_reachable, temporal_reachable
 from infra.logging import get_logger
 from infra.settings import Settings
-from infra.supervisor import Supervisor
 from one_things import (
     Catalogue,
     DepartmentContract,
@@ -108,6 +108,7 @@ def _exit_if_consumer_ended(consuming: asyncio.Task[None]) -> None:
 def create_app(settings: Settings) -> FastAPI:
     catalogue: Catalogue = load_catalogue(settings.catalogue_dir)
     running: dict[str, Services] = {}
+    health = Health()
     links = TrackingLinks(settings)
     keys = Keys(settings, links)
     schemas_readers = Depends(keys.allow(Role.PORTAL, Role.OPERATOR, Role.DEPARTMENT))
@@ -137,7 +138,9 @@ def create_app(settings: Settings) -> FastAPI:
         await consumer.start()
         consuming = asyncio.create_task(consumer.run())
         consuming.add_done_callback(_exit_if_consumer_ended)
-        Supervisor(settings.state_dir).mark_ready("api")
+        health.add("temporal", temporal_reachable(temporal))
+        health.add("kafka", kafka_reachable(producer.reachable))
+        health.add("intake_consumer", consumer_assigned(consumer.consumer))
         try:
             yield
         finally:
@@ -167,9 +170,7 @@ def create_app(settings: Settings) -> FastAPI:
         gathered = [await applications_by_status(up().temporal), *await kafka_metrics(settings)]
         return Response(exposition(gathered), media_type=PROMETHEUS_TYPE)
 
-    @app.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    app.router.routes.extend(health.routes())  # /livez, /readyz: no key, out of the schema
 
     @app.get("/v1/one-things", dependencies=[schemas_readers])
     async def one_things() -> list[OneThingSummary]:

@@ -14,9 +14,10 @@ from temporalio.client import Client
 
 from events import topics
 from infra import kafka
+from infra.connections import faust_credentials
+from infra.health import Health, temporal_reachable
 from infra.logging import get_logger
 from infra.settings import Settings
-from infra.supervisor import Supervisor
 from orchestrator.bridge.apply import ResultApplier
 from orchestrator.client import connect
 from orchestrator.ops.metrics import CONTENT_TYPE, bridge_counters, exposition
@@ -29,7 +30,8 @@ def create_app(settings: Settings) -> faust.App:
     """The Faust app: one agent over dept.results, a metrics page, at-least-once."""
     app = faust.App(
         APP_ID,
-        broker=f"kafka://{settings.kafka}",
+        broker=";".join(f"kafka://{server}" for server in settings.kafka.split(",")),
+        broker_credentials=faust_credentials(settings),
         value_serializer="raw",
         key_serializer="raw",
         processing_guarantee="at_least_once",
@@ -55,6 +57,7 @@ def create_app(settings: Settings) -> faust.App:
                 await producer.send(topic, value, key=key, headers=headers)
 
             state["applier"] = ResultApplier(client, publish, settings)
+            state["client"] = client
         applier_: ResultApplier = state["applier"]
         return applier_
 
@@ -74,11 +77,27 @@ def create_app(settings: Settings) -> faust.App:
         body = exposition(bridge_counters(counters))
         return web.bytes(body, content_type=CONTENT_TYPE.split(";")[0])  # aiohttp adds charset
 
+    health = Health()
+
+    @app.page("/livez")
+    async def livez(web: Any, request: Any) -> Any:
+        return web.text("ok")
+
+    @app.page("/readyz")
+    async def readyz(web: Any, request: Any) -> Any:
+        verdicts = await health.readiness()
+        ready = all(v == "ok" for v in verdicts.values())
+        return web.json({"ready": ready, "checks": verdicts}, status=200 if ready else 503)
+
     @app.task  # type: ignore[untyped-decorator]
     async def started() -> None:
         await applier()
-        Supervisor(settings.state_dir).mark_ready("bridge")
+        health.add("temporal", temporal_reachable(state["client"]))
+        health.add("consumer", faust_assigned)
         log.info("bridge_started", topic=topics.RESULTS)
+
+    async def faust_assigned() -> str | None:
+        return None if app.consumer.assignment() else "the consumer has no partitions"
 
     return app
 

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from aiokafka.errors import KafkaError
+from temporalio.service import RPCError
 
-from infra import keyset
+from infra import keyset, setup
 from infra.errors import StackError
 from infra.services import Deployment
 from infra.settings import Settings
 from orchestrator import bootstrap
 from orchestrator.cli.ops import ops_app
-from orchestrator.cli.output import console, fail
+from orchestrator.cli.output import console, exit_now, fail, report
 
 app = typer.Typer(
     help="OneThing: one application, many departments, in parallel.", no_args_is_help=True
@@ -47,6 +50,26 @@ def stack_down() -> None:
 def stack_status() -> None:
     """Show what of the stack runs."""
     _print_status(Deployment(Settings()).stack.status())
+
+
+@app.command("setup")
+def setup_cluster() -> None:
+    """Create the topics and register the search attributes a cluster needs (idempotent)."""
+    settings = Settings()
+
+    async def both() -> tuple[setup.Done, setup.Done]:
+        return await setup.create_topics(settings), await setup.register_search_attributes(settings)
+
+    try:
+        made_topics, made_attributes = asyncio.run(both())
+    except (KafkaError, RPCError, TimeoutError) as exc:
+        report(f"setup failed ({type(exc).__name__}): {exc}", "")
+    for what, done in (("topics", made_topics), ("search attributes", made_attributes)):
+        console.print(
+            f"{what}: created {', '.join(done.created) or 'none'}; "
+            f"{len(done.present)} already there"
+        )
+    exit_now(0)
 
 
 @app.command("up")

@@ -41,23 +41,23 @@ class IntakeConsumer:
         self._producer = producer
         self._portals = settings.api_keys
         self._sealer = Sealer.of(settings)
-        self._consumer = kafka.consumer(settings, topics.APPLICATIONS, group_id=GROUP)
+        self.consumer = kafka.consumer(settings, topics.APPLICATIONS, group_id=GROUP)
 
     async def start(self) -> None:
-        await self._consumer.start()
+        await self.consumer.start()
 
     async def stop(self) -> None:
-        await self._consumer.stop()
+        await self.consumer.stop()
 
     async def run(self) -> None:
-        async for record in self._consumer:
+        async for record in self.consumer:
             try:
                 await self._take(record)
             except Exception:  # one message never stops the intake: keep it, go on
                 log.exception("application_request_not_taken", offset=record.offset)
                 await self._dead_letter(record, "the request could not be taken in")
             with contextlib.suppress(KafkaError):  # committed with the next one instead
-                await self._consumer.commit()
+                await self.consumer.commit()
 
     async def _take(self, record: ConsumerRecord) -> None:
         try:

@@ -10,13 +10,14 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from events import topics
 from events.contracts import DeadLetter
 from infra import kafka
+from infra.connections import kafka_options
 from infra.sealing import Sealer
 from infra.settings import Settings
 
 
 async def dead_letters(settings: Settings) -> dict[str, DeadLetter]:
     """Every dead letter so far, by `partition:offset` in onething.dlq."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**kafka_options(settings), enable_auto_commit=False)
     await consumer.start()
     try:
         partitions = [

@@ -16,6 +16,7 @@ from prometheus_client.registry import Collector
 from temporalio.client import Client
 
 from events import topics
+from infra.connections import kafka_options
 from infra.settings import Settings
 from orchestrator.workflow.models import ApplicationStatus
 
@@ -49,8 +50,8 @@ async def applications_by_status(client: Client) -> Metric:
 
 async def kafka_metrics(settings: Settings) -> list[Metric]:
     """Messages in the dead-letter topic, and each consumer group's lag per topic."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka, enable_auto_commit=False)
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka)
+    consumer = AIOKafkaConsumer(**kafka_options(settings), enable_auto_commit=False)
+    admin = AIOKafkaAdminClient(**kafka_options(settings))
     await consumer.start()
     await admin.start()
     try:

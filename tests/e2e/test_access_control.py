@@ -23,7 +23,10 @@ async def test_each_role_may_do_what_it_is_for_and_nothing_else(
         assert missing.headers["content-type"] == "application/problem+json"
         wrong = await anonymous.get("/v1/one-things", headers={"X-API-Key": "x" * 24})
         assert wrong.status_code == 401 and wrong.json()["detail"] == "unknown API key"
-        assert (await anonymous.get("/healthz")).status_code == 200
+        assert (await anonymous.get("/livez")).status_code == 200
+        ready = await anonymous.get("/readyz")
+        assert ready.status_code == 200, ready.text
+        assert set(ready.json()["checks"]) == {"temporal", "kafka", "intake_consumer"}
 
         department = {"X-API-Key": DEPARTMENT_KEY}
         assert (await anonymous.get("/v1/one-things/birth/form", headers=department)).is_success
