@@ -138,7 +138,10 @@ class AdapterRuntime:
         letter = self._sealer.dead_letter(
             reason, record.value, record.topic, record.partition, record.offset
         )
-        await self._producer.send_until_taken(topics.DLQ, letter.encode(), record.key)
+        received = kafka.Received.of(record)
+        await self._producer.send_until_taken(
+            topics.DLQ, letter.encode(), received.key, received.headers
+        )
 
 
 class _Forget(ConsumerRebalanceListener):  # type: ignore[misc]

@@ -12,9 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.consumer.fetcher import Fetcher
 from aiokafka.errors import KafkaError
 
@@ -24,6 +24,21 @@ from infra.settings import Settings
 
 log = get_logger(__name__)
 Headers = list[tuple[str, bytes]] | None
+
+
+class Received(NamedTuple):
+    """Where a consumed message came from, with its key and headers: enough to dead-letter it
+    as it came, and to replay it so."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None = None
+    headers: Headers = None
+
+    @classmethod
+    def of(cls, record: ConsumerRecord) -> Received:
+        return cls(record.topic, record.partition, record.offset, record.key, list(record.headers))
 
 
 def _new_producer(settings: Settings) -> AIOKafkaProducer:

@@ -67,9 +67,15 @@ def create_app(settings: Settings) -> faust.App:
     async def apply_results(stream: Any) -> None:
         async for event in stream.events():
             message = event.message
-            await (await applier()).apply(
-                event.value, message.topic, message.partition, message.offset
+            headers = message.headers
+            received = kafka.Received(
+                message.topic,
+                message.partition,
+                message.offset,
+                message.key,
+                list(headers.items() if isinstance(headers, dict) else headers or []),
             )
+            await (await applier()).apply(event.value, received)
 
     @app.page("/metrics")
     async def metrics(web: Any, request: Any) -> Any:

@@ -20,6 +20,7 @@ from events.contracts import (
     TaskResult,
 )
 from events.envelope import loads
+from infra.kafka import Received
 from infra.logging import get_logger
 from infra.sealing import Sealer
 from infra.settings import Settings
@@ -54,21 +55,26 @@ class ResultApplier:
         self._secret_of = lambda key_id, department: settings.department_secret(department, key_id)
         self.counters: Counter[str] = Counter()
 
-    async def apply(self, raw: bytes, topic: str, partition: int, offset: int) -> None:
+    async def apply(self, raw: bytes, received: Received) -> None:
         try:
-            await self._apply(raw, topic, partition, offset)
+            await self._apply(raw, received)
         except Exception as exc:  # one message never stops the bridge
-            log.exception("result_not_applied", topic=topic, partition=partition, offset=offset)
+            log.exception(
+                "result_not_applied",
+                topic=received.topic,
+                partition=received.partition,
+                offset=received.offset,
+            )
             await self._dead_letter(
-                f"result not applied: {type(exc).__name__}: {exc}", raw, topic, partition, offset
+                f"result not applied: {type(exc).__name__}: {exc}", raw, received
             )
 
-    async def _apply(self, raw: bytes, topic: str, partition: int, offset: int) -> None:
+    async def _apply(self, raw: bytes, received: Received) -> None:
         try:
             result = loads(raw, TaskResult).data
             claims = reply.verify(result.reply_token, self._reply_keys)
         except (ValidationError, orjson.JSONDecodeError, ValueError, TypeError) as exc:
-            await self._dead_letter(f"invalid task result: {exc}", raw, topic, partition, offset)
+            await self._dead_letter(f"invalid task result: {exc}", raw, received)
             return
         with bound_contextvars(  # every log line of this answer says which it is
             application_id=result.application_id,
@@ -76,10 +82,10 @@ class ResultApplier:
             attempt=result.attempt,
             outcome=result.outcome.value,
         ):
-            await self._answer(result, claims, raw, (topic, partition, offset))
+            await self._answer(result, claims, raw, received)
 
     async def _answer(
-        self, result: TaskResult, claims: reply.Claims, raw: bytes, where: tuple[str, int, int]
+        self, result: TaskResult, claims: reply.Claims, raw: bytes, received: Received
     ) -> None:
         """Check the answer, then complete the dispatch it answers (or count it stale)."""
         handle = self._client.get_async_activity_handle(
@@ -87,13 +93,13 @@ class ResultApplier:
         )
         refusal = checks.check(result, claims, self._secret_of)
         if refusal is not None:
-            await self._refuse(handle, result, refusal, raw, where)
+            await self._refuse(handle, result, refusal, raw, received)
             return
         try:
             completed = await self._complete_once_recorded(handle, result, claims)
         except RPCError as exc:
             if exc.status is RPCStatusCode.INVALID_ARGUMENT:
-                await self._dead_letter(f"reply token rejected: {exc}", raw, *where)
+                await self._dead_letter(f"reply token rejected: {exc}", raw, received)
                 return
             raise
         if not completed:
@@ -154,12 +160,12 @@ class ResultApplier:
         result: TaskResult,
         refusal: checks.Refusal,
         raw: bytes,
-        where: tuple[str, int, int],
+        received: Received,
     ) -> None:
         """Not applied: dead-lettered; a faulty answer of the right department also fails its
         dispatch, so the task is sent again and, after its attempts, escalated."""
         self.counters["refused"] += 1
-        await self._dead_letter(f"answer refused: {refusal.reason}", raw, *where)
+        await self._dead_letter(f"answer refused: {refusal.reason}", raw, received)
         if not refusal.fails_task:
             return
         failure = ApplicationError(f"answer refused: {refusal.reason}", type="AnswerRefused")
@@ -190,14 +196,16 @@ class ResultApplier:
             )
         )
 
-    async def _dead_letter(
-        self, reason: str, raw: bytes, topic: str, partition: int, offset: int
-    ) -> None:
+    async def _dead_letter(self, reason: str, raw: bytes, received: Received) -> None:
+        """Keep the message in onething.dlq, sealed, with its key and headers as it came."""
         self.counters["dead_lettered"] += 1
+        topic, partition, offset, key, headers = received
         log.warning("message_dead_lettered", topic=topic, partition=partition, offset=offset)
         letter = self._sealer.dead_letter(reason, raw, topic, partition, offset)
-        key = f"{topic}/{partition}/{offset}".encode()
-        await self._publish(topics.DLQ, key, letter.encode(), None)
+        fallback = f"{topic}/{partition}/{offset}".encode()
+        await self._publish(
+            topics.DLQ, key if key is not None else fallback, letter.encode(), headers
+        )
 
 
 async def _retrying(call: Callable[[], Awaitable[None]], ceiling: float = 10.0) -> None:

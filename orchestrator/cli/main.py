@@ -16,8 +16,8 @@ from infra.errors import StackError
 from infra.services import Deployment
 from infra.settings import Settings
 from orchestrator import bootstrap
-from orchestrator.cli.ops import ops_app
-from orchestrator.cli.output import console, exit_now, fail, report
+from orchestrator.cli.ops import AsJson, ops_app
+from orchestrator.cli.output import console, exit_now, fail, listing, report
 
 app = typer.Typer(
     help="OneThing: one application, many departments, in parallel.", no_args_is_help=True
@@ -47,9 +47,9 @@ def stack_down() -> None:
 
 
 @stack_app.command("status")
-def stack_status() -> None:
-    """Show what of the stack runs."""
-    _print_status(Deployment(Settings()).stack.status())
+def stack_status(as_json: AsJson = False) -> None:
+    """Show what of the stack runs; exit 1 if something does not."""
+    _print_status(Deployment(Settings()).stack.status(), as_json)
 
 
 @app.command("setup")
@@ -92,9 +92,9 @@ def down() -> None:
 
 
 @app.command("status")
-def status() -> None:
-    """Show which processes run."""
-    _print_status(Deployment(Settings()).status())
+def status(as_json: AsJson = False) -> None:
+    """Show which processes run; exit 1 if one does not."""
+    _print_status(Deployment(Settings()).status(), as_json)
 
 
 def _print_urls(deployment: Deployment) -> None:
@@ -104,9 +104,14 @@ def _print_urls(deployment: Deployment) -> None:
         console.print(f"{what:>{width}}  {url}")
 
 
-def _print_status(pids: dict[str, int | None]) -> None:
-    for name, pid in pids.items():
-        console.print(f"{name:>12}  {'running (pid ' + str(pid) + ')' if pid else 'stopped'}")
+def _print_status(pids: dict[str, int | None], as_json: bool) -> None:
+    rows = [
+        {"name": name, "state": "running" if pid else "stopped", "pid": str(pid or "")}
+        for name, pid in pids.items()
+    ]
+    listing(rows, ("name", "state", "pid"), as_json)
+    if not all(pids.values()):
+        raise typer.Exit(1)
 
 
 @app.command("worker")

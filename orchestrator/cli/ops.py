@@ -2,32 +2,33 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from infra.settings import Settings
-from orchestrator.cli.output import console, exit_now, fail, report
+from orchestrator.cli.output import against, console, exit_now, fail, listing, report, temporal
+from orchestrator.workflow.models import ApplicationStatus
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
 ops_app = typer.Typer(help="Operator commands.")
+AsJson = Annotated[bool, typer.Option("--json", help="A JSON array, for scripts.")]
 
 
 @ops_app.command("history")
 def ops_history(application_id: str, file: Path) -> None:
     """Write the workflow history of one application to FILE (JSON), e.g. for replay tests."""
-    from orchestrator.client import connect
+    settings = Settings()
 
     async def fetch() -> str:
-        client = await connect(Settings())
+        client = await temporal(settings)
         history = await client.get_workflow_handle(application_id).fetch_history()
         return history.to_json()
 
-    file.write_text(asyncio.run(fetch()))
+    file.write_text(against(settings, fetch()))
     console.print(f"wrote {file}")
     exit_now(0)
 
@@ -37,25 +38,26 @@ ops_app.add_typer(dlq_app, name="dlq")
 
 
 @dlq_app.command("list")
-def dlq_list() -> None:
+def dlq_list(as_json: AsJson = False) -> None:
     """List every message that could not be parsed or applied, with the reason."""
-    from rich.table import Table
-
     from orchestrator.ops.dlq import dead_letters
 
-    table = Table("id", "topic", "partition", "offset", "at", "reason")
-    letters = asyncio.run(dead_letters(Settings()))
-    for letter_id, letter in letters.items():
-        table.add_row(
-            letter_id,
-            letter.topic,
-            str(letter.partition),
-            str(letter.offset),
-            f"{letter.at:%Y-%m-%d %H:%M:%S}",
-            letter.reason[:200],
-        )
-    console.print(table)
-    console.print(f"{len(letters)} dead letters")
+    settings = Settings()
+    letters = against(settings, dead_letters(settings))
+    rows = [
+        {
+            "id": letter_id,
+            "topic": letter.topic,
+            "partition": str(letter.partition),
+            "offset": str(letter.offset),
+            "at": f"{letter.at:%Y-%m-%d %H:%M:%S}",
+            "reason": letter.reason[:200],
+        }
+        for letter_id, (letter, _, _) in letters.items()
+    ]
+    columns = ("id", "topic", "partition", "offset", "at", "reason")
+    listing(rows, columns, as_json, f"{len(letters)} dead letters")
+    exit_now(0)
 
 
 @dlq_app.command("replay")
@@ -65,55 +67,62 @@ def dlq_replay(
     """Publish one dead letter's original message to its original topic again."""
     from orchestrator.ops.dlq import replay
 
+    settings = Settings()
     try:
-        letter = asyncio.run(replay(Settings(), letter_id))
+        letter = against(settings, replay(settings, letter_id))
     except KeyError as exc:
         raise fail(LookupError(f"no dead letter {letter_id}")) from exc
-    console.print(f"replayed {letter_id} to {letter.topic}")
+    console.print(f"replayed {letter_id} to {letter.topic} (its key and headers kept)")
+    exit_now(0)
 
 
 @ops_app.command("show")
-def ops_show(application_id: str) -> None:
+def ops_show(application_id: str, as_json: AsJson = False) -> None:
     """Print an application's story from its workflow history, in order."""
-    from rich.table import Table
+    from temporalio.service import RPCError
 
-    from orchestrator.client import connect
     from orchestrator.ops.history import readable, story
 
+    settings = Settings()
+
     async def fetch() -> list[Any]:
-        client = await connect(Settings())
+        client = await temporal(settings)
         history = await client.get_workflow_handle(application_id).fetch_history()
         return story(await readable(history, client.data_converter.payload_codec))
 
     try:
-        steps = asyncio.run(fetch())
-    except Exception as exc:
-        console.print(f"[red]error:[/red] {application_id}: {exc}")
-        exit_now(1)
-    table = Table("at (UTC)", "event", "task", "department", "detail", title=application_id)
-    for step in steps:
-        table.add_row(
-            f"{step.at:%H:%M:%S.%f}"[:-3], step.event, step.task, step.department, step.detail
-        )
-    console.print(table)
+        steps = against(settings, fetch())
+    except RPCError as exc:
+        report(f"{application_id}: {exc}", "")
+    rows = [
+        {
+            "at": step.at.isoformat() if as_json else f"{step.at:%H:%M:%S.%f}"[:-3],
+            "event": step.event,
+            "task": step.task,
+            "department": step.department,
+            "detail": step.detail,
+        }
+        for step in steps
+    ]
+    listing(rows, ("at", "event", "task", "department", "detail"), as_json, application_id)
     exit_now(0)
 
 
 @ops_app.command("list")
 def ops_list(
-    status: Annotated[str | None, typer.Option(help="running, approved, rejected, …")] = None,
+    status: Annotated[
+        ApplicationStatus | None, typer.Option(help="The application's status.")
+    ] = None,
     one_thing: Annotated[str | None, typer.Option("--one-thing")] = None,
     dept: Annotated[str | None, typer.Option(help="A department with a task open.")] = None,
     escalated: Annotated[
         bool, typer.Option("--escalated", help="Only those waiting for an operator.")
     ] = False,
     limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 50,
+    as_json: AsJson = False,
 ) -> None:
     """List applications, and undos of late approvals (`late:…`), by status, one thing,
     department waited on and escalation (search attributes)."""
-    from rich.table import Table
-
-    from orchestrator.client import connect
     from orchestrator.workflow.names import (
         APPLICATION_STATUS,
         ESCALATED,
@@ -127,7 +136,7 @@ def ops_list(
     if escalated:
         clauses.append(f"{ESCALATED.name} = true")
     for key, value in (
-        (APPLICATION_STATUS, status),
+        (APPLICATION_STATUS, status.value if status is not None else None),
         (ONE_THING, one_thing),
         (PENDING_DEPARTMENTS, dept),
     ):
@@ -135,28 +144,27 @@ def ops_list(
             clauses.append(f"{key.name} = '{value.replace(chr(39), '')}'")
     query = " AND ".join(clauses)
 
-    async def fetch() -> list[tuple[str, str, str, str, str]]:
-        client = await connect(Settings())
+    settings = Settings()
+
+    async def fetch() -> list[dict[str, str]]:
+        client = await temporal(settings)
         rows = []
         async for wf in client.list_workflows(query, limit=limit):
             attrs = wf.typed_search_attributes
             rows.append(
-                (
-                    wf.id,
-                    attrs.get(ONE_THING) or "",
-                    attrs.get(APPLICATION_STATUS) or "",
-                    ", ".join(attrs.get(PENDING_DEPARTMENTS) or []),
-                    f"{wf.start_time:%Y-%m-%d %H:%M:%S}",
-                )
+                {
+                    "application": wf.id,
+                    "one thing": attrs.get(ONE_THING) or "",
+                    "status": attrs.get(APPLICATION_STATUS) or "",
+                    "waiting on": ", ".join(attrs.get(PENDING_DEPARTMENTS) or []),
+                    "submitted (UTC)": f"{wf.start_time:%Y-%m-%d %H:%M:%S}",
+                }
             )
         return rows
 
-    table = Table("application", "one thing", "status", "waiting on", "submitted (UTC)")
-    rows = asyncio.run(fetch())
-    for row in rows:
-        table.add_row(*row)
-    console.print(table)
-    console.print(f"{len(rows)} applications ({query})")
+    rows = against(settings, fetch())
+    columns = ("application", "one thing", "status", "waiting on", "submitted (UTC)")
+    listing(rows, columns, as_json, f"{len(rows)} applications ({query})")
     exit_now(0)
 
 
@@ -209,15 +217,16 @@ def _decide(application_id: str, task_id: str, decision: str, reason: str) -> No
 
 def _update(application_id: str, name: str, arg: BaseModel, done: str) -> None:
     """Send an update; report the workflow's refusal (exit 1) or what was done (exit 0)."""
-    from orchestrator.client import connect
     from orchestrator.errors import UpdateRefused
     from orchestrator.ops import updates
 
+    settings = Settings()
+
     async def send() -> str | None:
         try:
-            await updates.send(await connect(Settings()), application_id, name, arg)
+            await updates.send(await temporal(settings), application_id, name, arg)
         except UpdateRefused as exc:
             return f"{application_id}: {exc}"
         return None
 
-    report(asyncio.run(send()), done)
+    report(against(settings, send()), done)

@@ -109,5 +109,8 @@ class IntakeConsumer:
         letter = self._sealer.dead_letter(
             reason, record.value, record.topic, record.partition, record.offset
         )
-        await self._producer.send_until_taken(topics.DLQ, letter.encode(), key=record.key)
+        received = kafka.Received.of(record)
+        await self._producer.send_until_taken(
+            topics.DLQ, letter.encode(), received.key, received.headers
+        )
         log.warning("application_dead_lettered", offset=record.offset)

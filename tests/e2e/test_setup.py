@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -34,7 +35,7 @@ async def test_setup_on_a_bare_stack_then_an_application_is_approved(tmp_path: P
     settings = stack_settings(tmp_path)
     deployment = Deployment(settings)
     try:
-        deployment.stack.up(prepare=False)  # no topics, no search attributes
+        await asyncio.to_thread(deployment.stack.up, prepare=False)  # no topics, no attributes
         first = setup_cli(settings)
         assert "topics: created dept.amr.tasks" in first, first
         assert "search attributes: created OneThing, ApplicationStatus" in first, first
@@ -42,7 +43,7 @@ async def test_setup_on_a_bare_stack_then_an_application_is_approved(tmp_path: P
         assert "topics: created none" in again, again
         assert "search attributes: created none; 5 already there" in again, again
 
-        deployment.up()
+        await asyncio.to_thread(deployment.up)
         async with portal_client(settings, timeout=30) as http:
             progress = await finished(http, await submit(http, example("retirement")))
         assert progress.status.value == "approved", progress.reason
