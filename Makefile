@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install chromium demo test up down status lint bench faults schemas clean
+.PHONY: install chromium postgresql demo test up down status lint bench bench-scale faults schemas clean
 
 install: $(VENV)/.installed
 
@@ -25,7 +25,14 @@ chromium:  ## headless Chromium and a CJK font (Debian packages) for the trackin
 			chromium fonts-wqy-zenhei >/dev/null; \
 	fi
 
-test: install chromium  ## unit, integration, end-to-end and replay tests on the real stack
+postgresql:  ## Debian's PostgreSQL server, which the tests start for the shared-state path
+	@if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			postgresql >/dev/null; \
+	fi
+
+test: install chromium postgresql  ## unit, integration, end-to-end and replay tests on the real stack
 	$(BIN)/pytest -q
 
 up: install  ## stack and every process in the background (ports from ONETHING_* settings)
@@ -45,6 +52,9 @@ lint: install
 bench: install  ## OneThing beside bare Temporal, 3 rounds (BENCH_SCALE=large: 10,000 waiting)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m tests.bench 3
+
+bench-scale: install  ## openings through the API with one and with two of every process
+	$(BIN)/python -m tests.bench.scale 3 200
 
 faults: install  ## every fault scenario with 60 applications in flight (prints one table)
 	$(BIN)/python -m tests.faults 60 30

@@ -10,20 +10,33 @@ from __future__ import annotations
 
 import asyncio
 
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from adapters import metrics
 from adapters.base import DepartmentAdapter
 from adapters.breaker import CircuitBreaker
 from adapters.file_exchange import AnswerCollector, Exchange, FileExchangeDepartment
 from adapters.rest import RestDepartment
 from adapters.runtime import AdapterRuntime
-from infra import kafka
+from infra import database, kafka
 from infra.connections import department_client
 from infra.health import Health, consumer_assigned, kafka_reachable
+from infra.lease import Lease
 from infra.logging import get_logger
 from infra.loops import run_until_stopped
 from infra.settings import Settings
 from one_things.loader import load_catalogue
 
 log = get_logger(__name__)
+
+
+async def _metrics(_: Request) -> Response:
+    return Response(metrics.exposition(), media_type="text/plain; version=0.0.4")
+
+
+METRICS = Route("/metrics", _metrics)  # calls, latency, retries, breakers by department
 
 
 def department_urls(settings: Settings, departments: list[str]) -> dict[str, str]:
@@ -62,10 +75,12 @@ async def run_departments(
         for d, c in clients.items()
     ]
     collectors = []
+    ledger = database.engine(database.url_of(settings, "file-exchange"))
     for department, folder in settings.file_departments.items():
-        exchange = Exchange(folder, settings.state_dir / "file-exchange" / f"{department}.sqlite")
+        exchange = Exchange(folder, ledger)
+        lease = Lease(ledger, f"file-exchange:{department}", settings.instance_id)
         adapters.append(FileExchangeDepartment(department, exchange))
-        collectors.append(AnswerCollector(department, exchange, producer, settings))
+        collectors.append(AnswerCollector(department, exchange, producer, settings, lease))
     runtime = AdapterRuntime(adapters, settings, producer)
     try:
         await runtime.start()
@@ -77,7 +92,7 @@ async def run_departments(
             stop,
             runtime.run(),
             *(c.run() for c in collectors),
-            health.serve(settings.host, settings.departments_health_port),
+            health.serve(settings.host, settings.departments_health_port, METRICS),
         )
     finally:
         await runtime.stop()

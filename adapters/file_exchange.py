@@ -4,8 +4,9 @@ Every attempt of a command is written once, as `<folder>/drop/<name>.json` (the 
 JSON Schema); the department answers with a TaskResult JSON file of the same name in
 `<folder>/answers/`. An answer is published to dept.results and then moved to
 `answers/done/`; one that does not parse goes to onething.dlq and to `answers/rejected/`. A
-ledger in SQLite remembers what was sent and collected, so a restart (and the redelivery of
-commands it brings) neither writes a command twice nor publishes an answer twice.
+ledger in the shared database remembers what was sent and collected, so a restart (and the
+redelivery of commands it brings) neither writes a command twice nor publishes an answer
+twice.
 """
 
 from __future__ import annotations
@@ -16,16 +17,19 @@ from pathlib import Path
 
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from adapters.base import DepartmentAdapter, signed
 from events import topics
 from events.contracts import TaskCommand, TaskResult
 from events.envelope import HEADERS, dumps, wrap
+from infra.database import files, insert_ignoring
 from infra.kafka import Producer
+from infra.lease import Lease
 from infra.logging import get_logger
 from infra.sealing import Sealer
 from infra.settings import Settings
-from infra.sqlite import open_store
 
 log = get_logger(__name__)
 
@@ -45,24 +49,23 @@ def write_atomically(path: Path, content: bytes) -> None:
 class Exchange:
     """The folders of one department and the ledger of what went through them."""
 
-    def __init__(self, folder: Path, ledger: Path) -> None:
+    def __init__(self, folder: Path, ledger: Engine) -> None:
         self.drop = folder / "drop"
         self.answers = folder / "answers"
         self.done = self.answers / "done"
         self.rejected = self.answers / "rejected"
         for path in (self.drop, self.done, self.rejected):
             path.mkdir(parents=True, exist_ok=True)
-        self._ledger = open_store(
-            ledger,
-            "create table if not exists files (name text, way text, primary key (name, way))",
-        )
+        self._ledger = ledger
 
     def seen(self, name: str, way: str) -> bool:
-        row = self._ledger.execute("select 1 from files where name = ? and way = ?", (name, way))
-        return row.fetchone() is not None
+        query = select(files.c.name).where(files.c.name == name, files.c.way == way)
+        with self._ledger.connect() as connection:
+            return connection.execute(query).first() is not None
 
     def remember(self, name: str, way: str) -> None:
-        self._ledger.execute("insert or ignore into files values (?, ?)", (name, way))
+        with self._ledger.begin() as connection:
+            connection.execute(insert_ignoring(files, self._ledger), {"name": name, "way": way})
 
 
 class FileExchangeDepartment(DepartmentAdapter):
@@ -84,19 +87,29 @@ class AnswerCollector:
     """Publishes each answer file of one department once, then files it away."""
 
     def __init__(
-        self, department: str, exchange: Exchange, producer: Producer, settings: Settings
+        self,
+        department: str,
+        exchange: Exchange,
+        producer: Producer,
+        settings: Settings,
+        lease: Lease,
     ) -> None:
         self.department = department
         self._exchange = exchange
         self._producer = producer
         self._settings = settings
+        self._lease = lease
 
     async def run(self, every: float = 0.2) -> None:
+        """Collect while this replica holds the department's lease (one replica at a time)."""
         while True:
             try:
-                await self.collect()
+                if await asyncio.to_thread(self._lease.hold):
+                    await self.collect()
             except KafkaError as exc:  # the broker is away: the files wait in answers/
                 log.warning("answer_files_waiting", department=self.department, error=str(exc))
+            except SQLAlchemyError as exc:  # the database is away: nobody collects meanwhile
+                log.warning("answer_lease_unknown", department=self.department, error=str(exc))
             await asyncio.sleep(every)
 
     async def collect(self) -> int:

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 
 import httpx
 
+from adapters import metrics
 from adapters.base import DepartmentAdapter, answer, answer_from
 from adapters.breaker import CircuitBreaker
 from events.contracts import Outcome, TaskCommand, TaskResult
@@ -50,6 +52,7 @@ class RestDepartment(DepartmentAdapter):
         self._tries = tries
         self._backoff = backoff
         self.breaker = breaker or CircuitBreaker()
+        metrics.BREAKERS.watched[department] = self.breaker
 
     async def handle(self, command: TaskCommand) -> TaskResult:
         why = "no answer"
@@ -58,6 +61,9 @@ class RestDepartment(DepartmentAdapter):
                 log.warning("department_circuit_open")
                 return answer(command, Outcome.FAILED, reason="the department's system is down")
             wait = self._backoff * 2 ** (attempt - 1) * random.uniform(0.5, 1.5)
+            if attempt > 1:
+                metrics.RETRIES.labels(self.department).inc()
+            started = time.perf_counter()
             try:
                 response = await self._client.post(
                     f"/tasks/{command.action.value}",
@@ -65,6 +71,7 @@ class RestDepartment(DepartmentAdapter):
                     headers={"Idempotency-Key": command.idempotency_key},
                 )
             except httpx.TransportError as exc:  # timeouts included
+                metrics.CALLS.labels(self.department, "unreachable").inc()
                 self.breaker.failed()
                 why = f"unreachable ({type(exc).__name__})"
                 log.warning("department_unreachable", error=type(exc).__name__, call=attempt)
@@ -73,6 +80,8 @@ class RestDepartment(DepartmentAdapter):
                 raise
             else:
                 status = response.status_code
+                metrics.CALLS.labels(self.department, str(status)).inc()
+                metrics.LATENCY.labels(self.department).observe(time.perf_counter() - started)
                 if status < 500 and status not in TRANSIENT:
                     self.breaker.succeeded()
                     if status == 202:  # taken in: the time limit watches it

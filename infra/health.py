@@ -54,12 +54,13 @@ class Health:
     def routes(self) -> list[Route]:
         return [Route("/livez", self.livez), Route("/readyz", self.readyz)]
 
-    async def serve(self, host: str, port: int) -> None:
-        """Serve `/livez` and `/readyz` on a port of their own, until cancelled."""
+    async def serve(self, host: str, port: int, *more: Route) -> None:
+        """Serve `/livez` and `/readyz` (and `more` routes) on a port of their own, until
+        cancelled."""
         import uvicorn
         from starlette.applications import Starlette
 
-        app = Starlette(routes=self.routes())
+        app = Starlette(routes=[*self.routes(), *more])
         config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
         await uvicorn.Server(config).serve()
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 import structlog
+from structlog.typing import Processor
 
 PII_KEYS = frozenset(
     {"name", "id_number", "phone", "applicant", "payload", "form", "mother_id", "father_id"}
@@ -23,23 +24,37 @@ def mask_pii(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping
 
 
 def configure(level: str = "INFO", **always: str) -> None:
-    """Configure structlog (and the stdlib root logger) for one process; `always` is added to
-    every line (a warning that must not be missed)."""
+    """Configure structlog and the stdlib root logger for one process, so every line is JSON,
+    those of aiokafka, Faust, uvicorn and temporalio too; `always` is added to every line (a
+    warning that must not be missed)."""
 
     def add_always(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
         event.update(always)
         return event
 
-    logging.basicConfig(stream=sys.stderr, level=level, format="%(message)s")
+    shared: list[Processor] = [
+        add_always,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        mask_pii,
+        structlog.processors.format_exc_info,
+    ]
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.JSONRenderer(),
+            ],
+        )
+    )
+    logging.basicConfig(handlers=[handler], level=level, force=True)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per call is noise
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
-            add_always,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            mask_pii,
-            structlog.processors.format_exc_info,
+            *shared,
             structlog.processors.JSONRenderer(serializer=orjson.dumps),
         ],
         logger_factory=structlog.BytesLoggerFactory(sys.stderr.buffer),

@@ -23,6 +23,14 @@ HEALTH_PORTS = {  # where each service answers /livez and /readyz
     "api": "api_port",
 }
 STARTS = 3  # tries at starting one service before `up` gives up
+REPLICATED = ("worker", "bridge", "departments", "api")  # the simulators are departments' own
+REPLICA_PORTS = (
+    "worker_health_port",
+    "worker_metrics_port",
+    "departments_health_port",
+    "bridge_port",
+    "api_port",
+)
 
 
 PORTS = (
@@ -46,10 +54,42 @@ def on_free_ports(state_dir: Path, **overrides: object) -> Settings:
 
 
 @dataclass(frozen=True)
+class Instance:
+    """One running copy of a service: its supervisor name and its settings."""
+
+    name: str
+    service: str
+    settings: Settings
+
+
+@dataclass(frozen=True)
 class Deployment:
-    """`up` starts the stack and the services in the background; `down` stops all of it."""
+    """`up` starts the stack and the services in the background; `down` stops all of it.
+
+    `replicas`: the settings of a second (third, …) copy of every replicated service, each
+    with its own instance id and ports, started as `<service>-2` and so on."""
 
     settings: Settings
+    replicas: tuple[Settings, ...] = ()
+
+    @classmethod
+    def with_replicas(cls, settings: Settings, count: int) -> Deployment:
+        extra = tuple(
+            settings.model_copy(
+                update={
+                    "instance_id": f"{settings.instance_id}-{n}",
+                    **{port: free_port() for port in REPLICA_PORTS},
+                }
+            )
+            for n in range(2, count + 1)
+        )
+        return cls(settings, extra)
+
+    def instances(self, services: tuple[str, ...] = SERVICES) -> list[Instance]:
+        found = [Instance(s, s, self.settings) for s in services]
+        for n, replica in enumerate(self.replicas, start=2):
+            found += [Instance(f"{s}-{n}", s, replica) for s in services if s in REPLICATED]
+        return found
 
     @property
     def stack(self) -> EmbeddedStack:
@@ -67,36 +107,43 @@ class Deployment:
         `STARTS` times; one that never gets ready is stopped (it alone) and named in the error.
         """
         self.stack.up()
-        env = self.settings.env()
-        started = [name for name in services if self.supervisor.pid(name) is None]
-        for name in started:
-            self.supervisor.start(name, [binary("onething"), name], env=env)
-        for name in started:
+        started = [i for i in self.instances(services) if self.supervisor.pid(i.name) is None]
+        for instance in started:
+            self._start(instance)
+        for instance in started:
             for start in range(1, STARTS + 1):
                 try:
-                    self.supervisor.wait_until(name, partial(self.ready, name), name)
+                    ready = partial(self.ready, instance)
+                    self.supervisor.wait_until(instance.name, ready, instance.name)
                     break
                 except StackError:
-                    self.supervisor.stop(name)
+                    self.supervisor.stop(instance.name)
                     if start == STARTS:
                         raise
-                    self.supervisor.start(name, [binary("onething"), name], env=env)
+                    self._start(instance)
 
-    def ready(self, name: str) -> bool:
-        """The service runs and its `/readyz` says it is ready."""
-        port = getattr(self.settings, HEALTH_PORTS[name])
+    def _start(self, instance: Instance) -> None:
+        argv = [binary("onething"), instance.service]
+        self.supervisor.start(instance.name, argv, env=instance.settings.env())
+
+    def ready(self, instance: Instance) -> bool:
+        """The instance runs and its `/readyz` says it is ready."""
+        settings = instance.settings
+        port = getattr(settings, HEALTH_PORTS[instance.service])
         try:
-            answer = httpx.get(f"http://{self.settings.host}:{port}/readyz", timeout=2)
+            answer = httpx.get(f"http://{settings.host}:{port}/readyz", timeout=2)
         except httpx.HTTPError:
             return False
-        return answer.status_code == 200 and self.supervisor.pid(name) is not None
+        return answer.status_code == 200 and self.supervisor.pid(instance.name) is not None
 
     def down(self) -> list[str]:
-        stopped = [name for name in reversed(SERVICES) if self.supervisor.stop(name)]
+        names = [i.name for i in reversed(self.instances())]
+        stopped = [name for name in names if self.supervisor.stop(name)]
         return stopped + self.stack.down()
 
     def status(self) -> dict[str, int | None]:
-        return {**self.stack.status(), **{n: self.supervisor.pid(n) for n in SERVICES}}
+        running = {i.name: self.supervisor.pid(i.name) for i in self.instances()}
+        return {**self.stack.status(), **running}
 
     def urls(self) -> dict[str, str]:
         s = self.settings

@@ -170,8 +170,10 @@ class Settings(BaseSettings):
     )
 
     catalogue_dir: Path | None = None
-    licence_library: Path | None = Field(
-        default=None, description="SQLite file of the e-licence library; default: in state_dir."
+    database_url: SecretStr | None = Field(
+        default=None,
+        description="The shared database (postgresql+psycopg://…) of the e-licence library, "
+        "ratings, file-exchange ledgers and leases; default: SQLite files in state_dir.",
     )
     dispatch_attempts: int = Field(
         default=3, ge=1, description="Dispatches of one task before it is escalated."
@@ -288,10 +290,6 @@ class Settings(BaseSettings):
     @property
     def api_url(self) -> str:
         return f"http://{self.host}:{self.api_port}"
-
-    @property
-    def licence_db(self) -> Path:
-        return self.licence_library or self.state_dir / "licences.sqlite"
 
     @property
     def simulators_url(self) -> str:

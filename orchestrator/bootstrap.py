@@ -34,7 +34,7 @@ def _serve_http(asgi: Any, settings: Settings, port: int, **log_context: str) ->
     import uvicorn
 
     configure(**log_context)
-    uvicorn.run(asgi, host=settings.host, port=port, log_level="warning")
+    uvicorn.run(asgi, host=settings.host, port=port, log_level="warning", log_config=None)
 
 
 def serve_worker(settings: Settings) -> None:

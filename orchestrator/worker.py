@@ -8,7 +8,7 @@ from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from infra import kafka
+from infra import database, kafka
 from infra.health import Health, kafka_reachable, temporal_reachable
 from infra.logging import get_logger
 from infra.loops import run_until_stopped
@@ -54,7 +54,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     try:
         key_id = settings.reply_key_id
         acts = TaskActivities(producer, key_id, settings.reply_key_bytes()[key_id])
-        library = LicenceLibrary(settings.licence_db)  # opened once per process
+        library = LicenceLibrary(database.engine(database.url_of(settings, "licences")))
         licences = LicenceActivities(library)
         catalogue = load_catalogue(settings.catalogue_dir)
         proactive = ProactiveActivities(Intake(settings, catalogue, client, library))

@@ -25,7 +25,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from events import topics
 from events.contracts import PoorRatingReceived
 from events.envelope import HEADERS, dumps, wrap
-from infra import kafka
+from infra import database, kafka
 from infra.health import Health, consumer_assigned, kafka_reachable, temporal_reachable
 from infra.logging import get_logger
 from infra.settings import Settings
@@ -122,7 +122,7 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         temporal = await connect(settings, give_up_after=TEMPORAL_PATIENCE)
-        library = LicenceLibrary(settings.licence_db)
+        library = LicenceLibrary(database.engine(database.url_of(settings, "licences")))
         intake = Intake(settings, catalogue, temporal, library)
         kafka.pace_fetches(settings)
         producer = kafka.producer(settings)
@@ -131,7 +131,7 @@ def create_app(settings: Settings) -> FastAPI:
             temporal=temporal,
             intake=intake,
             licences=library,
-            ratings=RatingBook(settings.state_dir / "ratings.sqlite"),
+            ratings=RatingBook(database.engine(database.url_of(settings, "ratings"))),
             producer=producer,
         )
         consumer = IntakeConsumer(settings, intake, producer)

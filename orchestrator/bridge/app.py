@@ -39,6 +39,7 @@ def create_app(settings: Settings) -> faust.App:
         store="memory://",
         web_host=settings.host,
         web_port=settings.bridge_port,
+        datadir=str(settings.state_dir / f"bridge-{settings.instance_id}"),
         topic_partitions=settings.kafka_partitions,
         topic_allow_declare=False,
         consumer_auto_offset_reset="earliest",

@@ -1,4 +1,4 @@
-"""The e-licence library: e-licences by holder, in SQLite beside the deployment's state.
+"""The e-licence library: e-licences by holder, in the shared database (`infra/database.py`).
 
 The worker issues them when an application is approved; the API reads them to prefill forms
 and to skip matters whose licences the holder already holds. A province would point this at
@@ -8,11 +8,12 @@ its own e-licence library (电子证照库); the interface is `issue` and `held_
 from __future__ import annotations
 
 from collections.abc import Iterable
-from pathlib import Path
+from typing import Any
 
 import orjson
+from sqlalchemy import Engine, Select, and_, func, select
 
-from infra.sqlite import open_store
+from infra.database import insert_ignoring, licences
 from one_things.licences import ELicence
 
 COLUMNS = (
@@ -26,70 +27,63 @@ COLUMNS = (
     "application_id",
     "task_id",
 )
+NEWEST_FIRST = (licences.c.issued_on.desc(), licences.c.seq.desc())
 
 
 class LicenceLibrary:
     """Issued e-licences, looked up by holder."""
 
-    def __init__(self, db: Path) -> None:
-        self._db = open_store(
-            db,
-            f"create table if not exists licences ({', '.join(COLUMNS)}, revoked integer default 0,"
-            " primary key (id))",
-            "create index if not exists by_holder on licences (holder)",
-            "create index if not exists by_holder_type on licences (holder, type, issued_on)",
-        )
+    def __init__(self, db: Engine) -> None:
+        self._db = db
 
-    def issue(self, licences: Iterable[ELicence]) -> None:
+    def issue(self, issued: Iterable[ELicence]) -> None:
         """Keep each licence; one already kept (same id) is left as it is."""
         rows = [
-            (
-                lic.id,
-                lic.type,
-                lic.issuer,
-                lic.holder,
-                lic.issued_on.isoformat(),
-                lic.content_hash,
-                orjson.dumps(lic.data),
-                lic.application_id,
-                lic.task_id,
-            )
-            for lic in licences
+            {
+                **lic.model_dump(include=set(COLUMNS) - {"data", "issued_on"}),
+                "issued_on": lic.issued_on.isoformat(),
+                "data": orjson.dumps(lic.data).decode(),
+            }
+            for lic in issued
         ]
-        with self._db:
-            self._db.executemany(
-                f"insert or ignore into licences ({', '.join(COLUMNS)}) values"
-                f" ({', '.join('?' * len(COLUMNS))})",
-                rows,
-            )
+        if rows:
+            with self._db.begin() as connection:
+                connection.execute(insert_ignoring(licences, self._db), rows)
 
     def current_of(self, holders: Iterable[str]) -> list[ELicence]:
         """The newest valid licence of each type these holders hold, newest first: what
         prefill and skipping read (a holder who applied a thousand times has a thousand
         licences of a type; the application needs one)."""
-        wanted = sorted(set(holders))
+        newest = (
+            select(licences.c.seq)
+            .where(
+                licences.c.revoked == 0,
+                licences.c.holder.in_(sorted(set(holders))),
+            )
+            .add_columns(
+                func.row_number()
+                .over(partition_by=(licences.c.holder, licences.c.type), order_by=NEWEST_FIRST)
+                .label("rank")
+            )
+            .subquery()
+        )
         return self._licences(
-            f"select {', '.join(COLUMNS)} from licences l where revoked = 0 and holder in"
-            f" ({', '.join('?' * len(wanted))}) and rowid = (select rowid from licences m"
-            " where m.holder = l.holder and m.type = l.type and m.revoked = 0"
-            " order by issued_on desc, rowid desc limit 1) order by issued_on desc, rowid desc",
-            wanted,
+            self._selected().join(newest, and_(newest.c.seq == licences.c.seq, newest.c.rank == 1))
         )
 
     def held_by(self, holders: Iterable[str]) -> list[ELicence]:
         """The valid (not revoked) licences of these holders, newest first."""
-        wanted = sorted(set(holders))
         return self._licences(
-            f"select {', '.join(COLUMNS)} from licences where revoked = 0 and holder in"
-            f" ({', '.join('?' * len(wanted))}) order by issued_on desc, rowid desc",
-            wanted,
+            self._selected().where(
+                licences.c.revoked == 0, licences.c.holder.in_(sorted(set(holders)))
+            )
         )
 
-    def _licences(self, query: str, parameters: list[str]) -> list[ELicence]:
-        rows = self._db.execute(query, parameters)
-        return [
-            ELicence.model_validate(
-                {**dict(zip(COLUMNS, row, strict=True)), "data": orjson.loads(row[6])}
-            )
-            for row in rows
-        ]
+    @staticmethod
+    def _selected() -> Select[Any]:
+        return select(*(licences.c[name] for name in COLUMNS)).select_from(licences)
+
+    def _licences(self, query: Select[Any]) -> list[ELicence]:
+        with self._db.connect() as connection:
+            rows = connection.execute(query.order_by(*NEWEST_FIRST)).mappings().all()
+        return [ELicence.model_validate({**row, "data": orjson.loads(row["data"])}) for row in rows]

@@ -1,19 +1,20 @@
 """Ratings (好差评): the applicant rates each ended task once, 1 to 5, with a comment.
 
-Kept in SQLite beside the deployment's state, one row per task (the primary key makes "once
-per task" hold under concurrent requests). Aggregates follow the national rating scheme:
-5 非常满意 … 1 非常不满意; a rating of 2 or less is a poor rating (差评) and is followed up.
+Kept in the shared database (`infra/database.py`), one row per task (the primary key makes
+"once per task" hold under concurrent requests, from any API replica). Aggregates follow the
+national rating scheme: 5 非常满意 … 1 非常不满意; a rating of 2 or less is a poor rating
+(差评) and is followed up.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime
-from pathlib import Path
 
 from pydantic import BaseModel, Field
+from sqlalchemy import Engine, case, func, insert, select
+from sqlalchemy.exc import IntegrityError
 
-from infra.sqlite import open_store
+from infra.database import ratings
 from orchestrator.errors import AlreadyRated
 
 POOR = 2
@@ -33,13 +34,8 @@ class RatingSummary(BaseModel):
 
 
 class RatingBook:
-    def __init__(self, db: Path) -> None:
-        self._db = open_store(
-            db,
-            "create table if not exists ratings (application_id text, task_id text,"
-            " department text, matter text, score integer, comment text, at text,"
-            " primary key (application_id, task_id))",
-        )
+    def __init__(self, db: Engine) -> None:
+        self._db = db
 
     def add(
         self,
@@ -50,31 +46,43 @@ class RatingBook:
         rating: Rating,
         at: datetime,
     ) -> None:
+        row = {
+            "application_id": application_id,
+            "task_id": task_id,
+            "department": department,
+            "matter": matter,
+            "score": rating.score,
+            "comment": rating.comment,
+            "at": at.isoformat(),
+        }
         try:
-            self._db.execute(
-                "insert into ratings values (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    application_id,
-                    task_id,
-                    department,
-                    matter,
-                    rating.score,
-                    rating.comment,
-                    at.isoformat(),
-                ),
-            )
-        except sqlite3.IntegrityError as exc:
+            with self._db.begin() as connection:
+                connection.execute(insert(ratings), row)
+        except IntegrityError as exc:
             raise AlreadyRated(task_id) from exc
 
     def summary(self) -> list[RatingSummary]:
-        rows = self._db.execute(
-            "select department, matter, count(*), avg(score), avg(score <= ?) from ratings"
-            " group by department, matter order by department, matter",
-            (POOR,),
+        poor = case((ratings.c.score <= POOR, 1.0), else_=0.0)
+        query = (
+            select(
+                ratings.c.department,
+                ratings.c.matter,
+                func.count(),
+                func.avg(ratings.c.score),
+                func.avg(poor),
+            )
+            .group_by(ratings.c.department, ratings.c.matter)
+            .order_by(ratings.c.department, ratings.c.matter)
         )
+        with self._db.connect() as connection:
+            rows = connection.execute(query).all()
         return [
             RatingSummary(
-                department=d, matter=m, count=n, mean=round(mean, 2), poor_share=round(poor, 3)
+                department=d,
+                matter=m,
+                count=n,
+                mean=round(float(mean), 2),
+                poor_share=round(float(poor_share), 3),
             )
-            for d, m, n, mean, poor in rows
+            for d, m, n, mean, poor_share in rows
         ]

@@ -43,3 +43,13 @@ async def test_api_worker_and_bridge_expose_prometheus_metrics(
     assert {"hrss", "nhsa"} <= {d["department"] for d in durations}
     assert "temporal_workflow_completed" in worker.text  # the SDK's own metrics beside ours
     assert bridge_fates(bridge.text)["applied"] >= 3
+
+    async with httpx.AsyncClient() as client:
+        adapters = await client.get(
+            f"http://{settings.host}:{settings.departments_health_port}/metrics"
+        )
+    calls = samples(adapters.text)
+    assert calls[("onething_department_calls_total", (("department", "hrss"), ("status", "200")))]
+    assert ("onething_department_call_seconds_count", (("department", "hrss"),)) in calls
+    closed = (("department", "hrss"), ("state", "closed"))
+    assert calls[("onething_department_breaker", closed)] == 1.0

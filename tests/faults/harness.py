@@ -75,9 +75,10 @@ class Outcome:
 
 
 @contextlib.asynccontextmanager
-async def deployment(**overrides: object) -> AsyncIterator[Deployment]:
+async def deployment(replicas: int = 1, **overrides: object) -> AsyncIterator[Deployment]:
     """A fresh deployment: departments answering in 0.5 s, every matter at its real time
-    limit (days), so a lost dispatch stays lost unless the product notices it."""
+    limit (days), so a lost dispatch stays lost unless the product notices it; `replicas`
+    copies of every process but the simulated departments."""
     state = Path(tempfile.mkdtemp(prefix="onething-faults-"))
     settings = stack_settings(
         state,
@@ -86,7 +87,7 @@ async def deployment(**overrides: object) -> AsyncIterator[Deployment]:
         api_keys=API_KEYS,
         **overrides,
     )
-    running = Deployment(settings)
+    running = Deployment.with_replicas(settings, replicas)
     try:
         await asyncio.to_thread(running.up)
         yield running

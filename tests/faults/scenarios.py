@@ -1,4 +1,4 @@
-"""The seven faults a province tries before going live, each on a deployment of its own.
+"""The faults a province tries before going live, each on a deployment of its own.
 
 Each scenario puts `n` applications in flight, injects one fault, restarts only what it
 took away (as an operator or a supervisor would), and counts what became of them.
@@ -32,10 +32,12 @@ from tests.faults.harness import (
     kill,
     poll_during,
     portal,
+    read,
     settle,
     submit,
     wait_until_ended,
 )
+from tests.postgres import postgres_server
 
 Scenario = Callable[[int, float], Awaitable[Outcome]]
 
@@ -52,6 +54,25 @@ async def killed(name: str, n: int) -> Outcome:
             await asyncio.sleep(2.0)
             await asyncio.to_thread(running.up)  # starts only what is not running
             await settle(outcome, settings, http, app_ids, {}, time.monotonic())
+    return outcome
+
+
+async def one_of_each_killed(n: int, outage: float) -> Outcome:
+    """Two of every process, their state in PostgreSQL; half the applications submitted
+    through each API; then one of each is killed and not restarted: the others carry on."""
+    outcome = Outcome("two of each, one of each SIGKILL, not restarted")
+    with postgres_server() as database_url:
+        async with deployment(replicas=2, database_url=database_url) as running:
+            first, second = running.settings, running.replicas[0]
+            async with portal(first) as http, portal(second) as other:
+                app_ids = await submit(http, n - n // 2) + await submit(other, n // 2)
+                await asyncio.sleep(1.0)
+                for name in ("worker", "bridge", "departments", "api-2"):
+                    await asyncio.to_thread(kill, first, name)
+                await settle(outcome, first, http, app_ids, {}, time.monotonic())
+                outcome.checks["one API reads the other's"] = all(
+                    [await read(http, app_id) is not None for app_id in app_ids]
+                )
     return outcome
 
 
@@ -241,4 +262,5 @@ SCENARIOS: dict[str, Scenario] = {
     "temporal": temporal_down,
     "results": results_replayed,
     "withdrawals": withdrawals_while_psb_fails,
+    "replicas": one_of_each_killed,
 }

@@ -9,6 +9,7 @@ from tests.faults.scenarios import (
     SCENARIOS,
     broker_down,
     killed_while_dispatching,
+    one_of_each_killed,
     results_replayed,
     withdrawals_while_psb_fails,
 )
@@ -42,6 +43,10 @@ async def test_a_withdrawal_racing_the_last_approval_is_answered_409_or_undone()
     outcome = await withdrawals_while_psb_fails(N, 0)
     assert_clean(outcome)
     assert set(outcome.during_outage) <= {202, 409}
+
+
+async def test_two_of_each_go_on_when_one_of_each_is_killed() -> None:
+    assert_clean(await one_of_each_killed(N, 0))
 
 
 @pytest.mark.parametrize("name", ["worker", "bridge", "departments", "temporal"])

@@ -120,3 +120,20 @@ def test_the_image_runs_the_package_as_a_user_that_is_not_root() -> None:
     assert final and final[-1]["value"] not in {"root", "0"}
     assert re.search(r'ENTRYPOINT \["onething"\]', parser.content)
     assert unknown(list(parser.envs)) == []
+
+
+def test_dashboards_and_alerts_ask_only_for_metrics_we_serve() -> None:
+    source = "\n".join(
+        p.read_text()
+        for d in ("orchestrator", "adapters", "infra")
+        for p in (ROOT / d).rglob("*.py")
+    )
+    asked = set()
+    for path in (DEPLOY / "alerts.yml", DEPLOY / "grafana" / "onething.json"):
+        asked |= set(re.findall(r"\bonething_[a-z_]+", path.read_text()))
+    assert asked
+    for metric in sorted(asked):
+        base = re.sub(r"_(total|bucket|count|sum)$", "", metric)
+        assert f'"{base}"' in source, f"{metric} is not a metric of ours"
+    dashboard = orjson.loads((DEPLOY / "grafana" / "onething.json").read_bytes())
+    assert all(panel["targets"][0]["expr"] for panel in dashboard["panels"])

@@ -6,6 +6,7 @@ from adapters.simulation.engine import SimulatedDepartment
 from adapters.simulation.records import Records
 from adapters.simulation.spec import load_specs
 from events import Outcome, TaskResult
+from infra import database
 from one_things import load_catalogue
 from tests.factories import task_command
 
@@ -21,7 +22,7 @@ COMMAND = task_command(
 
 
 def exchange(tmp_path: Path) -> Exchange:
-    return Exchange(tmp_path / "mnr", tmp_path / "ledger.sqlite")
+    return Exchange(tmp_path / "mnr", database.engine(database.sqlite_url(tmp_path / "ledger.db")))
 
 
 async def test_each_command_attempt_is_written_once_even_after_a_restart(tmp_path: Path) -> None:

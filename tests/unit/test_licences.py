@@ -1,6 +1,7 @@
 from datetime import date
 from pathlib import Path
 
+from infra import database
 from one_things import Applicant, form_model, load_catalogue, plan
 from one_things.licences import ELicence, content_hash, holders, licence_id, prefill
 from orchestrator.stores.library import LicenceLibrary
@@ -72,7 +73,7 @@ def test_holders_are_the_applicant_and_the_once_per_holder_subjects() -> None:
 
 
 def test_the_library_gives_intake_the_newest_licence_of_each_type(tmp_path: Path) -> None:
-    library = LicenceLibrary(tmp_path / "licences.db")
+    library = LicenceLibrary(database.engine(database.sqlite_url(tmp_path / "licences.db")))
     older = licence("business_licence", "X", company_name="旧公司")
     newer = older.model_copy(
         update={"id": "newer", "issued_on": date(2026, 3, 4), "data": {"company_name": "新公司"}}

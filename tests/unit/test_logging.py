@@ -1,7 +1,11 @@
+import logging
+
+import orjson
+import pytest
 import structlog
 from structlog.testing import capture_logs
 
-from infra.logging import mask_pii
+from infra.logging import configure, mask_pii
 
 
 def test_personal_data_is_masked() -> None:
@@ -20,3 +24,21 @@ def test_personal_data_is_masked() -> None:
         }
     ]
     structlog.reset_defaults()
+
+
+def test_the_libraries_lines_are_json_too(capfd: pytest.CaptureFixture[str]) -> None:
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        configure(instance="a-1")
+        logging.getLogger("aiokafka.consumer").warning("Heartbeat failed for group %s", "g")
+        structlog.get_logger("ours").info("ours", phone="13800138000")
+        lines = [orjson.loads(line) for line in capfd.readouterr().err.splitlines()]
+    finally:
+        structlog.reset_defaults()
+        root.handlers, root.level = handlers, level
+    library, ours = lines
+    assert library["event"] == "Heartbeat failed for group g"
+    assert library["logger"] == "aiokafka.consumer" and library["level"] == "warning"
+    assert library["instance"] == "a-1" and "timestamp" in library
+    assert ours["phone"] == "***" and ours["instance"] == "a-1"

@@ -1,0 +1,133 @@
+"""Shared state beside Temporal: the e-licence library, the ratings, the file-exchange ledger
+and leases.
+
+In PostgreSQL when `ONETHING_DATABASE_URL` is set, so every replica of every process sees the
+same rows; otherwise in a SQLite file per store in the state directory (one machine). One
+schema either way, made and upgraded by the Alembic migrations in `infra/migrations/` when a
+process first opens the database.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Engine,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    create_engine,
+    event,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import Insert
+
+from infra.settings import Settings
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+metadata = MetaData()
+
+licences = Table(
+    "licences",
+    metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("id", Text, nullable=False, unique=True),
+    Column("type", Text, nullable=False),
+    Column("issuer", Text, nullable=False),
+    Column("holder", Text, nullable=False),
+    Column("issued_on", Text, nullable=False),
+    Column("content_hash", Text, nullable=False),
+    Column("data", Text, nullable=False),
+    Column("application_id", Text),
+    Column("task_id", Text),
+    Column("revoked", Integer, nullable=False, server_default="0"),
+    Index("by_holder_type", "holder", "type", "issued_on"),
+)
+
+ratings = Table(
+    "ratings",
+    metadata,
+    Column("application_id", Text, primary_key=True),
+    Column("task_id", Text, primary_key=True),
+    Column("department", Text, nullable=False),
+    Column("matter", Text, nullable=False),
+    Column("score", Integer, nullable=False),
+    Column("comment", Text, nullable=False),
+    Column("at", Text, nullable=False),
+)
+
+files = Table(  # a file-exchange ledger: file names are unique across departments
+    "files",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("way", Text, primary_key=True),
+)
+
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("holder", Text, nullable=False),
+    Column("expires_at", Float, nullable=False),
+)
+
+_engines: dict[str, Engine] = {}
+_opening = threading.Lock()
+
+
+def url_of(settings: Settings, store: str) -> str:
+    """The database of `store`: the shared one if set, else its own SQLite file."""
+    if settings.database_url is not None:
+        return settings.database_url.get_secret_value()
+    return sqlite_url(settings.state_dir / f"{store}.sqlite")
+
+
+def sqlite_url(path: Path) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}"
+
+
+def engine(url: str) -> Engine:
+    """The process's engine for `url`, its schema migrated to the newest on first use."""
+    with _opening:
+        if url not in _engines:
+            made = create_engine(url, pool_pre_ping=True)
+            if made.dialect.name == "sqlite":
+                event.listen(made, "connect", _write_ahead)
+            migrate(made)
+            _engines[url] = made
+        return _engines[url]
+
+
+def migrate(to: Engine) -> None:
+    """Upgrade the schema to the newest migration (nothing to do when it is there)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with to.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def upserting(table: Table, db: Engine) -> Any:
+    """An INSERT in the engine's dialect, which can say what to do ON CONFLICT."""
+    dialect: Any = postgresql if db.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+def insert_ignoring(table: Table, db: Engine) -> Insert:
+    """INSERT … ON CONFLICT DO NOTHING, in the engine's dialect."""
+    statement: Insert = upserting(table, db).on_conflict_do_nothing()
+    return statement
+
+
+def _write_ahead(connection: Any, _: Any) -> None:
+    connection.execute("pragma journal_mode=wal")

@@ -1,0 +1,125 @@
+"""The shared state (e-licence library, ratings, file-exchange ledger, leases) on a real
+PostgreSQL server, as two replicas see it, and on the embedded default (SQLite)."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, inspect
+
+from adapters.file_exchange import Exchange
+from infra import database
+from infra.lease import Lease
+from one_things.licences import ELicence
+from orchestrator.errors import AlreadyRated
+from orchestrator.stores.library import LicenceLibrary
+from orchestrator.stores.ratings import Rating, RatingBook
+from tests.postgres import postgres_server
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[str]:
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "postgresql":
+        return str(request.getfixturevalue("postgres"))
+    return database.sqlite_url(tmp_path / "state.sqlite")
+
+
+def replicas(url: str) -> tuple[Engine, Engine]:
+    """Two processes' engines on one database (the process cache would share one)."""
+    first = database.engine(url)
+    second = create_engine(url)
+    return first, second
+
+
+def licence(licence_id: str, holder: str, kind: str, issued_on: date) -> ELicence:
+    return ELicence(
+        id=licence_id,
+        type=kind,
+        issuer="amr",
+        holder=holder,
+        issued_on=issued_on,
+        content_hash="h" * 64,
+        data={"company_name": licence_id},
+        application_id="ot-1",
+        task_id="business_registration",
+    )
+
+
+def test_a_licence_issued_by_one_replica_is_read_by_another(url: str) -> None:
+    writer, reader = (LicenceLibrary(e) for e in replicas(url))
+    old = licence(f"old-{url[-6:]}", "X", "business_licence", date(2026, 1, 1))
+    new = licence(f"new-{url[-6:]}", "X", "business_licence", date(2026, 3, 4))
+    other = licence(f"other-{url[-6:]}", "X", "disability_certificate", date(2026, 1, 1))
+    writer.issue([old, new, other])
+    writer.issue([old])  # kept once
+    assert [lic.id for lic in reader.held_by(["X"])] == [new.id, other.id, old.id]
+    assert [lic.id for lic in reader.current_of(["X"])] == [new.id, other.id]
+    assert reader.current_of(["X"])[0].data == {"company_name": new.id}
+
+
+def test_one_rating_per_task_whichever_replica_takes_it(url: str) -> None:
+    first, second = (RatingBook(e) for e in replicas(url))
+    at = datetime(2026, 11, 27, tzinfo=UTC)
+    application = f"ot-{url[-6:]}"
+    first.add(application, "tax_registration", "tax", "tax_registration", Rating(score=2), at)
+    with pytest.raises(AlreadyRated):
+        second.add(application, "tax_registration", "tax", "tax_registration", Rating(score=5), at)
+    summary = second.summary()
+    assert [(s.department, s.count, s.poor_share) for s in summary] == [("tax", 1, 1.0)]
+
+
+def test_the_file_exchange_ledger_is_one_for_every_replica(url: str, tmp_path: Path) -> None:
+    first, second = (Exchange(tmp_path / "mnr", e) for e in replicas(url))
+    first.remember("ot-1__deed__handle__1.json", "sent")
+    assert second.seen("ot-1__deed__handle__1.json", "sent")
+    assert not second.seen("ot-1__deed__handle__1.json", "collected")
+    second.remember("ot-1__deed__handle__1.json", "sent")  # once only, without an error
+
+
+def test_migrations_run_once_and_again_without_change(url: str) -> None:
+    engine = database.engine(url)
+    database.migrate(engine)
+    tables = set(inspect(engine).get_table_names())
+    assert {"licences", "ratings", "files", "leases", "alembic_version"} <= tables
+
+
+def test_a_licence_library_made_before_migrations_is_kept_in_order(tmp_path: Path) -> None:
+    old = tmp_path / "licences.sqlite"
+    with sqlite3.connect(old) as connection:
+        connection.execute(
+            "create table licences (id, type, issuer, holder, issued_on, content_hash, data,"
+            " application_id, task_id, revoked integer default 0, primary key (id))"
+        )
+        connection.execute("create index by_holder_type on licences (holder, type, issued_on)")
+        for licence_id in ("first", "second"):
+            connection.execute(
+                "insert into licences (id, type, issuer, holder, issued_on, content_hash, data,"
+                " application_id, task_id)"
+                " values (?, 'business_licence', 'amr', 'X', '2026-01-01', ?, ?, 'ot-1', 't')",
+                (licence_id, "h" * 64, b'{"company_name": "x"}'),
+            )
+    library = LicenceLibrary(database.engine(database.sqlite_url(old)))
+    assert [lic.id for lic in library.held_by(["X"])] == ["second", "first"]
+
+
+def test_a_lease_has_one_holder_until_it_runs_out(url: str) -> None:
+    first_db, second_db = replicas(url)
+    name = f"file-exchange:mnr-{url[-6:]}"
+    first = Lease(first_db, name, "departments-0", seconds=0.3)
+    second = Lease(second_db, name, "departments-1", seconds=0.3)
+    assert first.hold()
+    assert not second.hold()
+    time.sleep(0.4)  # the first holder stopped renewing (it died)
+    assert second.hold()
+    assert not first.hold()
