@@ -9,6 +9,7 @@ own Kafka-native system; every other one is called over HTTP at its simulated sy
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -17,17 +18,18 @@ from starlette.routing import Route
 from adapters import metrics
 from adapters.base import DepartmentAdapter
 from adapters.breaker import CircuitBreaker
-from adapters.file_exchange import AnswerCollector, Exchange, FileExchangeDepartment
 from adapters.rest import RestDepartment
 from adapters.runtime import AdapterRuntime
-from infra import database, kafka
+from infra import kafka
 from infra.connections import department_client
 from infra.health import Health, consumer_assigned, kafka_reachable
-from infra.lease import Lease
 from infra.logging import get_logger
 from infra.loops import run_until_stopped
 from infra.settings import Settings
 from one_things.loader import load_catalogue
+
+if TYPE_CHECKING:
+    from adapters.file_exchange import AnswerCollector
 
 log = get_logger(__name__)
 
@@ -46,6 +48,28 @@ def department_urls(settings: Settings, departments: list[str]) -> dict[str, str
         for d in departments
         if d not in settings.file_departments
     }
+
+
+def file_exchanges(
+    settings: Settings, producer: kafka.Producer
+) -> tuple[list[DepartmentAdapter], list[AnswerCollector]]:
+    """The file-exchange departments, their ledger in the shared database (imported only when
+    there are such departments: SQLAlchemy weighs 26 MiB in a process)."""
+    if not settings.file_departments:
+        return [], []
+    from adapters.file_exchange import AnswerCollector, Exchange, FileExchangeDepartment
+    from infra import database
+    from infra.lease import Lease
+
+    ledger = database.engine(database.url_of(settings, "file-exchange"))
+    adapters: list[DepartmentAdapter] = []
+    collectors = []
+    for department, folder in settings.file_departments.items():
+        exchange = Exchange(folder, ledger)
+        lease = Lease(ledger, f"file-exchange:{department}", settings.instance_id)
+        adapters.append(FileExchangeDepartment(department, exchange))
+        collectors.append(AnswerCollector(department, exchange, producer, settings, lease))
+    return adapters, collectors
 
 
 async def run_departments(
@@ -74,13 +98,8 @@ async def run_departments(
         )
         for d, c in clients.items()
     ]
-    collectors = []
-    ledger = database.engine(database.url_of(settings, "file-exchange"))
-    for department, folder in settings.file_departments.items():
-        exchange = Exchange(folder, ledger)
-        lease = Lease(ledger, f"file-exchange:{department}", settings.instance_id)
-        adapters.append(FileExchangeDepartment(department, exchange))
-        collectors.append(AnswerCollector(department, exchange, producer, settings, lease))
+    file_adapters, collectors = file_exchanges(settings, producer)
+    adapters += file_adapters
     runtime = AdapterRuntime(adapters, settings, producer)
     try:
         await runtime.start()

@@ -3,8 +3,9 @@ and leases.
 
 In PostgreSQL when `ONETHING_DATABASE_URL` is set, so every replica of every process sees the
 same rows; otherwise in a SQLite file per store in the state directory (one machine). One
-schema either way, made and upgraded by the Alembic migrations in `infra/migrations/` when a
-process first opens the database.
+schema either way, made and upgraded by the Alembic migrations in `infra/migrations/`, which
+`onething setup` (and `stack up`) runs once for the deployment, never N replicas at once as
+they start; a process finds its database at the newest migration or refuses to start.
 """
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -27,13 +26,18 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
+    text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.dml import Insert
 
+from infra.errors import InfraError
 from infra.settings import Settings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+NEWEST = "0001"  # the head of infra/migrations/versions
+STORES = ("licences", "ratings", "file-exchange")
 metadata = MetaData()
 
 licences = Table(
@@ -96,25 +100,56 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
+class NotMigrated(InfraError):
+    """The database is not at the newest migration: `onething setup` has not run."""
+
+
 def engine(url: str) -> Engine:
-    """The process's engine for `url`, its schema migrated to the newest on first use."""
+    """The process's engine for `url`, once its schema is found at the newest migration."""
     with _opening:
         if url not in _engines:
-            made = create_engine(url, pool_pre_ping=True)
-            if made.dialect.name == "sqlite":
-                event.listen(made, "connect", _write_ahead)
-            migrate(made)
+            made = _engine(url)
+            found = version(made)
+            if found != NEWEST:
+                raise NotMigrated(
+                    f"the database is at migration {found or 'none'}, not {NEWEST}: "
+                    "run `onething setup`"
+                )
             _engines[url] = made
         return _engines[url]
 
 
-def migrate(to: Engine) -> None:
-    """Upgrade the schema to the newest migration (nothing to do when it is there)."""
+def _engine(url: str) -> Engine:
+    made = create_engine(url, pool_pre_ping=True)
+    if made.dialect.name == "sqlite":
+        event.listen(made, "connect", _write_ahead)
+    return made
+
+
+def version(db: Engine) -> str | None:
+    """The migration the database is at (None: none yet)."""
+    try:
+        with db.connect() as connection:
+            found = connection.execute(text("select version_num from alembic_version"))
+            return found.scalar_one_or_none()
+    except SQLAlchemyError:
+        return None
+
+
+def migrate(url: str) -> tuple[str | None, str]:
+    """Upgrade `url` to the newest migration; (the migration it was at, the one it is at)."""
+    from alembic import command  # only `setup` migrates: the processes never load Alembic
+    from alembic.config import Config
+
+    db = _engine(url)
+    before = version(db)
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    with to.begin() as connection:
+    with db.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+    db.dispose()
+    return before, NEWEST
 
 
 def upserting(table: Table, db: Engine) -> Any:

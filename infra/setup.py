@@ -1,7 +1,8 @@
-"""What a cluster needs before the first application: the topics and the search attributes.
+"""What a cluster needs before the first application: topics, search attributes, a database.
 
 `onething setup` (and `stack up`, on the embedded stack) creates what is missing and leaves
-what exists; run it again and it does nothing. It says what it did.
+what exists, and migrates the shared database; run it again and it does nothing. It says what
+it did.
 """
 
 from __future__ import annotations
@@ -78,6 +79,18 @@ async def _connected(settings: Settings, wait: float = 30.0) -> Client:
                 return await Client.connect(settings.temporal, **temporal_options(settings))
             except RuntimeError:
                 await asyncio.sleep(0.5)
+
+
+def migrate_databases(settings: Settings) -> Done:
+    """Every store's database at the newest migration (one, when they share PostgreSQL)."""
+    from infra import database  # SQLAlchemy, only in the processes that keep state
+
+    done = Done()
+    for url in dict.fromkeys(database.url_of(settings, store) for store in database.STORES):
+        before, now = database.migrate(url)
+        where = url.rpartition("@")[2]  # no credentials in what is printed
+        (done.present if before == now else done.created).append(f"{where} at {now}")
+    return done
 
 
 async def register_search_attributes(settings: Settings) -> Done:

@@ -44,7 +44,8 @@ class EmbeddedStack:
 
     def up(self, parts: tuple[str, ...] = (TEMPORAL, KAFKA), prepare: bool = True) -> None:
         """Start what of `parts` is not running and wait until it answers; then (`prepare`)
-        create the topics and register the search attributes, as `onething setup` does."""
+        create the topics, register the search attributes and migrate the databases, as
+        `onething setup` does."""
         s = self.settings
         data = s.state_dir / "data"
         data.mkdir(parents=True, exist_ok=True)
@@ -79,6 +80,8 @@ class EmbeddedStack:
             asyncio.run(setup.create_topics(s))
         if prepare and TEMPORAL in parts:
             asyncio.run(setup.register_search_attributes(s))
+        if prepare:
+            setup.migrate_databases(s)
 
     def down(self) -> list[str]:
         """Stop both; return the names of what was running."""

@@ -54,7 +54,10 @@ def stack_status(as_json: AsJson = False) -> None:
 
 @app.command("setup")
 def setup_cluster() -> None:
-    """Create the topics and register the search attributes a cluster needs (idempotent)."""
+    """Create the topics, register the search attributes and migrate the shared database a
+    cluster needs (idempotent)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     settings = Settings()
 
     async def both() -> tuple[setup.Done, setup.Done]:
@@ -62,12 +65,18 @@ def setup_cluster() -> None:
 
     try:
         made_topics, made_attributes = asyncio.run(both())
-    except (KafkaError, RPCError, TimeoutError) as exc:
+        migrated = setup.migrate_databases(settings)
+    except (KafkaError, RPCError, TimeoutError, SQLAlchemyError) as exc:
         report(f"setup failed ({type(exc).__name__}): {exc}", "")
-    for what, done in (("topics", made_topics), ("search attributes", made_attributes)):
+    done = (
+        ("topics", made_topics),
+        ("search attributes", made_attributes),
+        ("databases", migrated),
+    )
+    for what, done_here in done:
         console.print(
-            f"{what}: created {', '.join(done.created) or 'none'}; "
-            f"{len(done.present)} already there"
+            f"{what}: created {', '.join(done_here.created) or 'none'}; "
+            f"{len(done_here.present)} already there"
         )
     exit_now(0)
 

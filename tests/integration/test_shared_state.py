@@ -37,6 +37,7 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 def replicas(url: str) -> tuple[Engine, Engine]:
     """Two processes' engines on one database (the process cache would share one)."""
+    database.migrate(url)
     first = database.engine(url)
     second = create_engine(url)
     return first, second
@@ -87,10 +88,13 @@ def test_the_file_exchange_ledger_is_one_for_every_replica(url: str, tmp_path: P
     second.remember("ot-1__deed__handle__1.json", "sent")  # once only, without an error
 
 
-def test_migrations_run_once_and_again_without_change(url: str) -> None:
-    engine = database.engine(url)
-    database.migrate(engine)
-    tables = set(inspect(engine).get_table_names())
+def test_migrations_run_once_and_again_without_change(url: str, tmp_path: Path) -> None:
+    fresh = database.sqlite_url(tmp_path / "fresh.sqlite")
+    with pytest.raises(database.NotMigrated, match="run `onething setup`"):
+        database.engine(fresh)  # a process refuses a database nobody migrated
+    database.migrate(url)
+    assert database.migrate(url) == (database.NEWEST, database.NEWEST)
+    tables = set(inspect(database.engine(url)).get_table_names())
     assert {"licences", "ratings", "files", "leases", "alembic_version"} <= tables
 
 
@@ -109,6 +113,7 @@ def test_a_licence_library_made_before_migrations_is_kept_in_order(tmp_path: Pat
                 " values (?, 'business_licence', 'amr', 'X', '2026-01-01', ?, ?, 'ot-1', 't')",
                 (licence_id, "h" * 64, b'{"company_name": "x"}'),
             )
+    assert database.migrate(database.sqlite_url(old)) == (None, database.NEWEST)
     library = LicenceLibrary(database.engine(database.sqlite_url(old)))
     assert [lic.id for lic in library.held_by(["X"])] == ["second", "first"]
 

@@ -22,7 +22,9 @@ COMMAND = task_command(
 
 
 def exchange(tmp_path: Path) -> Exchange:
-    return Exchange(tmp_path / "mnr", database.engine(database.sqlite_url(tmp_path / "ledger.db")))
+    url = database.sqlite_url(tmp_path / "ledger.db")
+    database.migrate(url)
+    return Exchange(tmp_path / "mnr", database.engine(url))
 
 
 async def test_each_command_attempt_is_written_once_even_after_a_restart(tmp_path: Path) -> None:

@@ -73,7 +73,9 @@ def test_holders_are_the_applicant_and_the_once_per_holder_subjects() -> None:
 
 
 def test_the_library_gives_intake_the_newest_licence_of_each_type(tmp_path: Path) -> None:
-    library = LicenceLibrary(database.engine(database.sqlite_url(tmp_path / "licences.db")))
+    url = database.sqlite_url(tmp_path / "licences.db")
+    database.migrate(url)
+    library = LicenceLibrary(database.engine(url))
     older = licence("business_licence", "X", company_name="旧公司")
     newer = older.model_copy(
         update={"id": "newer", "issued_on": date(2026, 3, 4), "data": {"company_name": "新公司"}}
