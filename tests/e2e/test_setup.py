@@ -22,7 +22,7 @@ pytestmark = pytest.mark.stack
 def setup_cli(settings: Settings) -> str:
     done = subprocess.run(
         [sys.executable, "-m", "orchestrator.cli.main", "setup"],
-        env={**os.environ, **settings.env()},
+        env={**os.environ, **settings.env(), "COLUMNS": "400"},
         capture_output=True,
         text=True,
         timeout=120,
