@@ -7,7 +7,7 @@ COPY one_things one_things
 COPY orchestrator orchestrator
 COPY adapters adapters
 COPY infra infra
-RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+RUN pip wheel --no-cache-dir --wheel-dir /wheels '.[tracing]'
 
 FROM python:3.11-slim
 RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin onething \

@@ -26,8 +26,8 @@ from adapters.base import DepartmentAdapter, signed
 from adapters.offsets import OffsetTracker
 from events import topics
 from events.contracts import TaskCommand, TaskResult
-from events.envelope import HEADERS, dumps, loads, wrap
-from infra import kafka
+from events.envelope import HEADERS, dumps, loads, traceparent_of, wrap
+from infra import kafka, tracing
 from infra.logging import get_logger
 from infra.sealing import Sealer
 from infra.settings import Settings
@@ -105,10 +105,19 @@ class AdapterRuntime:
 
     async def _handle(self, adapter: DepartmentAdapter, record: ConsumerRecord) -> None:
         try:
-            command = loads(record.value, TaskCommand).data
+            event = loads(record.value, TaskCommand)
         except (ValidationError, orjson.JSONDecodeError, ValueError, TypeError) as exc:
             await self._dead_letter(record, f"invalid task command: {exc}")
             return
+        command = event.data
+        with tracing.consuming(
+            traceparent_of(event), f"{record.topic} process", department=command.department
+        ):
+            await self._answer(adapter, command, record)
+
+    async def _answer(
+        self, adapter: DepartmentAdapter, command: TaskCommand, record: ConsumerRecord
+    ) -> None:
         with bound_contextvars(  # every log line of this command says which it is
             department=command.department,
             application_id=command.application_id,
@@ -130,8 +139,8 @@ class AdapterRuntime:
 
     async def _publish(self, result: TaskResult) -> None:
         key = topics.key(result.application_id)
-        proven = signed(result, self._settings)
-        await self._producer.send_until_taken(topics.RESULTS, dumps(wrap(proven)), key, HEADERS)
+        proven = wrap(signed(result, self._settings), traceparent=tracing.traceparent())
+        await self._producer.send_until_taken(topics.RESULTS, dumps(proven), key, HEADERS)
 
     async def _dead_letter(self, record: ConsumerRecord, reason: str) -> None:
         log.warning("command_dead_lettered", topic=record.topic, offset=record.offset)

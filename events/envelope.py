@@ -69,8 +69,10 @@ ENVELOPES: dict[type[BaseModel], type[CloudEvent[Any]]] = {
 }
 
 
-def wrap(data: Message, *, source: str = SOURCE) -> CloudEvent[Any]:
-    """Put a contract into its envelope; the subject is its application id."""
+def wrap(data: Message, *, source: str = SOURCE, traceparent: str | None = None) -> CloudEvent[Any]:
+    """Put a contract into its envelope; the subject is its application id; `traceparent`
+    (W3C trace context, CloudEvents' distributed tracing extension) when tracing is on."""
+    extensions = {"traceparent": traceparent} if traceparent else {}
     return ENVELOPES[type(data)](
         specversion="1.0",
         id=uuid.uuid4().hex,
@@ -79,7 +81,14 @@ def wrap(data: Message, *, source: str = SOURCE) -> CloudEvent[Any]:
         subject=data.application_id,
         time=datetime.now(UTC),
         data=data,
+        **extensions,
     )
+
+
+def traceparent_of(event: CloudEvent[Any]) -> str | None:
+    """The W3C trace context the event was sent in, if any."""
+    found = (event.model_extra or {}).get("traceparent")
+    return found if isinstance(found, str) else None
 
 
 def dumps(event: CloudEvent[Any]) -> bytes:

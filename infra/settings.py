@@ -156,6 +156,11 @@ class Settings(BaseSettings):
     bridge_port: int = Field(default=6066, description="The results bridge's metrics page.")
     bridge_concurrency: int = Field(default=16, ge=1)
     worker_metrics_port: int = Field(default=9464, description="The worker's Prometheus page.")
+    otlp_endpoint: str | None = Field(
+        default=None,
+        description="OTLP/HTTP collector (http://host:4318) that receives every process's "
+        "traces; none: no tracing.",
+    )
     worker_health_port: int = Field(default=9466, description="The worker's /livez, /readyz.")
     departments_health_port: int = Field(
         default=9467, description="The departments process's /livez and /readyz."

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from infra import tracing
 from infra.logging import configure
 from infra.settings import Settings
 
@@ -40,12 +41,15 @@ def _serve_http(asgi: Any, settings: Settings, port: int, **log_context: str) ->
 def serve_worker(settings: Settings) -> None:
     from orchestrator.worker import run_worker
 
+    tracing.configure(settings, "worker")
     _serve(run_worker, settings)
 
 
 def serve_departments(settings: Settings) -> None:
     from adapters.departments import run_departments
 
+    tracing.configure(settings, "departments")
+    tracing.instrument_http_clients()
     _serve(run_departments, settings)
 
 
@@ -69,6 +73,7 @@ def serve_bridge(settings: Settings) -> None:
     from orchestrator.bridge.app import run_bridge
 
     configure()
+    tracing.configure(settings, "bridge")
     run_bridge(settings)
 
 
@@ -85,7 +90,10 @@ def serve_api(settings: Settings) -> None:
             "developer's machine"
         )
     insecure = {"insecure_open": "; ".join(problems)} if problems else {}
-    _serve_http(create_app(settings), settings, settings.api_port, **insecure)
+    tracing.configure(settings, "api")
+    app = create_app(settings)
+    tracing.instrument_app(app)
+    _serve_http(app, settings, settings.api_port, **insecure)
 
 
 def openapi_document(settings: Settings) -> dict[str, Any]:

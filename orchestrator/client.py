@@ -25,6 +25,7 @@ from temporalio.converter import (
 from temporalio.runtime import Runtime
 from temporalio.service import RetryConfig, RPCError, RPCStatusCode
 
+from infra import tracing
 from infra.connections import temporal_options
 from infra.sealing import Sealer
 from infra.settings import Settings
@@ -95,6 +96,7 @@ async def connect(
                 data_converter=data_converter(settings),
                 runtime=runtime,
                 retry_config=retry,
+                interceptors=tracing.interceptors(),
             )
         except RuntimeError:
             if loop.time() > deadline:

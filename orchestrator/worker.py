@@ -36,6 +36,7 @@ PASSED_THROUGH = (
     "one_things",
     "orchestrator.workflow",
     "orchestrator.errors",
+    "opentelemetry",  # the tracing interceptor's, when traces are exported
 )
 
 

@@ -8,6 +8,7 @@ from temporalio import activity
 from events import topics
 from events.contracts import Action, Message, TaskCommand
 from events.envelope import HEADERS, dumps, wrap
+from infra import tracing
 from infra.kafka import Producer
 from orchestrator.workflow import reply
 from orchestrator.workflow.models import Announcements, Awaiting, PublishCommand, TaskAnswer
@@ -30,7 +31,10 @@ class TaskActivities:
 
     async def _send(self, topic: str, event: Message) -> None:
         await self._producer.send(
-            topic, dumps(wrap(event)), key=topics.key(event.application_id), headers=HEADERS
+            topic,
+            dumps(wrap(event, traceparent=tracing.traceparent())),
+            key=topics.key(event.application_id),
+            headers=HEADERS,
         )
 
     @activity.defn(name=PUBLISH_COMMAND)

@@ -19,7 +19,8 @@ from events.contracts import (
     Outcome,
     TaskResult,
 )
-from events.envelope import loads
+from events.envelope import loads, traceparent_of
+from infra import tracing
 from infra.kafka import Received
 from infra.logging import get_logger
 from infra.sealing import Sealer
@@ -71,16 +72,20 @@ class ResultApplier:
 
     async def _apply(self, raw: bytes, received: Received) -> None:
         try:
-            result = loads(raw, TaskResult).data
+            event = loads(raw, TaskResult)
+            result = event.data
             claims = reply.verify(result.reply_token, self._reply_keys)
         except (ValidationError, orjson.JSONDecodeError, ValueError, TypeError) as exc:
             await self._dead_letter(f"invalid task result: {exc}", raw, received)
             return
-        with bound_contextvars(  # every log line of this answer says which it is
-            application_id=result.application_id,
-            task_id=result.task_id,
-            attempt=result.attempt,
-            outcome=result.outcome.value,
+        with (
+            tracing.consuming(traceparent_of(event), f"{received.topic} apply"),
+            bound_contextvars(  # every log line of this answer says which it is
+                application_id=result.application_id,
+                task_id=result.task_id,
+                attempt=result.attempt,
+                outcome=result.outcome.value,
+            ),
         ):
             await self._answer(result, claims, raw, received)
 
