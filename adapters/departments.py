@@ -11,10 +11,6 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
-
 from adapters import metrics
 from adapters.base import DepartmentAdapter
 from adapters.breaker import CircuitBreaker
@@ -32,13 +28,6 @@ if TYPE_CHECKING:
     from adapters.file_exchange import AnswerCollector
 
 log = get_logger(__name__)
-
-
-async def _metrics(_: Request) -> Response:
-    return Response(metrics.exposition(), media_type="text/plain; version=0.0.4")
-
-
-METRICS = Route("/metrics", _metrics)  # calls, latency, retries, breakers by department
 
 
 def department_urls(settings: Settings, departments: list[str]) -> dict[str, str]:
@@ -111,7 +100,9 @@ async def run_departments(
             stop,
             runtime.run(),
             *(c.run() for c in collectors),
-            health.serve(settings.host, settings.departments_health_port, METRICS),
+            health.serve(
+                settings.host, settings.departments_health_port, {"/metrics": metrics.exposition}
+            ),
         )
     finally:
         await runtime.stop()

@@ -8,14 +8,20 @@ partitions) and 503 naming each failing check otherwise; each check has two seco
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING
 
+import orjson
 from aiokafka import AIOKafkaConsumer
-from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
 from temporalio.client import Client
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
 
 CHECK_SECONDS = 2.0
 Check = Callable[[], Awaitable[str | None]]  # None when fine, else what is wrong
@@ -43,26 +49,69 @@ class Health:
                 verdicts[name] = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         return verdicts
 
-    async def livez(self, _: Request) -> Response:
-        return PlainTextResponse("ok")
-
-    async def readyz(self, _: Request) -> Response:
+    async def answer(self) -> tuple[int, dict[str, object]]:
+        """`/readyz`'s status and body."""
         verdicts = await self.readiness()
         ready = all(v == "ok" for v in verdicts.values())
-        return JSONResponse({"ready": ready, "checks": verdicts}, status_code=200 if ready else 503)
+        return (200 if ready else 503), {"ready": ready, "checks": verdicts}
 
     def routes(self) -> list[Route]:
-        return [Route("/livez", self.livez), Route("/readyz", self.readyz)]
+        """`/livez` and `/readyz` for a Starlette or FastAPI app the process already serves."""
+        from starlette.responses import JSONResponse, PlainTextResponse
+        from starlette.routing import Route
 
-    async def serve(self, host: str, port: int, *more: Route) -> None:
-        """Serve `/livez` and `/readyz` (and `more` routes) on a port of their own, until
-        cancelled."""
-        import uvicorn
-        from starlette.applications import Starlette
+        async def livez(_: Request) -> Response:
+            return PlainTextResponse("ok")
 
-        app = Starlette(routes=[*self.routes(), *more])
-        config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
-        await uvicorn.Server(config).serve()
+        async def readyz(_: Request) -> Response:
+            status, body = await self.answer()
+            return JSONResponse(body, status_code=status)
+
+        return [Route("/livez", livez), Route("/readyz", readyz)]
+
+    async def serve(
+        self, host: str, port: int, pages: dict[str, Callable[[], bytes]] | None = None
+    ) -> None:
+        """Serve `/livez`, `/readyz` (and `pages`: path -> body) on a port of their own until
+        cancelled, with the standard library's HTTP server in a thread: a worker or the
+        departments load no web framework for it (uvicorn and Starlette weigh 17 MiB)."""
+        server = ThreadingHTTPServer(
+            (host, port), _handler(self, asyncio.get_running_loop(), pages)
+        )
+        threading.Thread(target=server.serve_forever, daemon=True, name="health").start()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await asyncio.to_thread(server.shutdown)
+            server.server_close()
+
+
+def _handler(
+    health: Health,
+    loop: asyncio.AbstractEventLoop,
+    pages: dict[str, Callable[[], bytes]] | None,
+) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            status, kind, body = 404, "text/plain", b"not found"
+            if self.path == "/livez":
+                status, body = 200, b"ok"
+            elif self.path == "/readyz":
+                answering = asyncio.run_coroutine_threadsafe(health.answer(), loop)
+                status, document = answering.result(timeout=4 * CHECK_SECONDS)
+                kind, body = "application/json", orjson.dumps(document)
+            elif pages and self.path in pages:
+                status, kind, body = 200, "text/plain; version=0.0.4", pages[self.path]()
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            return  # probes every few seconds: not worth a log line each
+
+    return Handler
 
 
 def temporal_reachable(client: Client) -> Check:
