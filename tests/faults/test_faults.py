@@ -45,7 +45,7 @@ async def test_a_withdrawal_racing_the_last_approval_is_answered_409_or_undone()
     assert set(outcome.during_outage) <= {202, 409}
 
 
-async def test_two_of_each_go_on_when_one_of_each_is_killed() -> None:
+async def test_with_two_of_each_a_killed_worker_and_api_are_carried_by_the_others() -> None:
     assert_clean(await one_of_each_killed(N, 0))
 
 
