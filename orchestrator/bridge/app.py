@@ -92,9 +92,8 @@ def create_app(settings: Settings) -> faust.App:
 
     @app.page("/readyz")
     async def readyz(web: Any, request: Any) -> Any:
-        verdicts = await health.readiness()
-        ready = all(v == "ok" for v in verdicts.values())
-        return web.json({"ready": ready, "checks": verdicts}, status=200 if ready else 503)
+        status, body = await health.answer()
+        return web.json(body, status=status)
 
     @app.task  # type: ignore[untyped-decorator]
     async def started() -> None:
