@@ -103,6 +103,12 @@ class Settings(BaseSettings):
     task_queue: str = "onething"
 
     api_port: int = 8080
+    http_keep_alive_s: int = Field(
+        default=75,
+        description="How long the HTTP servers keep an idle connection; longer than any "
+        "client's or load balancer's idle timeout, so a server never closes a connection "
+        "a client is reusing.",
+    )
     applicant_ref_key: SecretStr = Field(
         default=SecretStr(DEVELOPMENT_APPLICANT_REF_KEY),
         description="HMAC key of the pseudonymous applicant reference; the API refuses to "

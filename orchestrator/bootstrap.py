@@ -35,7 +35,14 @@ def _serve_http(asgi: Any, settings: Settings, port: int, **log_context: str) ->
     import uvicorn
 
     configure(**log_context)
-    uvicorn.run(asgi, host=settings.host, port=port, log_level="warning", log_config=None)
+    uvicorn.run(
+        asgi,
+        host=settings.host,
+        port=port,
+        log_level="warning",
+        log_config=None,
+        timeout_keep_alive=settings.http_keep_alive_s,
+    )
 
 
 def serve_worker(settings: Settings) -> None:
