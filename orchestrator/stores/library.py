@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, Select, and_, func, select
+from sqlalchemy import Engine, Select, and_, bindparam, func, select
 
 from infra.database import insert_ignoring, licences
 from one_things.licences import ELicence
@@ -28,6 +28,25 @@ COLUMNS = (
     "task_id",
 )
 NEWEST_FIRST = (licences.c.issued_on.desc(), licences.c.seq.desc())
+VALID_OF_HOLDERS = (
+    licences.c.revoked == 0,
+    licences.c.holder.in_(bindparam("holders", expanding=True)),
+)
+SELECTED = select(*(licences.c[name] for name in COLUMNS)).select_from(licences)
+HELD = SELECTED.where(*VALID_OF_HOLDERS).order_by(*NEWEST_FIRST)
+RANKED = (
+    select(licences.c.seq)
+    .where(*VALID_OF_HOLDERS)
+    .add_columns(
+        func.row_number()
+        .over(partition_by=(licences.c.holder, licences.c.type), order_by=NEWEST_FIRST)
+        .label("rank")
+    )
+    .subquery()
+)
+CURRENT = SELECTED.join(RANKED, and_(RANKED.c.seq == licences.c.seq, RANKED.c.rank == 1)).order_by(
+    *NEWEST_FIRST
+)
 
 
 class LicenceLibrary:
@@ -54,36 +73,13 @@ class LicenceLibrary:
         """The newest valid licence of each type these holders hold, newest first: what
         prefill and skipping read (a holder who applied a thousand times has a thousand
         licences of a type; the application needs one)."""
-        newest = (
-            select(licences.c.seq)
-            .where(
-                licences.c.revoked == 0,
-                licences.c.holder.in_(sorted(set(holders))),
-            )
-            .add_columns(
-                func.row_number()
-                .over(partition_by=(licences.c.holder, licences.c.type), order_by=NEWEST_FIRST)
-                .label("rank")
-            )
-            .subquery()
-        )
-        return self._licences(
-            self._selected().join(newest, and_(newest.c.seq == licences.c.seq, newest.c.rank == 1))
-        )
+        return self._licences(CURRENT, holders)
 
     def held_by(self, holders: Iterable[str]) -> list[ELicence]:
         """The valid (not revoked) licences of these holders, newest first."""
-        return self._licences(
-            self._selected().where(
-                licences.c.revoked == 0, licences.c.holder.in_(sorted(set(holders)))
-            )
-        )
+        return self._licences(HELD, holders)
 
-    @staticmethod
-    def _selected() -> Select[Any]:
-        return select(*(licences.c[name] for name in COLUMNS)).select_from(licences)
-
-    def _licences(self, query: Select[Any]) -> list[ELicence]:
+    def _licences(self, query: Select[Any], holders: Iterable[str]) -> list[ELicence]:
         with self._db.connect() as connection:
-            rows = connection.execute(query.order_by(*NEWEST_FIRST)).mappings().all()
+            rows = connection.execute(query, {"holders": sorted(set(holders))}).mappings().all()
         return [ELicence.model_validate({**row, "data": orjson.loads(row["data"])}) for row in rows]
