@@ -14,8 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 KEYSET = "keys.json"
 
@@ -38,6 +36,11 @@ def create_if_missing(state_dir: Path) -> Path:
     file = keyset_path(state_dir)
     if file.exists():
         return file
+    # imported here: every process reads the key set, only its first start makes one (the
+    # cryptography modules weigh 16 MiB of each process's memory)
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     state_dir.mkdir(parents=True, exist_ok=True)
     signing = Ed25519PrivateKey.generate()
     keys = {

@@ -66,6 +66,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
             activities=[
                 await_answer,
                 acts.publish_command,
+                acts.publish_commands,
                 acts.publish_events,
                 licences.issue_licences,
                 proactive.start_proactive,

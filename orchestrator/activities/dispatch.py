@@ -3,6 +3,8 @@ publish status events."""
 
 from __future__ import annotations
 
+import asyncio
+
 from temporalio import activity
 
 from events import topics
@@ -11,8 +13,19 @@ from events.envelope import HEADERS, dumps, wrap
 from infra import tracing
 from infra.kafka import Producer
 from orchestrator.workflow import reply
-from orchestrator.workflow.models import Announcements, Awaiting, PublishCommand, TaskAnswer
-from orchestrator.workflow.names import AWAIT_ANSWER, PUBLISH_COMMAND, PUBLISH_EVENTS
+from orchestrator.workflow.models import (
+    Announcements,
+    Awaiting,
+    PublishCommand,
+    PublishCommands,
+    TaskAnswer,
+)
+from orchestrator.workflow.names import (
+    AWAIT_ANSWER,
+    PUBLISH_COMMAND,
+    PUBLISH_COMMANDS,
+    PUBLISH_EVENTS,
+)
 
 
 @activity.defn(name=AWAIT_ANSWER)
@@ -36,6 +49,12 @@ class TaskActivities:
             key=topics.key(event.application_id),
             headers=HEADERS,
         )
+
+    @activity.defn(name=PUBLISH_COMMANDS)
+    async def publish_commands(self, batch: PublishCommands) -> None:
+        """Publish the commands one workflow task dispatched, together (each command's own
+        state changes after it)."""
+        await asyncio.gather(*(self.publish_command(inp) for inp in batch.commands))
 
     @activity.defn(name=PUBLISH_COMMAND)
     async def publish_command(self, inp: PublishCommand) -> None:

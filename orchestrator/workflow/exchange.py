@@ -24,10 +24,16 @@ with workflow.unsafe.imports_passed_through():
         ApplicationStatus,
         Awaiting,
         PublishCommand,
+        PublishCommands,
         TaskAnswer,
         TaskState,
     )
-    from orchestrator.workflow.names import AWAIT_ANSWER, PUBLISH_COMMAND
+    from orchestrator.workflow.names import (
+        AWAIT_ANSWER,
+        BATCHED_DISPATCH,
+        PUBLISH_COMMAND,
+        PUBLISH_COMMANDS,
+    )
 
 from orchestrator.workflow.platform import Platform
 
@@ -123,14 +129,34 @@ class Exchange(Platform):
             awaiting=activity_id,
             announce=self._take_task_events(self._task(task.task_id)),
         )
-        published = asyncio.ensure_future(self._publish(PUBLISH_COMMAND, command, time_limit))
+        if workflow.patched(BATCHED_DISPATCH):
+            published = asyncio.ensure_future(self._publish_with_others(command))
+        else:
+            published = asyncio.ensure_future(self._publish(PUBLISH_COMMAND, command, time_limit))
         try:
             return await answer
         finally:
             if not published.done():  # answered before its publish was recorded
                 published.cancel()
                 published.add_done_callback(_retrieve)
-                self._announced[task.task_id] = announced  # the outbox sends its changes
+                if not workflow.patched(BATCHED_DISPATCH):
+                    self._announced[task.task_id] = announced  # the outbox sends its changes
+
+    async def _publish_with_others(self, command: PublishCommand) -> None:
+        """Publish the command in one activity with the others this workflow task dispatches
+        (an enterprise opening dispatches six at once: one marker in its history, not six).
+        A dispatch answered before its batch is out stops waiting; the batch goes on for the
+        others, and carries this one's state changes as it would have."""
+        self._outgoing.append(command)
+        if self._batch is None:
+            self._batch = asyncio.ensure_future(self._publish_batch())
+        await asyncio.shield(self._batch)
+
+    async def _publish_batch(self) -> None:
+        await asyncio.sleep(0)  # the other dispatches of this workflow task join first
+        commands, self._outgoing, self._batch = self._outgoing, [], None
+        lifetime = max(c.deadline for c in commands) - workflow.now()
+        await self._publish(PUBLISH_COMMANDS, PublishCommands(commands=commands), lifetime)
 
     def _record_finished(self, in_flight: dict[str, asyncio.Task[TaskAnswer]]) -> None:
         for task_id, running in list(in_flight.items()):

@@ -97,6 +97,12 @@ class PublishCommand(Contract):
     )
 
 
+class PublishCommands(Contract):
+    """Input of the `publish_commands` activity: the dispatches one workflow task made."""
+
+    commands: list[PublishCommand] = Field(min_length=1)
+
+
 class Awaiting(Contract):
     """Input of the `await_answer` activity: which dispatch it waits for, and the names (never
     the values) of the fields sent, so its history tells the story of the dispatch."""

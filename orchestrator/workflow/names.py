@@ -9,10 +9,14 @@ LATE_UNDO_WORKFLOW = "LateUndoWorkflow"  # undoes an approval that came too late
 
 # activities
 AWAIT_ANSWER = "await_answer"
-PUBLISH_COMMAND = "publish_command"
+PUBLISH_COMMAND = "publish_command"  # one command: histories recorded before batching
+PUBLISH_COMMANDS = "publish_commands"
 PUBLISH_EVENTS = "publish_events"
 ISSUE_LICENCES = "issue_licences"
 START_PROACTIVE = "start_proactive"
+
+# patches: a running history keeps the code path it was recorded with
+BATCHED_DISPATCH = "batched-dispatch"  # one activity publishes a workflow task's commands
 
 # query and updates
 PROGRESS = "progress"

@@ -3,6 +3,7 @@ around it (search attributes for operators, status events, metrics)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
@@ -21,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
         ApplicationStatus,
         OperatorAction,
         Progress,
+        PublishCommand,
         TaskProgress,
         TaskState,
     )
@@ -75,6 +77,8 @@ class Platform:
         self._announced: dict[str, int] = {}
         self._closing = False
         self._indexed: tuple[str, list[str], bool] | None = None
+        self._outgoing: list[PublishCommand] = []
+        self._batch: asyncio.Future[None] | None = None
 
     # -- what operators and the bridge ask ---------------------------------------------------
 

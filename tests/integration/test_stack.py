@@ -9,7 +9,9 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
 from events import topics
-from infra import EmbeddedStack, Settings, StackError
+from infra.errors import StackError
+from infra.settings import Settings
+from infra.stack import EmbeddedStack
 from one_things import load_catalogue
 from tests.conftest import stack_settings
 
