@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from one_things.departments import DEPARTMENTS
 from one_things.errors import CatalogueError, UnknownOneThing
 from one_things.forms import Applicant, form_model
-from one_things.graph import find_cycle
+from one_things.graph import critical_path, find_cycle
 from one_things.schema import APPLICANT_FIELDS, FieldType, OneThing
 
 CATALOGUE_DIR = Path(__file__).parent / "catalogue"
@@ -118,7 +118,25 @@ def check_references(name: str, ot: OneThing) -> None:
     cycle = find_cycle({m.id: m.depends_on for m in ot.matters})
     if cycle:
         raise CatalogueError(name, "matters.depends_on", "cycle " + " -> ".join(cycle))
+    check_time_limits(name, ot)
     check_example(name, ot)
+
+
+def check_time_limits(name: str, ot: OneThing) -> None:
+    """The lead department handles a matter; the one thing's limit covers its longest chain."""
+    if ot.lead_department not in {m.department for m in ot.matters}:
+        raise CatalogueError(
+            name, "lead_department", f"{ot.lead_department!r} handles none of its matters"
+        )
+    longest = critical_path(
+        {m.id: m.time_limit.days() for m in ot.matters}, {m.id: m.depends_on for m in ot.matters}
+    )
+    if ot.time_limit.days() < longest:
+        raise CatalogueError(
+            name,
+            "time_limit",
+            f"{ot.time_limit} is shorter than its longest chain of matters ({longest:g} days)",
+        )
 
 
 def check_example(name: str, ot: OneThing) -> None:

@@ -63,7 +63,9 @@ class Exchange(Platform):
             state.dispatched_at = workflow.now()
             state.reason, state.supplement_fields = None, []
             state.enter(TaskState.DISPATCHED, state.dispatched_at, why_again, sorted(payload))
-            state.deadline = state.dispatched_at + timedelta(seconds=task.time_limit_seconds)
+            state.deadline = state.dispatched_at + steps.time_limit(
+                task, self._inp.plan, state.dispatched_at
+            )
             try:
                 return await self._exchange(task, payload, Action.HANDLE, state.attempt)
             except ActivityError as err:
@@ -101,7 +103,7 @@ class Exchange(Platform):
         assert self._inp is not None
         info = workflow.info()
         activity_id = f"{task.task_id}:{action.value}:{attempt}"
-        time_limit = timedelta(seconds=task.time_limit_seconds)
+        time_limit = steps.time_limit(task, self._inp.plan, workflow.now())
         answer: workflow.ActivityHandle[TaskAnswer] = workflow.start_activity(
             AWAIT_ANSWER,
             Awaiting(

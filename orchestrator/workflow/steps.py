@@ -4,6 +4,7 @@ an approval issues, why a dispatch failed. No Temporal calls: unit tested withou
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 
 from pydantic import JsonValue
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -30,6 +31,29 @@ def ready(plan: ExecutionPlan, states: Mapping[str, TaskState]) -> list[PlannedT
         if states[task.task_id] is TaskState.PENDING
         and all(states[d] is TaskState.APPROVED for d in task.depends_on)
     ]
+
+
+def time_limit(task: PlannedTask, plan: ExecutionPlan, now: datetime) -> timedelta:
+    """How long a dispatch made `now` may wait: its duration, or to the end of its last
+    working day on the plan's calendar (no longer than a cap, when there is one)."""
+    limits = []
+    if task.time_limit_seconds is not None:
+        limits.append(timedelta(seconds=task.time_limit_seconds))
+    if task.working_days is not None:
+        assert plan.calendar is not None  # the plan's own check
+        limits.append(plan.calendar.deadline(now, task.working_days) - now)
+    return min(limits)
+
+
+def overall_deadline(plan: ExecutionPlan, submitted_at: datetime) -> datetime | None:
+    """When the one thing's own time limit runs out, if the plan has one."""
+    if plan.time_limit is None:
+        return None
+    if plan.time_limit.working_days is not None:
+        assert plan.calendar is not None
+        return plan.calendar.deadline(submitted_at, plan.time_limit.working_days)
+    assert plan.time_limit.duration is not None
+    return submitted_at + plan.time_limit.duration
 
 
 def payload(
