@@ -17,6 +17,7 @@ from orchestrator.errors import OneThingError
 from orchestrator.workflow.models import LicenceToIssue, TaskState
 
 Outputs = Mapping[str, Mapping[str, str]]  # task id -> its outputs
+LEAST_WAIT = timedelta(seconds=1)  # a dispatch made as its task falls due still waits this
 
 
 class MissingUpstream(OneThingError, ValueError):
@@ -33,16 +34,27 @@ def ready(plan: ExecutionPlan, states: Mapping[str, TaskState]) -> list[PlannedT
     ]
 
 
-def time_limit(task: PlannedTask, plan: ExecutionPlan, now: datetime) -> timedelta:
-    """How long a dispatch made `now` may wait: its duration, or to the end of its last
-    working day on the plan's calendar (no longer than a cap, when there is one)."""
+def promised(task: PlannedTask, plan: ExecutionPlan, first_dispatch: datetime) -> datetime | None:
+    """When a matter limited in working days is due: from its first dispatch, however many
+    follow (None for a duration, which each dispatch has again)."""
+    if task.working_days is None:
+        return None
+    assert plan.calendar is not None  # the plan's own check
+    return plan.calendar.deadline(first_dispatch, task.working_days)
+
+
+def time_limit(
+    task: PlannedTask, plan: ExecutionPlan, now: datetime, due: datetime | None = None
+) -> timedelta:
+    """How long a dispatch made `now` may wait: its duration, or until the task is `due` (the
+    end of its last working day from `now`, if not given), no longer than a cap if there is
+    one, and never less than a second."""
     limits = []
     if task.time_limit_seconds is not None:
         limits.append(timedelta(seconds=task.time_limit_seconds))
     if task.working_days is not None:
-        assert plan.calendar is not None  # the plan's own check
-        limits.append(plan.calendar.deadline(now, task.working_days) - now)
-    return min(limits)
+        limits.append((due or promised(task, plan, now) or now) - now)
+    return max(min(limits), LEAST_WAIT)
 
 
 def overall_deadline(plan: ExecutionPlan, submitted_at: datetime) -> datetime | None:

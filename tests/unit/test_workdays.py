@@ -93,6 +93,12 @@ def test_a_dispatch_waits_to_its_last_working_days_end_or_its_cap() -> None:
     )
     # P5WD: the 8th, the 9th, Saturday the 10th (worked), the 12th and the 13th
     assert steps.overall_deadline(uncapped, submitted) == china(date(2026, 10, 14))
+    # dispatched again two days on, it waits for what is left of the first promise only
+    due = steps.promised(certificate, uncapped, submitted)
+    assert due == china(date(2026, 10, 9))
+    again = submitted + timedelta(days=2)
+    assert steps.time_limit(certificate, uncapped, again, due) == due - again
+    assert steps.time_limit(certificate, uncapped, due, due) == steps.LEAST_WAIT
     capped = plan(birth, applicant, form, 3.0, calendar=CALENDAR.window(submitted.date()))
     assert steps.time_limit(capped.tasks[0], capped, submitted) == timedelta(seconds=3)
 
