@@ -6,7 +6,7 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
-from one_things.schema import TimeLimit
+from one_things.schema import OnFailure, TimeLimit
 from one_things.workdays import WorkingCalendar
 
 
@@ -39,6 +39,9 @@ class PlannedTask(BaseModel):
         default_factory=dict, description="output -> e-licence type issued on approval."
     )
     licence_holder: str | None = Field(default=None, description="Whom the e-licences belong to.")
+    on_failure: OnFailure = Field(
+        default=OnFailure.ABORT, description="What its refusal does to the application."
+    )
 
     @model_validator(mode="after")
     def _limited(self) -> Self:

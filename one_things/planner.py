@@ -81,6 +81,7 @@ def plan(
             irreversible=matter.irreversible,
             licences=dict(matter.licences),
             licence_holder=holder,
+            on_failure=matter.refusal,
         )
     return ExecutionPlan(
         one_thing=one_thing.id,

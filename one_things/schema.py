@@ -33,6 +33,13 @@ class FieldType(StrEnum):
     PHONE = "phone"
 
 
+class OnFailure(StrEnum):
+    """What a matter's refusal does to its application."""
+
+    ABORT = "abort"  # the application is rejected; what was done is undone
+    CONTINUE = "continue"  # its dependants are cancelled; the rest goes on
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -129,6 +136,12 @@ class Matter(Strict):
     once_per_holder: bool = Field(
         default=False, description="Skipped when the holder already holds its e-licences."
     )
+    required: bool = Field(default=True, description="False: the one thing can succeed without it.")
+    on_failure: OnFailure | None = Field(
+        default=None,
+        description="What its refusal does: abort (the default for a required matter) or "
+        "continue (only its dependants are cancelled; always, for one not required).",
+    )
 
     @model_validator(mode="after")
     def _undo_declared(self) -> Self:
@@ -136,7 +149,16 @@ class Matter(Strict):
             raise ValueError("declare either a compensation or irreversible: true, not both")
         if self.once_per_holder and not self.licences:
             raise ValueError("once_per_holder needs the e-licences the matter issues")
+        if not self.required and self.on_failure is OnFailure.ABORT:
+            raise ValueError("a matter not required cannot abort its application")
         return self
+
+    @property
+    def refusal(self) -> OnFailure:
+        """What its refusal does, as declared or as `required` implies."""
+        if self.on_failure is not None:
+            return self.on_failure
+        return OnFailure.ABORT if self.required else OnFailure.CONTINUE
 
 
 class Proactive(Strict):

@@ -189,7 +189,7 @@ class Exchange(Platform):
         except steps.MissingUpstream as err:  # a department's answer lacked what the plan needs
             state.reason = str(err)
             state.enter(TaskState.FAILED, state.completed_at, state.reason)
-            self._end(ApplicationStatus.REJECTED, f"{task.title}: {state.reason}")
+            self._refuse(task, f"{task.title}: {state.reason}")
             return
         state.reason = answer.reason
         if state.dispatched_at is not None:
@@ -210,7 +210,7 @@ class Exchange(Platform):
                 )
         else:
             state.enter(TaskState.REJECTED, state.completed_at, answer.reason)
-            self._end(ApplicationStatus.REJECTED, f"{task.title}: {answer.reason}")
+            self._refuse(task, f"{task.title}: {answer.reason}")
 
     async def _despite_cancellation(self, awaitable: Awaitable[T]) -> T:
         """Await to the end even if the workflow is cancelled meanwhile."""

@@ -22,12 +22,18 @@ class ApplicationStatus(StrEnum):
     AWAITING_SUPPLEMENT = "awaiting_supplement"
     COMPENSATING = "compensating"
     APPROVED = "approved"
+    PARTIALLY_APPROVED = "partially_approved"  # what could go on without a refused matter did
     REJECTED = "rejected"
     WITHDRAWN = "withdrawn"
 
 
 FINAL_STATUSES = frozenset(
-    {ApplicationStatus.APPROVED, ApplicationStatus.REJECTED, ApplicationStatus.WITHDRAWN}
+    {
+        ApplicationStatus.APPROVED,
+        ApplicationStatus.PARTIALLY_APPROVED,
+        ApplicationStatus.REJECTED,
+        ApplicationStatus.WITHDRAWN,
+    }
 )
 
 

@@ -3,7 +3,7 @@ an approval issues, why a dispatch failed. No Temporal calls: unit tested withou
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 
 from pydantic import JsonValue
@@ -90,12 +90,12 @@ def undo_action(task: PlannedTask) -> Action:
 
 
 def licences_to_issue(
-    application_id: str, plan: ExecutionPlan, outputs: Outputs
+    application_id: str, plan: ExecutionPlan, outputs: Outputs, approved: Collection[str]
 ) -> list[LicenceToIssue]:
     """The e-licences of the approved tasks' document outputs, for their holders."""
     licences = []
     for task in plan.tasks:
-        if not task.licences or task.licence_holder is None:
+        if not task.licences or task.licence_holder is None or task.task_id not in approved:
             continue
         for kind in dict.fromkeys(task.licences.values()):
             licences.append(
@@ -109,6 +109,11 @@ def licences_to_issue(
                 )
             )
     return licences
+
+
+def startable(start: PlannedStart, approved: Collection[str]) -> bool:
+    """Whether every task whose output the started one thing takes was approved."""
+    return all(ref.partition(".")[0] in approved for ref in start.outputs.values())
 
 
 def proactive_form(start: PlannedStart, outputs: Outputs) -> dict[str, JsonValue]:
