@@ -99,9 +99,9 @@ def check_references(name: str, ot: OneThing) -> None:
                 )
         if matter.when is not None:
             when = ot.form.get(matter.when)
-            if when is None or when.type is not FieldType.BOOLEAN:
+            if when is None or when.required:
                 raise CatalogueError(
-                    name, f"{where}.when", f"{matter.when!r} is not a boolean form field"
+                    name, f"{where}.when", f"{matter.when!r} is not an optional form field"
                 )
         for output in matter.licences:
             if output not in matter.outputs:

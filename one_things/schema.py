@@ -124,7 +124,9 @@ class Matter(Strict):
     outputs: list[str] = Field(default_factory=list)
     compensation: str | None = Field(default=None, description="The action that undoes it.")
     irreversible: bool = False
-    when: str | None = Field(default=None, description="A boolean form field that enables it.")
+    when: str | None = Field(
+        default=None, description="An optional form field that enables it when given (true)."
+    )
     licences: dict[str, str] = Field(
         default_factory=dict,
         description="output -> e-licence type, for outputs that are documents.",
