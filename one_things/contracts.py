@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from one_things.errors import UnknownDepartment
 from one_things.loader import Catalogue
-from one_things.schema import Matter, OneThing
+from one_things.schema import Matter
 
 LONGEST_OUTPUT = 256
 
@@ -46,7 +46,11 @@ class DepartmentContract(BaseModel):
 
 
 def department_contract(catalogue: Catalogue, department: str) -> DepartmentContract:
-    matters = [(ot, m) for ot in catalogue for m in ot.matters if m.department == department]
+    matters = [
+        (one_thing, m)
+        for (one_thing, _), m in catalogue.matters().items()
+        if m.department == department
+    ]
     if not matters:
         raise UnknownDepartment(department)
     return DepartmentContract(
@@ -57,11 +61,11 @@ def department_contract(catalogue: Catalogue, department: str) -> DepartmentCont
     )
 
 
-def _matter(one_thing: OneThing, matter: Matter) -> MatterContract:
+def _matter(one_thing: str, matter: Matter) -> MatterContract:
     upstream = [ref.partition(".")[2] for ref in matter.upstream]
     duration = matter.time_limit.duration
     return MatterContract(
-        one_thing=one_thing.id,
+        one_thing=one_thing,
         matter=matter.id,
         title=matter.title,
         time_limit=str(matter.time_limit),

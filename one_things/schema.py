@@ -185,8 +185,12 @@ class OneThing(Strict):
     id: str = Field(pattern=NAME)
     version: str = Field(min_length=1)
     title: str
-    lead_department: str = Field(description="牵头部门: answers for the one thing as a whole.")
-    time_limit: TimeLimit = Field(description="The one thing's own 承诺时限, from submission.")
+    lead_department: str | None = Field(
+        default=None, description="牵头部门: answers for the one thing as a whole."
+    )
+    time_limit: TimeLimit | None = Field(
+        default=None, description="The one thing's own 承诺时限, from submission."
+    )
     description: str = ""
     form: dict[str, FormField]
     matters: list[Matter] = Field(min_length=1)
