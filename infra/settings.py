@@ -198,6 +198,11 @@ class Settings(BaseSettings):
     supplement_time_limit_seconds: float = Field(
         default=30 * 86400, gt=0, description="How long an application waits for a supplement."
     )
+    working_calendar: Path | None = Field(
+        default=None,
+        description="A province's working days (JSON: days_off, days_worked, known_until): "
+        "each year it names, in full, in place of the announced one.",
+    )
 
     simulators_port: int = Field(default=8090, description="The simulated department systems.")
     simulators_address: str | None = Field(

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from one_things.errors import UnknownDepartment
 from one_things.loader import Catalogue
-from one_things.schema import Matter, OneThing
+from one_things.schema import Matter
 
 LONGEST_OUTPUT = 256
 
@@ -21,8 +21,10 @@ class MatterContract(BaseModel):
     one_thing: str
     matter: str
     title: str
-    time_limit: str = Field(description="承诺时限, ISO 8601 duration.")
-    time_limit_seconds: float
+    time_limit: str = Field(description="承诺时限: working days (P5WD) or an ISO 8601 duration.")
+    time_limit_seconds: float | None = Field(
+        description="A duration's seconds; for working days, each command's deadline says when."
+    )
     receives: list[str] = Field(description="The payload fields a command carries, no other.")
     returns_on_approval: list[str] = Field(
         description="The outputs an `approved` answer must carry, no more, no fewer."
@@ -44,7 +46,11 @@ class DepartmentContract(BaseModel):
 
 
 def department_contract(catalogue: Catalogue, department: str) -> DepartmentContract:
-    matters = [(ot, m) for ot in catalogue for m in ot.matters if m.department == department]
+    matters = [
+        (one_thing, m)
+        for (one_thing, _), m in catalogue.matters().items()
+        if m.department == department
+    ]
     if not matters:
         raise UnknownDepartment(department)
     return DepartmentContract(
@@ -55,15 +61,15 @@ def department_contract(catalogue: Catalogue, department: str) -> DepartmentCont
     )
 
 
-def _matter(one_thing: OneThing, matter: Matter) -> MatterContract:
+def _matter(one_thing: str, matter: Matter) -> MatterContract:
     upstream = [ref.partition(".")[2] for ref in matter.upstream]
-    seconds = matter.time_limit.total_seconds()
+    duration = matter.time_limit.duration
     return MatterContract(
-        one_thing=one_thing.id,
+        one_thing=one_thing,
         matter=matter.id,
         title=matter.title,
-        time_limit=_iso_duration(seconds),
-        time_limit_seconds=seconds,
+        time_limit=str(matter.time_limit),
+        time_limit_seconds=None if duration is None else duration.total_seconds(),
         receives=sorted({*matter.inputs, *upstream}),
         returns_on_approval=list(matter.outputs),
         e_licences=dict(matter.licences),
@@ -91,14 +97,6 @@ def _approved_schema(matter: Matter) -> dict[str, Any]:
             },
         },
     }
-
-
-def _iso_duration(seconds: float) -> str:
-    days, rest = divmod(int(seconds), 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    time = "".join(f"{v}{u}" for v, u in ((hours, "H"), (minutes, "M"), (secs, "S")) if v)
-    return f"P{f'{days}D' if days else ''}{'T' + time if time else ''}" if days or time else "PT0S"
 
 
 def export_contracts(catalogue: Catalogue, directory: Path) -> list[Path]:

@@ -24,9 +24,17 @@ class CatalogueError(CatalogueProblem):
 class UnknownOneThing(CatalogueProblem, LookupError):
     """No one thing with that id is in the catalogue."""
 
-    def __init__(self, one_thing: str) -> None:
-        super().__init__(f"unknown one thing {one_thing!r}")
+    def __init__(self, one_thing: str, message: str | None = None) -> None:
+        super().__init__(message or f"unknown one thing {one_thing!r}")
         self.one_thing = one_thing
+
+
+class UnknownVersion(UnknownOneThing):
+    """The one thing has no live version of that name."""
+
+    def __init__(self, one_thing: str, version: str) -> None:
+        super().__init__(one_thing, f"no live version {version!r} of {one_thing!r}")
+        self.version = version
 
 
 class UnknownDepartment(CatalogueProblem, LookupError):

@@ -2,51 +2,103 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import yaml
 from pydantic import ValidationError
 
 from one_things.departments import DEPARTMENTS
-from one_things.errors import CatalogueError, UnknownOneThing
+from one_things.errors import CatalogueError, UnknownOneThing, UnknownVersion
 from one_things.forms import Applicant, form_model
-from one_things.graph import find_cycle
-from one_things.schema import APPLICANT_FIELDS, FieldType, OneThing
+from one_things.graph import critical_path, find_cycle
+from one_things.schema import APPLICANT_FIELDS, FieldType, Matter, OneThing
 
 CATALOGUE_DIR = Path(__file__).parent / "catalogue"
 
 
-class Catalogue:
-    """Every one thing, by id, validated."""
+def version_key(version: str) -> tuple[tuple[int, int | str], ...]:
+    """Order versions part by part, numbers as numbers: 2026.11.10 after 2026.11.9."""
+    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in version.split("."))
 
-    def __init__(self, one_things: dict[str, OneThing]) -> None:
-        self._one_things = one_things
+
+class Catalogue:
+    """Every live version of every one thing, validated; a new application gets the newest."""
+
+    def __init__(self, one_things: Iterable[OneThing]) -> None:
+        self._versions: dict[str, dict[str, OneThing]] = {}
+        for one_thing in one_things:
+            self._versions.setdefault(one_thing.id, {})[one_thing.version] = one_thing
 
     def __iter__(self) -> Iterator[OneThing]:
-        return iter(self._one_things.values())
+        """The newest version of each one thing."""
+        return (self.get(one_thing) for one_thing in sorted(self._versions))
 
-    def get(self, one_thing: str) -> OneThing:
-        try:
-            return self._one_things[one_thing]
-        except KeyError:
-            raise UnknownOneThing(one_thing) from None
+    def get(self, one_thing: str, version: str | None = None) -> OneThing:
+        versions = self._versions.get(one_thing)
+        if versions is None:
+            raise UnknownOneThing(one_thing)
+        if version is None:
+            return versions[self.versions(one_thing)[-1]]
+        if version not in versions:
+            raise UnknownVersion(one_thing, version)
+        return versions[version]
+
+    def versions(self, one_thing: str) -> list[str]:
+        """Its live versions, oldest first."""
+        return sorted(self._versions.get(one_thing, {}), key=version_key)
+
+    def matters(self) -> dict[tuple[str, str], Matter]:
+        """(one thing, matter) -> the matter, of every live version (the newest's, if several
+        versions have it: a matter keeps its department and outputs across them)."""
+        found: dict[tuple[str, str], Matter] = {}
+        for one_thing, versions in sorted(self._versions.items()):
+            for version in self.versions(one_thing):
+                found.update({(one_thing, m.id): m for m in versions[version].matters})
+        return found
 
     def departments(self) -> list[str]:
-        """Every department some matter of the catalogue names."""
-        return sorted({m.department for ot in self for m in ot.matters})
+        """Every department some matter of a live version names."""
+        return sorted({m.department for m in self.matters().values()})
 
 
 def load_catalogue(directory: Path | None = None) -> Catalogue:
-    """Read and validate every `*.yaml` in `directory` (default: the shipped catalogue)."""
+    """Read and validate every `*.yaml` in `directory` (default: the shipped catalogue): a one
+    thing's newest version in `<id>.yaml`, older ones still live in `<id>@<version>.yaml`."""
     directory = directory or CATALOGUE_DIR
     files = sorted(directory.glob("*.yaml"))
     if not files:
         raise CatalogueError(str(directory), "<files>", "no *.yaml one-thing files found")
-    catalogue = Catalogue({ot.id: ot for ot in (load_one_thing(f) for f in files)})
+    loaded = {f: load_one_thing(f) for f in files}
+    catalogue = Catalogue(loaded.values())
+    check_newest(catalogue, {ot.id: ot.version for f, ot in loaded.items() if "@" not in f.stem})
     check_prefills(catalogue)
     check_proactive(catalogue)
     return catalogue
+
+
+def check_newest(catalogue: Catalogue, plain: dict[str, str]) -> None:
+    """`<id>.yaml` holds the newest version, and it names its lead department and limit; a
+    matter in several live versions has the same department and outputs in each (a running
+    application's department answers it as the newest version says)."""
+    matters = catalogue.matters()
+    for one_thing in catalogue:
+        name = f"{one_thing.id}.yaml"
+        for version in catalogue.versions(one_thing.id):
+            for matter in catalogue.get(one_thing.id, version).matters:
+                newest = matters[(one_thing.id, matter.id)]
+                if (matter.department, matter.outputs) != (newest.department, newest.outputs):
+                    raise CatalogueError(
+                        f"{one_thing.id}@{version}.yaml",
+                        matter.id,
+                        "another department or other outputs than in a newer version: "
+                        "give the changed matter an id of its own",
+                    )
+        if plain.get(one_thing.id) != one_thing.version:
+            raise CatalogueError(name, "version", "must be the newest of its live versions")
+        for field in ("lead_department", "time_limit"):
+            if getattr(one_thing, field) is None:
+                raise CatalogueError(name, field, "the newest version must name it")
 
 
 def load_one_thing(path: Path) -> OneThing:
@@ -62,8 +114,11 @@ def load_one_thing(path: Path) -> OneThing:
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"]) or "<root>"
         raise CatalogueError(name, field, err["msg"]) from exc
-    if one_thing.id != path.stem:
-        raise CatalogueError(name, "id", f"must equal the file name {path.stem!r}")
+    one_thing_id, _, version = path.stem.partition("@")
+    if one_thing.id != one_thing_id:
+        raise CatalogueError(name, "id", f"must equal the file name {one_thing_id!r}")
+    if version and one_thing.version != version:
+        raise CatalogueError(name, "version", f"must equal the file name's {version!r}")
     check_references(name, one_thing)
     return one_thing
 
@@ -99,9 +154,9 @@ def check_references(name: str, ot: OneThing) -> None:
                 )
         if matter.when is not None:
             when = ot.form.get(matter.when)
-            if when is None or when.type is not FieldType.BOOLEAN:
+            if when is None or when.required:
                 raise CatalogueError(
-                    name, f"{where}.when", f"{matter.when!r} is not a boolean form field"
+                    name, f"{where}.when", f"{matter.when!r} is not an optional form field"
                 )
         for output in matter.licences:
             if output not in matter.outputs:
@@ -118,7 +173,27 @@ def check_references(name: str, ot: OneThing) -> None:
     cycle = find_cycle({m.id: m.depends_on for m in ot.matters})
     if cycle:
         raise CatalogueError(name, "matters.depends_on", "cycle " + " -> ".join(cycle))
+    check_time_limits(name, ot)
     check_example(name, ot)
+
+
+def check_time_limits(name: str, ot: OneThing) -> None:
+    """The lead department handles a matter; the one thing's limit covers its longest chain."""
+    if ot.lead_department is not None and ot.lead_department not in {
+        m.department for m in ot.matters
+    }:
+        raise CatalogueError(
+            name, "lead_department", f"{ot.lead_department!r} handles none of its matters"
+        )
+    longest = critical_path(
+        {m.id: m.time_limit.days() for m in ot.matters}, {m.id: m.depends_on for m in ot.matters}
+    )
+    if ot.time_limit is not None and ot.time_limit.days() < longest:
+        raise CatalogueError(
+            name,
+            "time_limit",
+            f"{ot.time_limit} is shorter than its longest chain of matters ({longest:g} days)",
+        )
 
 
 def check_example(name: str, ot: OneThing) -> None:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
+
+from one_things.schema import OnFailure, TimeLimit
+from one_things.workdays import WorkingCalendar
 
 
 class PlannedTask(BaseModel):
@@ -19,7 +24,12 @@ class PlannedTask(BaseModel):
     upstream: dict[str, str] = Field(
         default_factory=dict, description="payload key -> 'task_id.output' filled at dispatch."
     )
-    time_limit_seconds: float
+    time_limit_seconds: float | None = Field(
+        description="A duration's limit; with working days, a cap on them (None: no cap)."
+    )
+    working_days: int | None = Field(
+        default=None, description="承诺时限 in working days, from each dispatch."
+    )
     outputs: list[str] = Field(
         default_factory=list, description="What an approval must carry, no more, no fewer."
     )
@@ -29,6 +39,15 @@ class PlannedTask(BaseModel):
         default_factory=dict, description="output -> e-licence type issued on approval."
     )
     licence_holder: str | None = Field(default=None, description="Whom the e-licences belong to.")
+    on_failure: OnFailure = Field(
+        default=OnFailure.ABORT, description="What its refusal does to the application."
+    )
+
+    @model_validator(mode="after")
+    def _limited(self) -> Self:
+        if self.time_limit_seconds is None and self.working_days is None:
+            raise ValueError("a task is limited in seconds, in working days, or both")
+        return self
 
 
 class SkippedMatter(BaseModel):
@@ -61,6 +80,22 @@ class ExecutionPlan(BaseModel):
 
     one_thing: str
     catalogue_version: str
+    lead_department: str | None = None
+    time_limit: TimeLimit | None = Field(
+        default=None, description="The one thing's own 承诺时限, from submission."
+    )
+    calendar: WorkingCalendar | None = Field(
+        default=None, description="The working days from submission, to count limits on."
+    )
     tasks: list[PlannedTask]
     skipped: list[SkippedMatter] = Field(default_factory=list)
     starts: list[PlannedStart] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _counted_on_its_calendar(self) -> Self:
+        by_working_days = any(t.working_days for t in self.tasks) or (
+            self.time_limit is not None and self.time_limit.working_days is not None
+        )
+        if by_working_days and self.calendar is None:
+            raise ValueError("a plan with limits in working days carries its calendar")
+        return self

@@ -11,7 +11,8 @@ from one_things.forms import Applicant
 from one_things.graph import topological_order
 from one_things.licences import ELicence
 from one_things.plan import ExecutionPlan, PlannedStart, PlannedTask, SkippedMatter
-from one_things.schema import Matter, OneThing
+from one_things.schema import Matter, OneThing, TimeLimit
+from one_things.workdays import WorkingCalendar
 
 
 def plan(
@@ -20,12 +21,15 @@ def plan(
     form: BaseModel,
     time_limit_cap_seconds: float | None = None,
     held: Sequence[ELicence] = (),
+    calendar: WorkingCalendar | None = None,
 ) -> ExecutionPlan:
     """The task DAG with each task's minimised payload, and the catalogue version.
 
     `form` must be an instance of `forms.form_model(one_thing)`; a cap, if given, shortens
-    every time limit to at most that many seconds. A `once_per_holder` matter whose e-licences
-    its holder already holds (in `held`) is skipped, and its dependants get the licence's data.
+    every time limit to at most that many seconds. Working days are counted on `calendar`
+    (the window from the day of submission; Monday to Friday if none). A `once_per_holder`
+    matter whose e-licences its holder already holds (in `held`) is skipped, and its
+    dependants get the licence's data.
     """
     values: dict[str, Any] = form.model_dump(mode="json", exclude_none=True)
     values.update({f"applicant.{k}": v for k, v in applicant.model_dump(exclude_none=True).items()})
@@ -70,18 +74,21 @@ def plan(
             depends_on=[d for d in matter.depends_on if d not in from_licence],
             payload=payload,
             upstream=upstream,
-            time_limit_seconds=min(
-                matter.time_limit.total_seconds(), time_limit_cap_seconds or float("inf")
-            ),
+            time_limit_seconds=_capped(matter.time_limit, time_limit_cap_seconds),
+            working_days=matter.time_limit.working_days,
             outputs=list(matter.outputs),
             compensation=matter.compensation,
             irreversible=matter.irreversible,
             licences=dict(matter.licences),
             licence_holder=holder,
+            on_failure=matter.refusal,
         )
     return ExecutionPlan(
         one_thing=one_thing.id,
         catalogue_version=one_thing.version,
+        lead_department=one_thing.lead_department,
+        time_limit=one_thing.time_limit,
+        calendar=calendar or WorkingCalendar(),
         tasks=[tasks[m.id] for m in one_thing.matters if m.id in tasks],
         skipped=[skipped[m.id] for m in one_thing.matters if m.id in skipped],
         starts=[
@@ -102,6 +109,13 @@ def plan(
             for start in one_thing.starts
         ],
     )
+
+
+def _capped(limit: TimeLimit, cap: float | None) -> float | None:
+    """A duration's seconds, at most `cap`; for working days, the cap alone."""
+    if limit.duration is None:
+        return cap
+    return min(limit.duration.total_seconds(), cap or float("inf"))
 
 
 def _held(held: Sequence[ELicence], matter: Matter, holder: str | None) -> ELicence | None:

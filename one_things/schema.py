@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from enum import StrEnum
-from typing import Self
+from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    TypeAdapter,
+    model_serializer,
+    model_validator,
+)
 
 NAME = r"^[a-z][a-z0-9_]{0,63}$"
 APPLICANT_FIELDS = ("name", "id_number", "phone")
@@ -24,8 +33,60 @@ class FieldType(StrEnum):
     PHONE = "phone"
 
 
+class OnFailure(StrEnum):
+    """What a matter's refusal does to its application."""
+
+    ABORT = "abort"  # the application is rejected; what was done is undone
+    CONTINUE = "continue"  # its dependants are cancelled; the rest goes on
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+WORKING_DAYS = re.compile(r"^P(\d+)WD$")
+DURATION: TypeAdapter[timedelta] = TypeAdapter(timedelta)
+
+
+class TimeLimit(Strict):
+    """承诺时限: working days (工作日), written `P5WD`, or a duration (ISO 8601, `PT2H`)."""
+
+    working_days: int | None = Field(default=None, ge=1)
+    duration: timedelta | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _written(cls, value: Any) -> Any:
+        if not isinstance(value, str | timedelta):
+            return value
+        if isinstance(value, str) and (found := WORKING_DAYS.match(value)):
+            return {"working_days": int(found.group(1))}
+        return {"duration": DURATION.validate_python(value)}
+
+    @model_validator(mode="after")
+    def _one_of_them(self) -> Self:
+        if (self.working_days is None) == (self.duration is None):
+            raise ValueError("a time limit is working days (P5WD) or a duration (PT2H)")
+        if self.duration is not None and self.duration <= timedelta(0):
+            raise ValueError("time_limit must be positive")
+        return self
+
+    @model_serializer
+    def _write(self) -> str:
+        if self.working_days is not None:
+            return f"P{self.working_days}WD"
+        assert self.duration is not None
+        return str(DURATION.dump_python(self.duration, mode="json"))
+
+    def __str__(self) -> str:
+        return self._write()
+
+    def days(self) -> float:
+        """Its length in days, a working day counting as one: to compare limits."""
+        if self.working_days is not None:
+            return float(self.working_days)
+        assert self.duration is not None
+        return self.duration / timedelta(days=1)
 
 
 class FormField(Strict):
@@ -51,7 +112,7 @@ class Matter(Strict):
     id: str = Field(pattern=NAME)
     title: str
     department: str
-    time_limit: timedelta = Field(description="承诺时限, ISO 8601 duration such as PT2H.")
+    time_limit: TimeLimit = Field(description="承诺时限: working days (P5WD) or a duration (PT2H).")
     inputs: list[str] = Field(
         default_factory=list,
         description="Form fields (or applicant.name|id_number|phone) this matter may see.",
@@ -63,7 +124,9 @@ class Matter(Strict):
     outputs: list[str] = Field(default_factory=list)
     compensation: str | None = Field(default=None, description="The action that undoes it.")
     irreversible: bool = False
-    when: str | None = Field(default=None, description="A boolean form field that enables it.")
+    when: str | None = Field(
+        default=None, description="An optional form field that enables it when given (true)."
+    )
     licences: dict[str, str] = Field(
         default_factory=dict,
         description="output -> e-licence type, for outputs that are documents.",
@@ -75,16 +138,29 @@ class Matter(Strict):
     once_per_holder: bool = Field(
         default=False, description="Skipped when the holder already holds its e-licences."
     )
+    required: bool = Field(default=True, description="False: the one thing can succeed without it.")
+    on_failure: OnFailure | None = Field(
+        default=None,
+        description="What its refusal does: abort (the default for a required matter) or "
+        "continue (only its dependants are cancelled; always, for one not required).",
+    )
 
     @model_validator(mode="after")
     def _undo_declared(self) -> Self:
         if bool(self.compensation) == self.irreversible:
             raise ValueError("declare either a compensation or irreversible: true, not both")
-        if self.time_limit <= timedelta(0):
-            raise ValueError("time_limit must be positive")
         if self.once_per_holder and not self.licences:
             raise ValueError("once_per_holder needs the e-licences the matter issues")
+        if not self.required and self.on_failure is OnFailure.ABORT:
+            raise ValueError("a matter not required cannot abort its application")
         return self
+
+    @property
+    def refusal(self) -> OnFailure:
+        """What its refusal does, as declared or as `required` implies."""
+        if self.on_failure is not None:
+            return self.on_failure
+        return OnFailure.ABORT if self.required else OnFailure.CONTINUE
 
 
 class Proactive(Strict):
@@ -109,6 +185,12 @@ class OneThing(Strict):
     id: str = Field(pattern=NAME)
     version: str = Field(min_length=1)
     title: str
+    lead_department: str | None = Field(
+        default=None, description="牵头部门: answers for the one thing as a whole."
+    )
+    time_limit: TimeLimit | None = Field(
+        default=None, description="The one thing's own 承诺时限, from submission."
+    )
     description: str = ""
     form: dict[str, FormField]
     matters: list[Matter] = Field(min_length=1)

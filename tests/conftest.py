@@ -8,6 +8,7 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -22,6 +23,7 @@ from infra import kafka
 from infra.services import Deployment, on_free_ports
 from infra.settings import Settings
 from one_things import load_catalogue
+from one_things.workdays import CHINA
 from orchestrator.client import connect
 from orchestrator.intake.identity import ASSERTION_HEADER, issue_assertion
 
@@ -56,11 +58,27 @@ def stack_settings(state_dir: Path, **overrides: object) -> Settings:
     return on_free_ports(state_dir, **{**defaults, **overrides})
 
 
+def holiday_calendar(file: Path) -> Path:
+    """A province's calendar for the test deployment: a holiday from tomorrow (in China) to the
+    Monday at least nine days ahead, its Saturday before worked. Limits counted from today or
+    tomorrow end on that Saturday, then the Monday on."""
+    today = datetime.now(CHINA).date()
+    monday = today + timedelta(days=9 + (7 - (today + timedelta(days=9)).weekday()) % 7)
+    off = [today + timedelta(days=i) for i in range(1, (monday - today).days)]
+    calendar = {
+        "days_off": [d.isoformat() for d in off if d.weekday() < 5],
+        "days_worked": [(monday - timedelta(days=2)).isoformat()],
+    }
+    file.write_bytes(orjson.dumps(calendar))
+    return file
+
+
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     state = tmp_path_factory.mktemp("onething")
     s = stack_settings(
         state,
+        working_calendar=holiday_calendar(state / "calendar.json"),
         file_departments={"mnr": state / "exchange" / "mnr"},  # real estate trades batch files
         dispatch_attempts=2,
         undo_attempts=2,

@@ -47,10 +47,7 @@ class SimulatedDepartment(DepartmentAdapter):
         self.department = spec.department
         self.latency = latency
         self.matters = {
-            (ot.id, m.id): m
-            for ot in catalogue
-            for m in ot.matters
-            if m.department == self.department
+            key: m for key, m in catalogue.matters().items() if m.department == self.department
         }
 
     def reference(self, command: TaskCommand) -> str:

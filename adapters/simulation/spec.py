@@ -147,9 +147,7 @@ def load_specs(catalogue: Catalogue, directory: Path = SPEC_DIR) -> dict[str, De
 def _check_covers(spec: DepartmentSpec, catalogue: Catalogue) -> None:
     """The spec issues every output and undoes every compensation of its matters."""
     name = f"{spec.department}.yaml"
-    matters = {
-        (ot.id, m.id): m for ot in catalogue for m in ot.matters if m.department == spec.department
-    }
+    matters = {k: m for k, m in catalogue.matters().items() if m.department == spec.department}
     for matter in matters.values():
         for output in matter.outputs:
             if output not in spec.issues:

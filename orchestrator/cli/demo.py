@@ -31,6 +31,7 @@ STATE_STYLE = {
     "awaiting_supplement": "yellow",
     "escalated": "red",
     "approved": "green",
+    "partially_approved": "yellow",
     "rejected": "red",
     "failed": "red",
     "cancelled": "yellow",
@@ -59,6 +60,11 @@ def example(one_thing: str, **changes: Any) -> dict[str, Any]:
 
 APPLICATIONS = (
     DemoApplication("birth", "approved", example("birth")),
+    DemoApplication(
+        "birth, maternity reimbursement refused",
+        "partially_approved",
+        example("birth", birth_hospital="广州某非定点私立医院"),
+    ),
     DemoApplication("enterprise opening", "approved", example("enterprise_opening")),
     DemoApplication(
         "enterprise opening, refused",

@@ -24,8 +24,10 @@ app = typer.Typer(
 )
 stack_app = typer.Typer(help="The embedded Temporal server and Kafka-protocol broker.")
 schemas_app = typer.Typer(help="Contracts for departments.")
+catalogue_app = typer.Typer(help="The one things and their live versions.")
 app.add_typer(stack_app, name="stack")
 app.add_typer(schemas_app, name="schemas")
+app.add_typer(catalogue_app, name="catalogue")
 app.add_typer(ops_app, name="ops")
 
 
@@ -203,6 +205,33 @@ def schemas_export(directory: Path) -> None:
         *export_contracts(catalogue, directory),
     ]:
         console.print(str(path))
+
+
+@catalogue_app.command("versions")
+def catalogue_versions() -> None:
+    """Each one thing's live versions, oldest first (a new application gets the newest)."""
+    from one_things import load_catalogue
+
+    catalogue = load_catalogue(Settings().catalogue_dir)
+    for one_thing in catalogue:
+        console.print(f"{one_thing.id}: {', '.join(catalogue.versions(one_thing.id))}")
+
+
+@catalogue_app.command("diff")
+def catalogue_diff(one_thing: str, old: str, new: str) -> None:
+    """What changed in ONE_THING from version OLD to version NEW: + added, - removed,
+    ~ changed."""
+    from one_things import CatalogueProblem, load_catalogue
+    from one_things.diff import diff
+
+    catalogue = load_catalogue(Settings().catalogue_dir)
+    try:
+        changes = diff(catalogue.get(one_thing, old), catalogue.get(one_thing, new))
+    except CatalogueProblem as exc:
+        known = ", ".join(catalogue.versions(one_thing)) or "none"
+        raise fail(LookupError(f"{exc}; its live versions: {known}")) from exc
+    for line in changes or ["no change"]:
+        console.print(line, soft_wrap=True, markup=False, highlight=False)
 
 
 @app.command("department-secret")

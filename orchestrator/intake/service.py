@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import orjson
@@ -22,7 +22,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from infra.logging import get_logger
 from infra.settings import Settings
-from one_things import Applicant, Catalogue, SkippedMatter, form_model, plan
+from one_things import Applicant, Catalogue, SkippedMatter, form_model, plan, workdays
 from one_things.licences import holders, prefill
 from orchestrator.errors import InvalidForm, RequestConflict
 from orchestrator.intake.identity import IdentityVerifier
@@ -78,7 +78,15 @@ class Intake:
         self._catalogue = catalogue
         self._client = client
         self._library = library
+        self._calendar = workdays.official(settings.working_calendar)
+        self._today: tuple[date, workdays.WorkingCalendar] | None = None
         self.identity = IdentityVerifier(settings)  # who the applicant is, for every route
+
+    def _calendar_from(self, day: date) -> workdays.WorkingCalendar:
+        """The calendar a plan submitted on `day` carries (made once a day)."""
+        if self._today is None or self._today[0] != day:
+            self._today = (day, self._calendar.window(day))
+        return self._today[1]
 
     def applicant_ref(self, id_number: str) -> str:
         """A pseudonym of the applicant to find their applications by: never the ID number."""
@@ -115,8 +123,14 @@ class Intake:
             form = form_model(one_thing).model_validate(filled)
         except ValidationError as exc:
             raise InvalidForm(exc.errors()) from exc
+        submitted_at = datetime.now(UTC)
         snapshot = plan(
-            one_thing, body.applicant, form, self._settings.time_limit_cap_seconds, held
+            one_thing,
+            body.applicant,
+            form,
+            self._settings.time_limit_cap_seconds,
+            held,
+            self._calendar_from(submitted_at.astimezone(workdays.CHINA).date()),
         )
         application_id = application_id_for(
             None if request_id is None else f"{submitted_by}/{request_id}"
@@ -135,7 +149,7 @@ class Intake:
                 ApplicationInput(
                     application_id=application_id,
                     plan=snapshot,
-                    submitted_at=datetime.now(UTC),
+                    submitted_at=submitted_at,
                     dispatch_attempts=self._settings.dispatch_attempts,
                     undo_attempts=self._settings.undo_attempts,
                     supplement_time_limit_seconds=self._settings.supplement_time_limit_seconds,

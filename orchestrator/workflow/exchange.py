@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from temporalio import workflow
@@ -58,16 +58,19 @@ class Exchange(Platform):
         payload = self._sent[task.task_id] = steps.payload(task, supplied, self._outputs(), titles)
         state = self._task(task.task_id)
         why_again: str | None = None
+        due: datetime | None = None
         for dispatch in range(1, self._inp.dispatch_attempts + 1):
             state.attempt += 1
             state.dispatched_at = workflow.now()
+            due = due or steps.promised(task, self._inp.plan, state.dispatched_at)
+            time_limit = steps.time_limit(task, self._inp.plan, state.dispatched_at, due)
             state.reason, state.supplement_fields = None, []
             state.enter(TaskState.DISPATCHED, state.dispatched_at, why_again, sorted(payload))
-            state.deadline = state.dispatched_at + timedelta(seconds=task.time_limit_seconds)
+            state.deadline = state.dispatched_at + time_limit
             try:
-                return await self._exchange(task, payload, Action.HANDLE, state.attempt)
+                return await self._exchange(task, payload, Action.HANDLE, state.attempt, time_limit)
             except ActivityError as err:
-                if dispatch == self._inp.dispatch_attempts:
+                if dispatch == self._inp.dispatch_attempts or (due and workflow.now() >= due):
                     raise
                 why_again = f"again: {steps.why_failed(err)}"
                 self._count(
@@ -86,8 +89,9 @@ class Exchange(Platform):
         assert self._inp is not None
         for n in range(1, self._inp.undo_attempts + 1):
             tries = self._undo_tries[task.task_id] = self._undo_tries.get(task.task_id, 0) + 1
+            time_limit = steps.time_limit(task, self._inp.plan, workflow.now())
             try:
-                return await self._exchange(task, record, action, tries)
+                return await self._exchange(task, record, action, tries, time_limit)
             except ActivityError:
                 if n == self._inp.undo_attempts:
                     raise
@@ -95,13 +99,17 @@ class Exchange(Platform):
         raise AssertionError("unreachable")
 
     async def _exchange(
-        self, task: PlannedTask, payload: dict[str, JsonValue], action: Action, attempt: int
+        self,
+        task: PlannedTask,
+        payload: dict[str, JsonValue],
+        action: Action,
+        attempt: int,
+        time_limit: timedelta,
     ) -> TaskAnswer:
-        """Publish one command and wait for its answer, each in an activity of its own."""
+        """Publish one command and wait `time_limit` for its answer, each in an activity."""
         assert self._inp is not None
         info = workflow.info()
         activity_id = f"{task.task_id}:{action.value}:{attempt}"
-        time_limit = timedelta(seconds=task.time_limit_seconds)
         answer: workflow.ActivityHandle[TaskAnswer] = workflow.start_activity(
             AWAIT_ANSWER,
             Awaiting(
@@ -181,7 +189,7 @@ class Exchange(Platform):
         except steps.MissingUpstream as err:  # a department's answer lacked what the plan needs
             state.reason = str(err)
             state.enter(TaskState.FAILED, state.completed_at, state.reason)
-            self._end(ApplicationStatus.REJECTED, f"{task.title}: {state.reason}")
+            self._refuse(task, f"{task.title}: {state.reason}")
             return
         state.reason = answer.reason
         if state.dispatched_at is not None:
@@ -202,7 +210,7 @@ class Exchange(Platform):
                 )
         else:
             state.enter(TaskState.REJECTED, state.completed_at, answer.reason)
-            self._end(ApplicationStatus.REJECTED, f"{task.title}: {answer.reason}")
+            self._refuse(task, f"{task.title}: {answer.reason}")
 
     async def _despite_cancellation(self, awaitable: Awaitable[T]) -> T:
         """Await to the end even if the workflow is cancelled meanwhile."""

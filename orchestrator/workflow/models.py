@@ -22,12 +22,18 @@ class ApplicationStatus(StrEnum):
     AWAITING_SUPPLEMENT = "awaiting_supplement"
     COMPENSATING = "compensating"
     APPROVED = "approved"
+    PARTIALLY_APPROVED = "partially_approved"  # what could go on without a refused matter did
     REJECTED = "rejected"
     WITHDRAWN = "withdrawn"
 
 
 FINAL_STATUSES = frozenset(
-    {ApplicationStatus.APPROVED, ApplicationStatus.REJECTED, ApplicationStatus.WITHDRAWN}
+    {
+        ApplicationStatus.APPROVED,
+        ApplicationStatus.PARTIALLY_APPROVED,
+        ApplicationStatus.REJECTED,
+        ApplicationStatus.WITHDRAWN,
+    }
 )
 
 
@@ -229,6 +235,9 @@ class TaskProgress(Record):
     completed_at: datetime | None = None
     compensated_at: datetime | None = None
     time_limit_seconds: float | None = Field(default=None, description="承诺时限 of the matter.")
+    working_days: int | None = Field(
+        default=None, description="承诺时限 in working days: the deadline is a working day's end."
+    )
     deadline: datetime | None = Field(
         default=None, description="While dispatched: when the department's time limit runs out."
     )
@@ -247,6 +256,7 @@ class TaskProgress(Record):
             department=task.department,
             depends_on=task.depends_on,
             time_limit_seconds=task.time_limit_seconds,
+            working_days=task.working_days,
         )
 
     def enter(
@@ -271,6 +281,13 @@ class Progress(Record):
     id: str
     one_thing: str
     catalogue_version: str
+    lead_department: str | None = Field(default=None, description="牵头部门 of the one thing.")
+    time_limit: str | None = Field(
+        default=None, description="The one thing's 承诺时限 (P5WD: five working days)."
+    )
+    deadline: datetime | None = Field(
+        default=None, description="When that time limit runs out: a working day's end, in China."
+    )
     status: ApplicationStatus = ApplicationStatus.RUNNING
     reason: str | None = None
     submitted_at: datetime

@@ -15,6 +15,7 @@ with workflow.unsafe.imports_passed_through():
 
     from events.contracts import ApplicationStatusChanged, TaskStateChanged
     from one_things.plan import PlannedTask
+    from one_things.schema import OnFailure
     from orchestrator.workflow.models import (
         ESCALATED_DECISIONS,
         Announcements,
@@ -77,6 +78,7 @@ class Platform:
         self._announced: dict[str, int] = {}
         self._closing = False
         self._indexed: tuple[str, list[str], bool] | None = None
+        self._refused: list[str] = []  # refusals the application goes on without
         self._outgoing: list[PublishCommand] = []
         self._batch: asyncio.Future[None] | None = None
 
@@ -110,6 +112,30 @@ class Platform:
             self._ending = (status, reason)
             if self._progress is not None:
                 self._progress.status = ApplicationStatus.COMPENSATING
+
+    def _refuse(self, task: PlannedTask, reason: str) -> None:
+        """A task refused for good: the application ends, or goes on without it and what
+        depends on it."""
+        if task.on_failure is OnFailure.CONTINUE:
+            self._refused.append(reason)
+        else:
+            self._end(ApplicationStatus.REJECTED, reason)
+
+    def _cancel_blocked(self) -> None:
+        """Cancel the pending tasks that wait on one refused, failed or cancelled."""
+        assert self._inp is not None
+        ended = (TaskState.REJECTED, TaskState.FAILED, TaskState.CANCELLED)
+        blocked = True
+        while blocked:
+            blocked = False
+            for task in self._inp.plan.tasks:
+                state = self._task(task.task_id)
+                stopped = [d for d in task.depends_on if self._task(d).state in ended]
+                if state.state is TaskState.PENDING and stopped:
+                    state.completed_at = workflow.now()
+                    state.reason = f"cancelled: {self._task(stopped[0]).title} was not approved"
+                    state.enter(TaskState.CANCELLED, state.completed_at, state.reason)
+                    blocked = True
 
     def _refuse_when_closed(self) -> None:
         if self._ending is not None or self._approving:

@@ -3,7 +3,8 @@ an approval issues, why a dispatch failed. No Temporal calls: unit tested withou
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
+from datetime import datetime, timedelta
 
 from pydantic import JsonValue
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -16,6 +17,7 @@ from orchestrator.errors import OneThingError
 from orchestrator.workflow.models import LicenceToIssue, TaskState
 
 Outputs = Mapping[str, Mapping[str, str]]  # task id -> its outputs
+LEAST_WAIT = timedelta(seconds=1)  # a dispatch made as its task falls due still waits this
 
 
 class MissingUpstream(OneThingError, ValueError):
@@ -30,6 +32,40 @@ def ready(plan: ExecutionPlan, states: Mapping[str, TaskState]) -> list[PlannedT
         if states[task.task_id] is TaskState.PENDING
         and all(states[d] is TaskState.APPROVED for d in task.depends_on)
     ]
+
+
+def promised(task: PlannedTask, plan: ExecutionPlan, first_dispatch: datetime) -> datetime | None:
+    """When a matter limited in working days is due: from its first dispatch, however many
+    follow (None for a duration, which each dispatch has again)."""
+    if task.working_days is None:
+        return None
+    assert plan.calendar is not None  # the plan's own check
+    return plan.calendar.deadline(first_dispatch, task.working_days)
+
+
+def time_limit(
+    task: PlannedTask, plan: ExecutionPlan, now: datetime, due: datetime | None = None
+) -> timedelta:
+    """How long a dispatch made `now` may wait: its duration, or until the task is `due` (the
+    end of its last working day from `now`, if not given), no longer than a cap if there is
+    one, and never less than a second."""
+    limits = []
+    if task.time_limit_seconds is not None:
+        limits.append(timedelta(seconds=task.time_limit_seconds))
+    if task.working_days is not None:
+        limits.append((due or promised(task, plan, now) or now) - now)
+    return max(min(limits), LEAST_WAIT)
+
+
+def overall_deadline(plan: ExecutionPlan, submitted_at: datetime) -> datetime | None:
+    """When the one thing's own time limit runs out, if the plan has one."""
+    if plan.time_limit is None:
+        return None
+    if plan.time_limit.working_days is not None:
+        assert plan.calendar is not None
+        return plan.calendar.deadline(submitted_at, plan.time_limit.working_days)
+    assert plan.time_limit.duration is not None
+    return submitted_at + plan.time_limit.duration
 
 
 def payload(
@@ -54,12 +90,12 @@ def undo_action(task: PlannedTask) -> Action:
 
 
 def licences_to_issue(
-    application_id: str, plan: ExecutionPlan, outputs: Outputs
+    application_id: str, plan: ExecutionPlan, outputs: Outputs, approved: Collection[str]
 ) -> list[LicenceToIssue]:
     """The e-licences of the approved tasks' document outputs, for their holders."""
     licences = []
     for task in plan.tasks:
-        if not task.licences or task.licence_holder is None:
+        if not task.licences or task.licence_holder is None or task.task_id not in approved:
             continue
         for kind in dict.fromkeys(task.licences.values()):
             licences.append(
@@ -73,6 +109,11 @@ def licences_to_issue(
                 )
             )
     return licences
+
+
+def startable(start: PlannedStart, approved: Collection[str]) -> bool:
+    """Whether every task whose output the started one thing takes was approved."""
+    return all(ref.partition(".")[0] in approved for ref in start.outputs.values())
 
 
 def proactive_form(start: PlannedStart, outputs: Outputs) -> dict[str, JsonValue]:

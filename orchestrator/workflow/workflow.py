@@ -108,6 +108,9 @@ class OneThingWorkflow(WayBack):
             id=inp.application_id,
             one_thing=inp.plan.one_thing,
             catalogue_version=inp.plan.catalogue_version,
+            lead_department=inp.plan.lead_department,
+            time_limit=None if inp.plan.time_limit is None else str(inp.plan.time_limit),
+            deadline=steps.overall_deadline(inp.plan, inp.submitted_at),
             submitted_at=inp.submitted_at,
             skipped=inp.plan.skipped,
             tasks=[TaskProgress.planned(t) for t in inp.plan.tasks],
@@ -136,10 +139,16 @@ class OneThingWorkflow(WayBack):
         return progress
 
     async def _approve(self) -> None:
-        """Keep the e-licences, start what this approval starts, then say it is approved."""
+        """Keep the e-licences, start what this approval starts, then say it is approved (in
+        part, when the application went on without a refused matter)."""
         assert self._inp is not None and self._progress is not None
+        approved = {t.task_id for t in self._tasks() if t.state is TaskState.APPROVED}
+        if self._refused and not approved:
+            self._progress.status = ApplicationStatus.REJECTED
+            self._progress.reason = "; ".join(self._refused)
+            return
         licences = steps.licences_to_issue(
-            self._inp.application_id, self._inp.plan, self._outputs()
+            self._inp.application_id, self._inp.plan, self._outputs(), approved
         )
         if licences:
             await self._despite_cancellation(
@@ -151,14 +160,19 @@ class OneThingWorkflow(WayBack):
             )
             self._progress.licences = [lic.id for lic in licences]
         if self._inp.plan.starts:
-            self._progress.started = await self._start_proactive()
+            self._progress.started = await self._start_proactive(approved)
         self._progress.status = ApplicationStatus.APPROVED
+        if self._refused:
+            self._progress.status = ApplicationStatus.PARTIALLY_APPROVED
+            self._progress.reason = "refused: " + "; ".join(self._refused)
 
     async def _advance(self, in_flight: dict[str, asyncio.Task[TaskAnswer]]) -> None:
         """Dispatch ready tasks and record answers until all are done or the end is decided."""
         assert self._inp is not None
         while self._ending is None:
             self._apply_decisions(in_flight)
+            if self._refused:
+                self._cancel_blocked()
             states = {t.task_id: t.state for t in self._tasks()}
             for task in steps.ready(self._inp.plan, states):
                 in_flight[task.task_id] = asyncio.ensure_future(self._handle(task))
@@ -206,14 +220,17 @@ class OneThingWorkflow(WayBack):
                 state.completed_at = workflow.now()
                 state.reason = f"failed by an operator: {action.reason}"
                 state.enter(TaskState.FAILED, state.completed_at, state.reason)
-                self._end(ApplicationStatus.REJECTED, f"{state.title}: {state.reason}")
+                self._refuse(self._planned_by_id[task_id], f"{state.title}: {state.reason}")
         self._refresh_status()
 
-    async def _start_proactive(self) -> list[str]:
-        """Start the one things this approval starts by itself, each once (the id says so)."""
+    async def _start_proactive(self, approved: set[str]) -> list[str]:
+        """Start the one things this approval starts by itself, each once (the id says so),
+        when the tasks whose outputs they take were approved."""
         assert self._inp is not None
         started = []
         for start in self._inp.plan.starts:
+            if not steps.startable(start, approved):
+                continue
             request = StartProactive(
                 parent_id=self._inp.application_id,
                 one_thing=start.one_thing,

@@ -73,7 +73,7 @@ def matter(document: dict, matter_id: str) -> dict:  # type: ignore[type-arg]
         (
             lambda d: matter(d, "bank_account").update(when="company_name"),
             "matters[5].when",
-            "not a boolean form field",
+            "not an optional form field",
         ),
         (
             lambda d: d["form"]["company_name"].update(type="colour"),

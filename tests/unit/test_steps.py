@@ -54,11 +54,15 @@ def test_an_approval_issues_the_licences_of_document_outputs_to_their_holders() 
     outputs = {
         t.task_id: {o: f"{o}-1" for o in OPENING.matter(t.matter).outputs} for t in PLAN.tasks
     }
-    licences = steps.licences_to_issue("ot-1", PLAN, outputs)
+    licences = steps.licences_to_issue("ot-1", PLAN, outputs, set(outputs))
     assert {lic.type for lic in licences} >= {"business_licence", "seal_record"}
     business = next(lic for lic in licences if lic.type == "business_licence")
     assert business.data["business_licence_id"] == "business_licence_id-1"
-    assert steps.licences_to_issue("ot-1", PLAN, outputs) == licences  # ids derive, never random
+    again = steps.licences_to_issue("ot-1", PLAN, outputs, set(outputs))
+    assert again == licences  # ids derive, never random
+    refused = set(outputs) - {"seal_engraving"}  # went on without it: no seal record
+    partly = steps.licences_to_issue("ot-1", PLAN, outputs, refused)
+    assert {lic.type for lic in partly} == {lic.type for lic in licences} - {"seal_record"}
 
 
 def test_undo_is_void_for_irreversible_matters() -> None:

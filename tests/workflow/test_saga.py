@@ -20,6 +20,7 @@ from temporalio.worker import Replayer, Worker
 from events.contracts import Action, Outcome
 from one_things import Applicant, form_model, load_catalogue, plan
 from one_things.plan import ExecutionPlan
+from one_things.schema import OnFailure
 from orchestrator.errors import UpdateRefused
 from orchestrator.ops import updates
 from orchestrator.worker import sandbox
@@ -27,6 +28,7 @@ from orchestrator.workflow.late import LateUndoWorkflow
 from orchestrator.workflow.models import (
     Announcements,
     ApplicationInput,
+    ApplicationStatus,
     Awaiting,
     IssueLicences,
     LateApproval,
@@ -390,3 +392,43 @@ async def test_a_late_approval_is_undone_through_the_way_back(client: Client) ->
     assert departments.statuses() == []
     assert departments.events[0] == "bank_account approved"
     assert departments.events[-1] == "bank_account compensated"
+
+
+def going_on_without(task_id: str) -> ExecutionPlan:
+    """The opening's plan, with `task_id` one the application goes on without."""
+    plan = opening_plan()
+    tasks = [
+        t.model_copy(update={"on_failure": OnFailure.CONTINUE}) if t.task_id == task_id else t
+        for t in plan.tasks
+    ]
+    return plan.model_copy(update={"tasks": tasks})
+
+
+async def test_a_refusal_the_application_goes_on_without_ends_it_partially_approved(
+    client: Client,
+) -> None:
+    departments = Departments({("tax_registration", Action.HANDLE): ["rejected"]})
+    async with running(client, departments, plan=going_on_without("tax_registration")) as handle:
+        progress = await ended(handle)
+    assert progress.status is ApplicationStatus.PARTIALLY_APPROVED
+    assert progress.reason == f"refused: {progress.task('tax_registration').title}: scripted"
+    states = {t.task_id: t.state for t in progress.tasks}
+    assert states.pop("tax_registration") is TaskState.REJECTED
+    assert set(states.values()) == {TaskState.APPROVED}
+    assert departments.undone() == [] and progress.undone() == []
+    assert departments.licences_issued.is_set()
+
+
+async def test_what_waits_on_a_refusal_the_application_goes_on_without_is_cancelled(
+    client: Client,
+) -> None:
+    departments = Departments({("business_registration", Action.HANDLE): ["rejected"]})
+    plan = going_on_without("business_registration")
+    async with running(client, departments, plan=plan) as handle:
+        progress = await ended(handle)
+    assert progress.status is ApplicationStatus.REJECTED  # nothing could go on without it
+    registration = progress.task("business_registration").title
+    for task in progress.tasks[1:]:
+        assert task.state is TaskState.CANCELLED
+        assert task.reason == f"cancelled: {registration} was not approved"
+    assert [a[0] for a in departments.awaited] == ["business_registration"]
