@@ -17,10 +17,12 @@ from temporalio.service import RPCError, RPCStatusCode
 from events.contracts import TaskResult
 from infra.settings import Settings
 from one_things.plan import PlannedTask
+from one_things.workdays import WorkingCalendar
 from orchestrator.workflow.models import LateApproval, Progress, TaskState
 from orchestrator.workflow.names import (
     LATE_UNDO_WORKFLOW,
     ONE_THING,
+    PLAN_CALENDAR,
     PLANNED_TASK,
     PROGRESS,
     late_undo_id,
@@ -52,6 +54,11 @@ async def undo_if_given_up(client: Client, result: TaskResult, settings: Setting
     planned = await application.query(
         PLANNED_TASK, result.task_id, result_type=PlannedTask, rpc_timeout=QUERY_TIMEOUT
     )
+    calendar = None
+    if planned.working_days is not None:
+        calendar = await application.query(
+            PLAN_CALENDAR, result_type=WorkingCalendar, rpc_timeout=QUERY_TIMEOUT
+        )
     late = LateApproval(
         application_id=result.application_id,
         one_thing=progress.one_thing,
@@ -61,6 +68,7 @@ async def undo_if_given_up(client: Client, result: TaskResult, settings: Setting
         outputs=result.outputs,
         given_up_as=task.state,
         undo_attempts=settings.undo_attempts,
+        calendar=calendar,
     )
     try:
         await client.start_workflow(

@@ -14,6 +14,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from one_things.plan import ExecutionPlan
+    from one_things.workdays import WorkingCalendar
     from orchestrator.workflow import steps
     from orchestrator.workflow.models import (
         ApplicationInput,
@@ -40,7 +41,11 @@ class LateUndoWorkflow(WayBack):
         self._inp = ApplicationInput(
             application_id=late.application_id,
             plan=ExecutionPlan(
-                one_thing=late.one_thing, catalogue_version=late.catalogue_version, tasks=[task]
+                one_thing=late.one_thing,
+                catalogue_version=late.catalogue_version,
+                tasks=[task],
+                # without the application's calendar, Monday to Friday count
+                calendar=late.calendar or (WorkingCalendar() if task.working_days else None),
             ),
             submitted_at=now,
             undo_attempts=late.undo_attempts,

@@ -15,6 +15,7 @@ from events.contracts import (
     TaskStateChanged,
 )
 from one_things.plan import ExecutionPlan, PlannedTask, SkippedMatter
+from one_things.workdays import WorkingCalendar
 
 
 class ApplicationStatus(StrEnum):
@@ -84,6 +85,9 @@ class LateApproval(Contract):
     catalogue_version: str
     given_up_as: TaskState = Field(description="The task's state when the approval came.")
     undo_attempts: int = Field(default=5, ge=1)
+    calendar: WorkingCalendar | None = Field(
+        default=None, description="The application's working days, for a limit counted on them."
+    )
 
 
 class PublishCommand(Contract):

@@ -21,6 +21,7 @@ BATCHED_DISPATCH = "batched-dispatch"  # one activity publishes a workflow task'
 # query and updates
 PROGRESS = "progress"
 PLANNED_TASK = "planned_task"  # a query: the plan snapshot of one task
+PLAN_CALENDAR = "plan_calendar"  # a query: the working days the plan counts limits on
 WITHDRAW = "withdraw"
 SUPPLEMENT = "supplement"
 OPERATOR = "operator"

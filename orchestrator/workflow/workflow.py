@@ -22,6 +22,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from one_things.plan import PlannedTask
+    from one_things.workdays import WorkingCalendar
     from orchestrator.workflow import steps
     from orchestrator.workflow.models import (
         ApplicationInput,
@@ -39,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from orchestrator.workflow.names import (
         ISSUE_LICENCES,
+        PLAN_CALENDAR,
         PLANNED_TASK,
         START_PROACTIVE,
         SUPPLEMENT,
@@ -66,6 +68,11 @@ class OneThingWorkflow(WayBack):
         if task is None:
             raise ApplicationError(f"no task {task_id!r} in this application")
         return task
+
+    @workflow.query(name=PLAN_CALENDAR)
+    def plan_calendar(self) -> WorkingCalendar | None:
+        """The working days its limits are counted on (a late approval is undone by them)."""
+        return None if self._inp is None else self._inp.plan.calendar
 
     @workflow.signal(name=TAKEN_IN)
     def taken_in(self, news: TakenIn) -> None:

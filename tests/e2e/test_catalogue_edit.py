@@ -14,12 +14,12 @@ from tests.faults.harness import deployment, portal
 
 
 def edit_birth(directory: Path) -> None:
-    """A new version of birth (hukou in three working days); the one before stays live."""
+    """A new version of birth (vaccination in two working days); the one before stays live."""
     current = directory / "birth.yaml"
     source = yaml.safe_load(current.read_text())
     current.rename(directory / f"birth@{source['version']}.yaml")
-    hukou = next(m for m in source["matters"] if m["id"] == "hukou_registration")
-    hukou["time_limit"] = "P3WD"
+    vaccination = next(m for m in source["matters"] if m["id"] == "vaccination_certificate")
+    vaccination["time_limit"] = "P2WD"
     source["version"] = "2026.12.1"
     current.write_text(yaml.safe_dump(source, allow_unicode=True))
 
@@ -41,5 +41,5 @@ async def test_a_running_application_finishes_on_its_version_after_an_edit(
             old, new = await finished(http, before), await finished(http, after)
     assert (old.status.value, new.status.value) == ("approved", "approved")
     assert (old.catalogue_version, new.catalogue_version) == ("2026.11.2", "2026.12.1")
-    assert old.task("hukou_registration").working_days == 2
-    assert new.task("hukou_registration").working_days == 3
+    assert old.task("vaccination_certificate").working_days == 1
+    assert new.task("vaccination_certificate").working_days == 2

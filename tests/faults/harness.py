@@ -80,13 +80,12 @@ async def deployment(replicas: int = 1, **overrides: object) -> AsyncIterator[De
     limit (days), so a lost dispatch stays lost unless the product notices it; `replicas`
     copies of every process but the simulated departments."""
     state = Path(tempfile.mkdtemp(prefix="onething-faults-"))
-    settings = stack_settings(
-        state,
-        sim_latency={},
-        sim_default_latency=0.5,
-        api_keys=API_KEYS,
-        **overrides,
-    )
+    defaults: dict[str, object] = {
+        "sim_latency": {},
+        "sim_default_latency": 0.5,
+        "api_keys": API_KEYS,
+    }
+    settings = stack_settings(state, **{**defaults, **overrides})
     running = Deployment.with_replicas(settings, replicas)
     try:
         await asyncio.to_thread(running.up)
