@@ -152,7 +152,8 @@ class Exchange(Platform):
 
     async def _publish_with_others(self, command: PublishCommand) -> None:
         """Publish the command in one activity with the others this workflow task dispatches
-        (an enterprise opening dispatches six at once: one marker in its history, not six).
+        (an approved registration lets an enterprise opening dispatch five at once: one
+        marker in its history, not five).
         A dispatch answered before its batch is out stops waiting; the batch goes on for the
         others, and carries this one's state changes as it would have."""
         self._outgoing.append(command)
