@@ -139,9 +139,10 @@ def check_references(name: str, ot: OneThing) -> None:
             known = field in ot.form or field in {f"applicant.{a}" for a in APPLICANT_FIELDS}
             if not known:
                 raise CatalogueError(name, f"{where}.inputs", f"unknown form field {field!r}")
-        for dep in matter.depends_on:
-            if dep not in by_id or dep == matter.id:
-                raise CatalogueError(name, f"{where}.depends_on", f"unknown matter {dep!r}")
+        for field in ("depends_on", "after"):
+            for dep in getattr(matter, field):
+                if dep not in by_id or dep == matter.id:
+                    raise CatalogueError(name, f"{where}.{field}", f"unknown matter {dep!r}")
         for ref in matter.upstream:
             source, _, output = ref.partition(".")
             if source not in matter.depends_on:
@@ -170,7 +171,7 @@ def check_references(name: str, ot: OneThing) -> None:
                 f"{where}.licence_holder",
                 f"{matter.licence_holder!r} is not an ID number or credit code form field",
             )
-    cycle = find_cycle({m.id: m.depends_on for m in ot.matters})
+    cycle = find_cycle({m.id: m.waits_for() for m in ot.matters})
     if cycle:
         raise CatalogueError(name, "matters.depends_on", "cycle " + " -> ".join(cycle))
     check_time_limits(name, ot)
@@ -186,7 +187,7 @@ def check_time_limits(name: str, ot: OneThing) -> None:
             name, "lead_department", f"{ot.lead_department!r} handles none of its matters"
         )
     longest = critical_path(
-        {m.id: m.time_limit.days() for m in ot.matters}, {m.id: m.depends_on for m in ot.matters}
+        {m.id: m.time_limit.days() for m in ot.matters}, {m.id: m.waits_for() for m in ot.matters}
     )
     if ot.time_limit is not None and ot.time_limit.days() < longest:
         raise CatalogueError(

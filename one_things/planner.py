@@ -36,7 +36,7 @@ def plan(
     skipped: dict[str, SkippedMatter] = {}
     from_licence: dict[str, ELicence] = {}
     tasks: dict[str, PlannedTask] = {}
-    for matter_id in topological_order({m.id: m.depends_on for m in one_thing.matters}):
+    for matter_id in topological_order({m.id: m.waits_for() for m in one_thing.matters}):
         matter = one_thing.matter(matter_id)
         holder = values.get(matter.licence_holder) if matter.licences else None
         if matter.when is not None and not values.get(matter.when):
@@ -71,7 +71,10 @@ def plan(
             matter=matter.id,
             title=matter.title,
             department=matter.department,
-            depends_on=[d for d in matter.depends_on if d not in from_licence],
+            depends_on=[
+                *(d for d in matter.depends_on if d not in from_licence),
+                *(a for a in matter.after if a in tasks),
+            ],
             payload=payload,
             upstream=upstream,
             time_limit_seconds=_capped(matter.time_limit, time_limit_cap_seconds),

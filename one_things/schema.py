@@ -118,6 +118,11 @@ class Matter(Strict):
         description="Form fields (or applicant.name|id_number|phone) this matter may see.",
     )
     depends_on: list[str] = Field(default_factory=list)
+    after: list[str] = Field(
+        default_factory=list,
+        description="Matters it waits for when they run; one the application does not need "
+        "(not requested, already held) holds nothing up.",
+    )
     upstream: list[str] = Field(
         default_factory=list, description="matter.output values handed to this matter."
     )
@@ -154,6 +159,10 @@ class Matter(Strict):
         if not self.required and self.on_failure is OnFailure.ABORT:
             raise ValueError("a matter not required cannot abort its application")
         return self
+
+    def waits_for(self) -> list[str]:
+        """Every matter it may wait for: its dependencies and those it runs after."""
+        return [*self.depends_on, *self.after]
 
     @property
     def refusal(self) -> OnFailure:

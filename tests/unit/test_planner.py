@@ -67,3 +67,20 @@ def test_graph_helpers() -> None:
     assert find_cycle({"a": ["b"], "b": ["a"]}) == ["a", "b", "a"]
     order = topological_order({"d": ["b", "c"], "c": ["a"], "b": ["a"], "a": []})
     assert order.index("a") < order.index("b") < order.index("d")
+
+
+def school_plan(by_social_insurance: bool):  # type: ignore[no-untyped-def]
+    school = CATALOGUE.get("school_enrolment")
+    body = {**school.example.form, "by_social_insurance": by_social_insurance}
+    form = form_model(school).model_validate(body)
+    return plan(school, Applicant.model_validate(school.example.applicant), form)
+
+
+def test_a_place_waits_for_the_social_insurance_check_only_when_it_runs() -> None:
+    checked = {t.task_id: t for t in school_plan(True).tasks}
+    assert checked["enrolment"].depends_on[-1] == "social_insurance_check"
+    assert "insurance_check_ref" not in checked["enrolment"].upstream  # ordering, no data
+    unchecked = school_plan(False)
+    assert [s.matter for s in unchecked.skipped] == ["social_insurance_check"]
+    enrolment = next(t for t in unchecked.tasks if t.task_id == "enrolment")
+    assert enrolment.depends_on == ["hukou_check", "housing_check", "vaccination_check"]
