@@ -14,19 +14,23 @@ NOT_COMPARED = {"matters", "form", "example", "version"}
 def diff(old: OneThing, new: OneThing) -> list[str]:
     """One line per change: `+` added, `-` removed, `~` changed (old → new)."""
     before, after = old.model_dump(mode="json"), new.model_dump(mode="json")
+    added = new.model_dump(mode="json", exclude_defaults=True)  # an addition, as written
     lines = _changed("", before, after, (set(before) | set(after)) - NOT_COMPARED)
-    lines += _named("form field", before["form"], after["form"])
+    lines += _named("form field", before["form"], after["form"], added["form"])
     lines += _named(
         "matter",
         {m["id"]: m for m in before["matters"]},
         {m["id"]: m for m in after["matters"]},
+        {m["id"]: m for m in added["matters"]},
     )
     return lines
 
 
-def _named(kind: str, before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
+def _named(
+    kind: str, before: Mapping[str, Any], after: Mapping[str, Any], added: Mapping[str, Any]
+) -> list[str]:
     lines = [f"- {kind} {name}" for name in before if name not in after]
-    lines += [f"+ {kind} {name}: {_show(after[name])}" for name in after if name not in before]
+    lines += [f"+ {kind} {name}: {_show(added[name])}" for name in after if name not in before]
     for name in (n for n in after if n in before):
         keys = set(before[name]) | set(after[name])
         lines += _changed(f"{kind} {name}: ", before[name], after[name], keys)
@@ -45,7 +49,7 @@ def _changed(
 
 def _show(value: Any) -> str:
     if isinstance(value, dict):
-        shown = {k: v for k, v in value.items() if v not in (None, [], {}, False, "")}
+        shown = {k: v for k, v in value.items() if v is not None and v != [] and v != {}}
         return "{" + ", ".join(f"{k}: {_show(v)}" for k, v in shown.items()) + "}"
     if isinstance(value, list):
         return "[" + ", ".join(_show(v) for v in value) + "]"

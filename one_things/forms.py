@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
 
@@ -47,8 +47,19 @@ class Applicant(BaseModel):
 
 
 def _field(spec: FormField) -> tuple[Any, Any]:
-    annotation = _PYTHON_TYPES[spec.type]
+    annotation: Any = _PYTHON_TYPES[spec.type]
     constraints: dict[str, Any] = {"title": spec.title}
+    if spec.choices:
+        annotation = Literal[tuple(spec.choices)]
+    else:
+        constraints.update(_constraints(spec))
+    if not spec.required:
+        return annotation | None, Field(default=None, **constraints)
+    return annotation, Field(**constraints)
+
+
+def _constraints(spec: FormField) -> dict[str, Any]:
+    constraints: dict[str, Any] = {}
     if spec.type in _PATTERNS:
         constraints["json_schema_extra"] = {"pattern": _PATTERNS[spec.type]}
     if spec.max_length is not None:
@@ -58,10 +69,8 @@ def _field(spec: FormField) -> tuple[Any, Any]:
     if spec.maximum is not None:
         constraints["le"] = spec.maximum
     if spec.type is FieldType.STRING:
-        constraints.setdefault("min_length", 1)
-    if not spec.required:
-        return annotation | None, Field(default=None, **constraints)
-    return annotation, Field(**constraints)
+        constraints["min_length"] = 1
+    return constraints
 
 
 _FORM_MODELS: dict[tuple[str, str], type[BaseModel]] = {}

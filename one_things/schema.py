@@ -99,11 +99,20 @@ class FormField(Strict):
     max_length: int | None = Field(default=None, ge=1)
     minimum: int | None = None
     maximum: int | None = None
+    choices: list[str] | None = Field(
+        default=None, min_length=2, description="The values a string field may take."
+    )
     prefill: str | None = Field(
         default=None,
         pattern=r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$",
         description="licence_type.key: filled from the applicant's e-licence when left out.",
     )
+
+    @model_validator(mode="after")
+    def _choices_of_text(self) -> Self:
+        if self.choices and self.type is not FieldType.STRING:
+            raise ValueError("only a string field has choices")
+        return self
 
 
 class Matter(Strict):

@@ -14,17 +14,7 @@ from one_things.loader import version_key
 from orchestrator.cli.main import app
 
 CATALOGUE = load_catalogue()
-BIRTH_CHANGES = [
-    "~ lead_department none → nhc",
-    "~ time_limit none → P5WD",
-    "~ matter birth_medical_certificate: time_limit P1D → P1WD",
-    "~ matter vaccination_certificate: time_limit P1D → P1WD",
-    "~ matter hukou_registration: time_limit P2D → P2WD",
-    "~ matter social_security_card: time_limit P2D → P2WD",
-    "~ matter resident_medical_insurance: time_limit P2D → P2WD",
-    "~ matter maternity_reimbursement: required True → False",
-    "~ matter maternity_reimbursement: time_limit P2D → P2WD",
-]
+BIRTH_CHANGES = (Path(__file__).parent / "birth_2026.11.1_2026.11.2.diff").read_text().splitlines()
 
 
 def test_a_new_application_gets_the_newest_version_the_older_stays_live() -> None:
