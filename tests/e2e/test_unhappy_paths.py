@@ -89,14 +89,15 @@ async def test_irreversible_matters_are_voided_and_the_applicant_told(
     assert progress.reason and "standard Chinese characters" in progress.reason
     assert progress.task("birth_medical_certificate").state.value == "voided"
     assert progress.task("vaccination_certificate").state.value == "voided"
-    assert progress.task("maternity_reimbursement").state.value == "compensated"
+    for compensated in ("maternity_reimbursement", "birth_registration", "parenting_guidance"):
+        assert progress.task(compensated).state.value == "compensated"
     assert progress.task("hukou_registration").state.value == "rejected"
     assert progress.task("social_security_card").state.value == "cancelled"
     voided = progress.task("birth_medical_certificate")
     assert voided.compensated_at and "void_reference" in voided.outputs
     sent = await eventually(
         lambda: (
-            len(undo_commands(observer, progress.id)) == 3 and undo_commands(observer, progress.id)
+            len(undo_commands(observer, progress.id)) == 5 and undo_commands(observer, progress.id)
         )
     )
     actions = {c["task_id"]: c["action"] for _, c in sent}
@@ -104,6 +105,8 @@ async def test_irreversible_matters_are_voided_and_the_applicant_told(
         "birth_medical_certificate": "void",
         "vaccination_certificate": "void",
         "maternity_reimbursement": "compensate",
+        "birth_registration": "compensate",
+        "parenting_guidance": "compensate",
     }
     assert_undone_newest_first(progress, observer)
     await replay_and_record(temporal, progress.id, "birth_rejected_voided")
