@@ -36,8 +36,8 @@ def create_if_missing(state_dir: Path) -> Path:
     file = keyset_path(state_dir)
     if file.exists():
         return file
-    # imported here: every process reads the key set, only its first start makes one (the
-    # cryptography modules weigh 16 MiB of each process's memory)
+    # imported here: every process reads the key set, only a deployment's first start makes
+    # one, so no other process loads key generation and serialisation for it
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 

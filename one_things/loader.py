@@ -29,17 +29,21 @@ class Catalogue:
         self._versions: dict[str, dict[str, OneThing]] = {}
         for one_thing in one_things:
             self._versions.setdefault(one_thing.id, {})[one_thing.version] = one_thing
+        self._newest = {
+            one_thing: versions[self.versions(one_thing)[-1]]
+            for one_thing, versions in sorted(self._versions.items())
+        }
 
     def __iter__(self) -> Iterator[OneThing]:
         """The newest version of each one thing."""
-        return (self.get(one_thing) for one_thing in sorted(self._versions))
+        return iter(self._newest.values())
 
     def get(self, one_thing: str, version: str | None = None) -> OneThing:
         versions = self._versions.get(one_thing)
         if versions is None:
             raise UnknownOneThing(one_thing)
         if version is None:
-            return versions[self.versions(one_thing)[-1]]
+            return self._newest[one_thing]
         if version not in versions:
             raise UnknownVersion(one_thing, version)
         return versions[version]

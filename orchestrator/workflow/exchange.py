@@ -137,7 +137,8 @@ class Exchange(Platform):
             awaiting=activity_id,
             announce=self._take_task_events(self._task(task.task_id)),
         )
-        if workflow.patched(BATCHED_DISPATCH):
+        batched = workflow.patched(BATCHED_DISPATCH)
+        if batched:
             published = asyncio.ensure_future(self._publish_with_others(command))
         else:
             published = asyncio.ensure_future(self._publish(PUBLISH_COMMAND, command, time_limit))
@@ -147,7 +148,7 @@ class Exchange(Platform):
             if not published.done():  # answered before its publish was recorded
                 published.cancel()
                 published.add_done_callback(_retrieve)
-                if not workflow.patched(BATCHED_DISPATCH):
+                if not batched:
                     self._announced[task.task_id] = announced  # the outbox sends its changes
 
     async def _publish_with_others(self, command: PublishCommand) -> None:

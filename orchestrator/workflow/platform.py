@@ -130,8 +130,10 @@ class Platform:
             blocked = False
             for task in self._inp.plan.tasks:
                 state = self._task(task.task_id)
+                if state.state is not TaskState.PENDING:
+                    continue
                 stopped = [d for d in task.depends_on if self._task(d).state in ended]
-                if state.state is TaskState.PENDING and stopped:
+                if stopped:
                     state.completed_at = workflow.now()
                     state.reason = f"cancelled: {self._task(stopped[0]).title} was not approved"
                     state.enter(TaskState.CANCELLED, state.completed_at, state.reason)

@@ -53,7 +53,8 @@ def time_limit(
     if task.time_limit_seconds is not None:
         limits.append(timedelta(seconds=task.time_limit_seconds))
     if task.working_days is not None:
-        limits.append((due or promised(task, plan, now) or now) - now)
+        assert plan.calendar is not None  # the plan's own check
+        limits.append((due or plan.calendar.deadline(now, task.working_days)) - now)
     return max(min(limits), LEAST_WAIT)
 
 
