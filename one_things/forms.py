@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model, model_validator
 
-from one_things.identity import check_credit_code, check_phone, check_resident_id
-from one_things.schema import FieldType, FormField, OneThing
+from one_things.identity import (
+    check_credit_code,
+    check_hk_macao_permit,
+    check_passport,
+    check_phone,
+    check_resident_id,
+    check_taiwan_permit,
+)
+from one_things.schema import ApplicantKind, FieldType, FormField, OneThing
 
 ResidentId = Annotated[str, AfterValidator(check_resident_id)]
 CreditCode = Annotated[str, AfterValidator(check_credit_code)]
@@ -31,19 +40,116 @@ _PYTHON_TYPES: dict[FieldType, Any] = {
 }
 
 
-class Applicant(BaseModel):
-    """The person who submits, identified by resident ID number (统一身份认证)."""
+class IdType(StrEnum):
+    """The document that identifies an applicant or whoever acts for one."""
+
+    RESIDENT_ID = "resident_id"  # 居民身份证 (港澳台居民居住证 numbers follow the same rule)
+    HK_MACAO_PERMIT = "hk_macao_permit"  # 港澳居民来往内地通行证
+    TAIWAN_PERMIT = "taiwan_permit"  # 台湾居民来往大陆通行证
+    PASSPORT = "passport"  # 护照 (a foreigner's, with the nationality)
+    CREDIT_CODE = "credit_code"  # 统一社会信用代码: the applicant is an enterprise
+
+
+class ActingAs(StrEnum):
+    """How someone acts for an applicant."""
+
+    LEGAL_REPRESENTATIVE = "legal_representative"  # 法定代表人, of an enterprise
+    AGENT = "agent"  # 代办人, with a power of attorney (授权委托书)
+
+
+_ID_CHECKS: dict[IdType, Callable[[str], str]] = {
+    IdType.RESIDENT_ID: check_resident_id,
+    IdType.HK_MACAO_PERMIT: check_hk_macao_permit,
+    IdType.TAIWAN_PERMIT: check_taiwan_permit,
+    IdType.PASSPORT: check_passport,
+    IdType.CREDIT_CODE: check_credit_code,
+}
+SHA256 = r"^[0-9a-f]{64}$"
+
+
+class _Identified(BaseModel):
+    """A name and an identity document of a kind, its number checked by the kind's rule."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    name: str = Field(min_length=1, max_length=50)
-    id_number: ResidentId = Field(
-        json_schema_extra={"pattern": _PATTERNS[FieldType.RESIDENT_ID]},
-        description="Resident ID number; its check digit is checked on submission.",
+    name: str = Field(min_length=1, max_length=100)
+    id_type: IdType = IdType.RESIDENT_ID
+    id_number: str = Field(
+        min_length=5,
+        max_length=18,
+        description="The number of the `id_type` document; its check digit is checked.",
     )
+    nationality: str | None = Field(
+        default=None,
+        pattern=r"^[A-Z]{3}$",
+        description="ISO 3166-1 alpha-3, for a passport.",
+    )
+
+    @model_validator(mode="after")
+    def _number_of_its_kind(self) -> Self:
+        try:
+            checked = _ID_CHECKS[self.id_type](self.id_number)
+        except ValueError as exc:
+            raise ValueError(f"id_number: {exc}") from None
+        object.__setattr__(self, "id_number", checked)
+        if (self.id_type is IdType.PASSPORT) != (self.nationality is not None):
+            raise ValueError("nationality: given with a passport, and only then")
+        return self
+
+
+class Representative(_Identified):
+    """The person who acts for the applicant: an enterprise's legal representative or an
+    agent; the identity provider vouches that they may, and an agent's power of attorney is
+    a material of the application."""
+
+    acting_as: ActingAs
+    power_of_attorney: str | None = Field(
+        default=None,
+        pattern=SHA256,
+        description="sha256 of the uploaded power of attorney (POST /v1/materials); an agent's.",
+    )
+
+    @model_validator(mode="after")
+    def _a_person_with_authority(self) -> Self:
+        if self.id_type is IdType.CREDIT_CODE:
+            raise ValueError("id_type: whoever acts for an applicant is a person")
+        if (self.acting_as is ActingAs.AGENT) != (self.power_of_attorney is not None):
+            raise ValueError("power_of_attorney: an agent gives one, and only an agent")
+        return self
+
+
+class Applicant(_Identified):
+    """Who applies (统一身份认证): a person, or an enterprise acting through a person."""
+
     phone: Phone | None = Field(
         default=None, json_schema_extra={"pattern": _PATTERNS[FieldType.PHONE]}
     )
+    representative: Representative | None = Field(
+        default=None, description="Who acts for the applicant; an enterprise always has one."
+    )
+
+    @model_validator(mode="after")
+    def _someone_acts(self) -> Self:
+        if self.kind is ApplicantKind.ENTERPRISE:
+            if self.representative is None:
+                raise ValueError("representative: an enterprise acts through a person")
+        elif (
+            self.representative is not None
+            and self.representative.acting_as is ActingAs.LEGAL_REPRESENTATIVE
+        ):
+            raise ValueError("representative: only an enterprise has a legal representative")
+        return self
+
+    @property
+    def kind(self) -> ApplicantKind:
+        if self.id_type is IdType.CREDIT_CODE:
+            return ApplicantKind.ENTERPRISE
+        return ApplicantKind.PERSON
+
+    @property
+    def actor(self) -> str:
+        """The ID number of the person who submits: the representative's, or the applicant's."""
+        return (self.representative or self).id_number
 
 
 def _field(spec: FormField) -> tuple[Any, Any]:
@@ -87,3 +193,25 @@ def form_model(one_thing: OneThing) -> type[BaseModel]:
             **fields,
         )
     return _FORM_MODELS[key]
+
+
+def with_applicant(one_thing: OneThing, form: dict[str, Any], applicant: str) -> dict[str, Any]:
+    """The form with its `of_applicant` fields filled with the applicant's number; raises
+    ValueError (its argument a pydantic-style error) when one names anyone else."""
+    filled = dict(form)
+    for name, spec in one_thing.form.items():
+        if not spec.of_applicant:
+            continue
+        given = filled.get(name)
+        if given in (None, ""):
+            filled[name] = applicant
+        elif not isinstance(given, str) or given.strip().upper() != applicant:
+            raise ValueError(
+                {
+                    "type": "value_error",
+                    "loc": (name,),
+                    "msg": "must be the applicant's own number",
+                    "input": given,
+                }
+            )
+    return filled

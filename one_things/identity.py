@@ -50,3 +50,27 @@ def check_phone(value: str) -> str:
     if not re.fullmatch(r"1[3-9]\d{9}", value):
         raise ValueError("a mobile number has 11 digits and starts with 13-19")
     return value
+
+
+def check_hk_macao_permit(value: str) -> str:
+    """港澳居民来往内地通行证: H (Hong Kong) or M (Macao), 8 digits, and 2 for the issue."""
+    value = value.strip().upper()
+    if not re.fullmatch(r"[HM]\d{8}(\d{2})?", value):
+        raise ValueError("a Mainland travel permit for HK/Macao residents is H or M and 8 digits")
+    return value
+
+
+def check_taiwan_permit(value: str) -> str:
+    """台湾居民来往大陆通行证: 8 digits, and 2 for the issue."""
+    value = value.strip()
+    if not re.fullmatch(r"\d{8}(\d{2})?", value):
+        raise ValueError("a Mainland travel permit for Taiwan residents has 8 digits")
+    return value
+
+
+def check_passport(value: str) -> str:
+    """A passport number as the machine-readable zone writes it: 5 to 17 letters or digits."""
+    value = value.strip().upper()
+    if not re.fullmatch(r"[A-Z0-9]{5,17}", value):
+        raise ValueError("a passport number has 5 to 17 letters or digits")
+    return value

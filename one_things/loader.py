@@ -166,20 +166,40 @@ def check_references(name: str, ot: OneThing) -> None:
         for output in matter.licences:
             if output not in matter.outputs:
                 raise CatalogueError(name, f"{where}.licences", f"{output!r} is not an output")
-        holder = ot.form.get(matter.licence_holder)
-        if matter.licence_holder != "applicant.id_number" and (
-            holder is None or holder.type not in (FieldType.RESIDENT_ID, FieldType.CREDIT_CODE)
-        ):
-            raise CatalogueError(
-                name,
-                f"{where}.licence_holder",
-                f"{matter.licence_holder!r} is not an ID number or credit code form field",
-            )
+        check_licence_holder(name, where, ot, matter)
     cycle = find_cycle({m.id: m.waits_for() for m in ot.matters})
     if cycle:
         raise CatalogueError(name, "matters.depends_on", "cycle " + " -> ".join(cycle))
     check_time_limits(name, ot)
     check_example(name, ot)
+
+
+def check_licence_holder(name: str, where: str, ot: OneThing, matter: Matter) -> None:
+    """Whom its licences belong to: the applicant, an ID number or credit code in the form,
+    or an output of the matter or of one it depends on."""
+    holder = matter.licence_holder
+    source, _, output = holder.partition(".")
+    if source == matter.id or source in matter.depends_on:
+        if matter.once_per_holder:
+            raise CatalogueError(
+                name,
+                f"{where}.licence_holder",
+                "once_per_holder needs a holder known at submission",
+            )
+        if output not in ot.matter(source).outputs:
+            raise CatalogueError(
+                name, f"{where}.licence_holder", f"matter {source!r} has no output {output!r}"
+            )
+        return
+    field = ot.form.get(holder)
+    if holder != "applicant.id_number" and (
+        field is None or field.type not in (FieldType.RESIDENT_ID, FieldType.CREDIT_CODE)
+    ):
+        raise CatalogueError(
+            name,
+            f"{where}.licence_holder",
+            f"{holder!r} is not an ID number or credit code form field, nor an output",
+        )
 
 
 def check_time_limits(name: str, ot: OneThing) -> None:
@@ -204,12 +224,14 @@ def check_time_limits(name: str, ot: OneThing) -> None:
 def check_example(name: str, ot: OneThing) -> None:
     """The example application must be one the API accepts."""
     try:
-        Applicant.model_validate(ot.example.applicant)
+        applicant = Applicant.model_validate(ot.example.applicant)
         form_model(ot).model_validate(ot.example.form)
     except ValidationError as exc:
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"])
         raise CatalogueError(name, f"example.{field}", err["msg"]) from exc
+    if applicant.kind not in ot.applicants:
+        raise CatalogueError(name, "example.applicant", f"the one thing takes no {applicant.kind}")
 
 
 def check_proactive(catalogue: Catalogue) -> None:

@@ -39,6 +39,9 @@ class PlannedTask(BaseModel):
         default_factory=dict, description="output -> e-licence type issued on approval."
     )
     licence_holder: str | None = Field(default=None, description="Whom the e-licences belong to.")
+    licence_holder_output: str | None = Field(
+        default=None, description="'task_id.output' naming the holder, known on approval."
+    )
     on_failure: OnFailure = Field(
         default=OnFailure.ABORT, description="What its refusal does to the application."
     )

@@ -39,6 +39,7 @@ def plan(
     for matter_id in topological_order({m.id: m.waits_for() for m in one_thing.matters}):
         matter = one_thing.matter(matter_id)
         holder = values.get(matter.licence_holder) if matter.licences else None
+        holder_output = _output_ref(one_thing, matter.licence_holder) if matter.licences else None
         if matter.when is not None and not values.get(matter.when):
             skipped[matter.id] = SkippedMatter(
                 matter=matter.id, reason=f"not requested ({matter.when} is not set)"
@@ -83,7 +84,8 @@ def plan(
             compensation=matter.compensation,
             irreversible=matter.irreversible,
             licences=dict(matter.licences),
-            licence_holder=holder,
+            licence_holder=None if holder_output else holder,
+            licence_holder_output=holder_output,
             on_failure=matter.refusal,
         )
     return ExecutionPlan(
@@ -112,6 +114,12 @@ def plan(
             for start in one_thing.starts
         ],
     )
+
+
+def _output_ref(one_thing: OneThing, ref: str) -> str | None:
+    """`ref` if it names a matter's output (whom a licence goes to, known on approval)."""
+    source, _, _ = ref.partition(".")
+    return ref if any(m.id == source for m in one_thing.matters) else None
 
 
 def _capped(limit: TimeLimit, cap: float | None) -> float | None:

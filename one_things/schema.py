@@ -18,7 +18,14 @@ from pydantic import (
 )
 
 NAME = r"^[a-z][a-z0-9_]{0,63}$"
-APPLICANT_FIELDS = ("name", "id_number", "phone")
+APPLICANT_FIELDS = ("name", "id_type", "id_number", "phone")
+
+
+class ApplicantKind(StrEnum):
+    """Who a one thing accepts applications from."""
+
+    PERSON = "person"
+    ENTERPRISE = "enterprise"
 
 
 class FieldType(StrEnum):
@@ -102,6 +109,11 @@ class FormField(Strict):
     choices: list[str] | None = Field(
         default=None, min_length=2, description="The values a string field may take."
     )
+    of_applicant: bool = Field(
+        default=False,
+        description="The applicant's own ID number or credit code: filled from the applicant "
+        "when left out, refused when it names anyone else.",
+    )
     prefill: str | None = Field(
         default=None,
         pattern=r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$",
@@ -112,6 +124,8 @@ class FormField(Strict):
     def _choices_of_text(self) -> Self:
         if self.choices and self.type is not FieldType.STRING:
             raise ValueError("only a string field has choices")
+        if self.of_applicant and self.type not in (FieldType.RESIDENT_ID, FieldType.CREDIT_CODE):
+            raise ValueError("of_applicant is an ID number or credit code field")
         return self
 
 
@@ -147,7 +161,8 @@ class Matter(Strict):
     )
     licence_holder: str = Field(
         default="applicant.id_number",
-        description="The form field naming whom its e-licences belong to.",
+        description="Whom its e-licences belong to: a form field naming them, or an output "
+        "of the matter itself or of one it depends on (an enterprise's new credit code).",
     )
     once_per_holder: bool = Field(
         default=False, description="Skipped when the holder already holds its e-licences."
@@ -193,7 +208,7 @@ class Proactive(Strict):
 class Example(Strict):
     """A valid application of the one thing (the demo and the API documentation use it)."""
 
-    applicant: dict[str, str]
+    applicant: dict[str, JsonValue]
     form: dict[str, JsonValue]
 
 
@@ -210,6 +225,9 @@ class OneThing(Strict):
         default=None, description="The one thing's own 承诺时限, from submission."
     )
     description: str = ""
+    applicants: list[ApplicantKind] = Field(
+        default=[ApplicantKind.PERSON], min_length=1, description="Who may apply."
+    )
     form: dict[str, FormField]
     matters: list[Matter] = Field(min_length=1)
     starts: list[Proactive] = Field(default_factory=list)

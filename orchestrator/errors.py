@@ -3,6 +3,7 @@
     OneThingError
     ├── RequestRefused            a request the application or the catalogue cannot take
     │   ├── InvalidForm           the form does not validate (HTTP 422)
+    │   ├── InvalidApplicant      the one thing takes no such applicant (HTTP 422)
     │   ├── RequestConflict       a request id reused for another request (HTTP 409)
     │   ├── UpdateRefused         the workflow refused an update in its state (HTTP 409)
     │   ├── AlreadyRated          a task is rated once (HTTP 409)
@@ -34,6 +35,10 @@ class InvalidForm(RequestRefused, ValueError):
     def __init__(self, errors: list[Any]) -> None:
         super().__init__(f"{len(errors)} invalid form fields")
         self.errors = errors
+
+
+class InvalidApplicant(RequestRefused, ValueError):
+    """The one thing does not take applications from such an applicant; the message says why."""
 
 
 class RequestConflict(RequestRefused, ValueError):

@@ -22,10 +22,10 @@ from events import topics
 from infra import kafka
 from infra.services import Deployment, on_free_ports
 from infra.settings import Settings
-from one_things import load_catalogue
+from one_things import Applicant, load_catalogue
 from one_things.workdays import CHINA
 from orchestrator.client import connect
-from orchestrator.intake.identity import ASSERTION_HEADER, issue_assertion
+from orchestrator.intake.identity import ASSERTION_HEADER, assertion_for, issue_assertion
 
 # distinct latencies, so tasks complete in a known order; tax answers after bank
 LATENCY = {
@@ -110,8 +110,8 @@ def vouching(settings: Settings) -> Callable[[httpx.Request], Awaitable[None]]:
         if ASSERTION_HEADER in request.headers:
             return
         with contextlib.suppress(ValueError, KeyError, TypeError):
-            applicant = orjson.loads(request.content)["applicant"]["id_number"]
-            request.headers[ASSERTION_HEADER] = issue_assertion(settings, str(applicant))
+            applicant = Applicant.model_validate(orjson.loads(request.content)["applicant"])
+            request.headers[ASSERTION_HEADER] = assertion_for(settings, applicant)
 
     return add_assertion
 

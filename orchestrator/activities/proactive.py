@@ -6,7 +6,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from one_things import UnknownOneThing
-from orchestrator.errors import InvalidForm, RequestConflict
+from orchestrator.errors import InvalidApplicant, InvalidForm, RequestConflict
 from orchestrator.intake.service import Intake, SubmitApplication
 from orchestrator.workflow.models import StartProactive
 from orchestrator.workflow.names import START_PROACTIVE
@@ -32,6 +32,6 @@ class ProactiveActivities:
                 inp.submitted_by or "proactive",
                 started_by=inp.parent_id,
             )
-        except (UnknownOneThing, InvalidForm, RequestConflict) as exc:
+        except (UnknownOneThing, InvalidForm, InvalidApplicant, RequestConflict) as exc:
             raise ApplicationError(f"{inp.one_thing}: {exc}", non_retryable=True) from exc
         return started.id

@@ -53,7 +53,13 @@ from orchestrator.api.services import Services
 from orchestrator.api.tracking import TrackingLink, TrackingLinks
 from orchestrator.api.views import DataAccess, data_accesses
 from orchestrator.client import connect, payload_codec
-from orchestrator.errors import AlreadyRated, InvalidForm, RequestConflict, UpdateRefused
+from orchestrator.errors import (
+    AlreadyRated,
+    InvalidApplicant,
+    InvalidForm,
+    RequestConflict,
+    UpdateRefused,
+)
 from orchestrator.intake.consumer import IntakeConsumer
 from orchestrator.intake.service import (
     Intake,
@@ -219,6 +225,10 @@ def create_app(settings: Settings) -> FastAPI:
         except InvalidForm as exc:
             raise RequestValidationError(
                 [{**e, "loc": ("body", "form", *e["loc"])} for e in exc.errors]
+            ) from exc
+        except InvalidApplicant as exc:
+            raise RequestValidationError(
+                [{"type": "value_error", "loc": ("body", "applicant"), "msg": str(exc)}]
             ) from exc
         except RequestConflict as exc:
             raise HTTPException(

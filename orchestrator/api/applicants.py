@@ -60,9 +60,12 @@ def applicants_router(up: Callable[[], Services], applicants_side: Any) -> APIRo
         caller: Caller = applicants_side,
     ) -> ApplicationPage:
         """The asserted applicant's applications, those submitted for them and those started
-        for them, newest first, a page at a time (`next_cursor` fetches the next)."""
-        subject = up().intake.identity.subject(assertion)
-        query = f"{APPLICANT_REF.name} = '{up().intake.applicant_ref(subject)}'"
+        for them, and those of whom they act for, newest first, a page at a time
+        (`next_cursor` fetches the next)."""
+        refs = [
+            up().intake.applicant_ref(h) for h in up().intake.identity.vouch(assertion).holders()
+        ]
+        query = f"{APPLICANT_REF.name} IN ({', '.join(repr(ref) for ref in refs)})"
         try:
             token = base64.urlsafe_b64decode(cursor) if cursor else None
         except (binascii.Error, ValueError) as exc:
@@ -94,7 +97,8 @@ def applicants_router(up: Callable[[], Services], applicants_side: Any) -> APIRo
 
     @router.get("/v1/licences", dependencies=[applicants_side])
     async def licences(assertion: Assertion = None) -> list[ELicence]:
-        """The asserted applicant's valid e-licences (those of their companies included)."""
-        return up().licences.held_by([up().intake.identity.subject(assertion)])
+        """The asserted person's valid e-licences, and those of whom they act for (their
+        companies, their principals)."""
+        return up().licences.held_by(up().intake.identity.vouch(assertion).holders())
 
     return router

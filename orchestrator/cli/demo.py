@@ -19,9 +19,9 @@ from adapters.simulation.spec import load_specs
 from infra.errors import StackError
 from infra.services import Deployment, on_free_ports
 from infra.settings import Settings
-from one_things import load_catalogue
+from one_things import Applicant, load_catalogue
 from one_things.graph import critical_path
-from orchestrator.intake.identity import ASSERTION_HEADER, issue_assertion
+from orchestrator.intake.identity import ASSERTION_HEADER, assertion_for
 from orchestrator.workflow.models import Progress
 
 STATE_STYLE = {
@@ -184,7 +184,7 @@ def _submit_and_watch(
     with httpx.Client(base_url=settings.api_url, timeout=10, headers=headers) as http:
         ids = []
         for app in applications:
-            applicant = issue_assertion(settings, app.body["applicant"]["id_number"])
+            applicant = assertion_for(settings, Applicant.model_validate(app.body["applicant"]))
             response = http.post(
                 "/v1/applications", json=app.body, headers={ASSERTION_HEADER: applicant}
             )

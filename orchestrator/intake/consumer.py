@@ -28,7 +28,7 @@ from infra.sealing import Sealer
 from infra.settings import Settings
 from one_things import UnknownOneThing
 from orchestrator.client import unavailable
-from orchestrator.errors import InvalidForm, NotAuthenticated, RequestConflict
+from orchestrator.errors import InvalidApplicant, InvalidForm, NotAuthenticated, RequestConflict
 from orchestrator.intake.service import Intake, SubmitApplication
 
 log = get_logger(__name__)
@@ -79,7 +79,7 @@ class IntakeConsumer:
                 started = await self._intake.start(
                     body, request.request_id, event.source, assertion=request.applicant_assertion
                 )
-            except (UnknownOneThing, RequestConflict, NotAuthenticated) as exc:
+            except (UnknownOneThing, RequestConflict, NotAuthenticated, InvalidApplicant) as exc:
                 await self._dead_letter(record, f"refused: {exc}")
                 return
             except InvalidForm as exc:

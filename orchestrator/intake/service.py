@@ -23,8 +23,9 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from infra.logging import get_logger
 from infra.settings import Settings
 from one_things import Applicant, Catalogue, SkippedMatter, form_model, plan, workdays
+from one_things.forms import with_applicant
 from one_things.licences import holders, prefill
-from orchestrator.errors import InvalidForm, RequestConflict
+from orchestrator.errors import InvalidApplicant, InvalidForm, RequestConflict
 from orchestrator.intake.identity import IdentityVerifier
 from orchestrator.stores.library import LicenceLibrary
 from orchestrator.workflow.models import ApplicationInput
@@ -111,14 +112,24 @@ class Intake:
         request).
         """
         if started_by is None:
-            self.identity.check_applicant(assertion, body.applicant.id_number)
+            self.identity.check_applicant(assertion, body.applicant)
         one_thing = self._catalogue.get(body.one_thing)
+        if body.applicant.kind not in one_thing.applicants:
+            accepted = " or ".join(kind.value for kind in one_thing.applicants)
+            raise InvalidApplicant(
+                f"{one_thing.id} takes applications from a {accepted}, "
+                f"not from a {body.applicant.kind.value}"
+            )
         # only the authenticated applicant's own e-licences are read: for prefill, and to skip
         # what they already hold; a form naming someone else reads nothing of theirs
-        applicant = body.applicant.id_number.strip().upper()
+        applicant = body.applicant.id_number
         wanted = holders(one_thing, applicant, body.form)
         held = [lic for lic in self._library.current_of(wanted) if lic.holder == applicant]
-        filled, prefilled = prefill(one_thing, body.form, held)
+        try:
+            own = with_applicant(one_thing, body.form, applicant)
+        except ValueError as exc:
+            raise InvalidForm([exc.args[0]]) from exc
+        filled, prefilled = prefill(one_thing, own, held)
         try:
             form = form_model(one_thing).model_validate(filled)
         except ValidationError as exc:

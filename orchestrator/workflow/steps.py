@@ -96,7 +96,11 @@ def licences_to_issue(
     """The e-licences of the approved tasks' document outputs, for their holders."""
     licences = []
     for task in plan.tasks:
-        if not task.licences or task.licence_holder is None or task.task_id not in approved:
+        holder = task.licence_holder
+        if task.licence_holder_output is not None:
+            source, _, output = task.licence_holder_output.partition(".")
+            holder = outputs.get(source, {}).get(output)
+        if not task.licences or holder is None or task.task_id not in approved:
             continue
         for kind in dict.fromkeys(task.licences.values()):
             licences.append(
@@ -104,7 +108,7 @@ def licences_to_issue(
                     id=licence_id(kind, application_id, task.task_id),
                     type=kind,
                     issuer=task.department,
-                    holder=task.licence_holder,
+                    holder=holder,
                     task_id=task.task_id,
                     data={**task.payload, **outputs.get(task.task_id, {})},
                 )

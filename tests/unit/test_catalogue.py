@@ -67,12 +67,12 @@ def matter(document: dict, matter_id: str) -> dict:  # type: ignore[type-arg]
         ),
         (
             lambda d: matter(d, "bank_account").update(irreversible=True),
-            "matters.5",
+            "matters.6",
             "either a compensation or irreversible",
         ),
         (
             lambda d: matter(d, "bank_account").update(when="company_name"),
-            "matters[5].when",
+            "matters[6].when",
             "not an optional form field",
         ),
         (

@@ -1,8 +1,11 @@
 from datetime import date
 from pathlib import Path
 
+import pytest
+
 from infra import database
 from one_things import Applicant, form_model, load_catalogue, plan
+from one_things.forms import with_applicant
 from one_things.licences import ELicence, content_hash, holders, licence_id, prefill
 from orchestrator.stores.library import LicenceLibrary
 
@@ -59,10 +62,23 @@ def test_prefill_takes_left_out_fields_from_the_newest_own_licence() -> None:
         licence("business_licence", "X", company_name="新公司", unified_social_credit_code="C2"),
         licence("business_licence", "X", company_name="旧公司", unified_social_credit_code="C1"),
     ]
+    form, filled = prefill(change, {"change_items": "名称变更"}, own)
+    assert filled == ["company_name"] and form["company_name"] == "新公司"
     form, filled = prefill(change, {"change_items": "名称变更", "company_name": "自填"}, own)
-    assert filled == ["credit_code"]
-    assert form["credit_code"] == "C2" and form["company_name"] == "自填"
+    assert filled == [] and form["company_name"] == "自填"
     assert prefill(change, {}, []) == ({}, [])
+
+
+def test_an_of_applicant_field_is_the_applicant_s_own_number_or_refused() -> None:
+    change = CATALOGUE.get("enterprise_change")
+    code = "91440101MA5CXXXX1B"
+    assert with_applicant(change, {}, code) == {"credit_code": code}
+    assert (
+        with_applicant(change, {"credit_code": code.lower()}, code)["credit_code"] == code.lower()
+    )
+    with pytest.raises(ValueError, match="applicant's own number") as refused:
+        with_applicant(change, {"credit_code": "91440101MA5CYYYY1B"}, code)
+    assert refused.value.args[0]["loc"] == ("credit_code",)
 
 
 def test_holders_are_the_applicant_and_the_once_per_holder_subjects() -> None:
