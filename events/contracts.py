@@ -57,6 +57,20 @@ def idempotency_key(application_id: str, task_id: str, action: Action) -> str:
     return f"{application_id}/{task_id}/{action.value}"
 
 
+class CommandMaterial(Contract):
+    """A material of the application that the matter receives, as the applicant settled it."""
+
+    title: str
+    settled: str = Field(
+        description="provided (fetch it by `url`), waived (an e-licence proves it: 免提交), "
+        "promised (容缺: it comes by `due`) or committed (告知承诺: verify the commitment)."
+    )
+    sha256: str | None = Field(default=None, description="The content's hash, to check.")
+    url: str | None = Field(default=None, description="The authorised link to fetch it by.")
+    licence_id: str | None = Field(default=None, description="The e-licence that proves it.")
+    due: datetime | None = None
+
+
 class TaskCommand(Contract):
     """Ask a department to handle (or undo) one matter of one application."""
 
@@ -73,6 +87,9 @@ class TaskCommand(Contract):
     )
     payload: dict[str, JsonValue] = Field(
         description="Only the form fields and upstream outputs the catalogue grants this matter."
+    )
+    materials: dict[str, CommandMaterial] = Field(
+        default_factory=dict, description="The application's materials this matter receives."
     )
     deadline: datetime = Field(description="Answer before this time or the task is re-dispatched.")
     reply_token: str = Field(min_length=1, description="Echo it unchanged in the TaskResult.")

@@ -198,6 +198,18 @@ class Settings(BaseSettings):
     supplement_time_limit_seconds: float = Field(
         default=30 * 86400, gt=0, description="How long an application waits for a supplement."
     )
+    materials_dir: Path | None = Field(
+        default=None, description="Where uploaded materials are kept; default state_dir/materials."
+    )
+    material_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
+    sample_materials: bool = Field(
+        default=False,
+        description="Development only: the store holds the sample documents of the catalogue's "
+        "examples, so the demo and the tests can submit them as they are.",
+    )
+    material_link_hours: float = Field(
+        default=72, gt=0, description="How long a department's link to a material is valid."
+    )
     working_calendar: Path | None = Field(
         default=None,
         description="A province's working days (JSON: days_off, days_worked, known_until): "
@@ -306,6 +318,10 @@ class Settings(BaseSettings):
     @property
     def api_url(self) -> str:
         return f"http://{self.host}:{self.api_port}"
+
+    @property
+    def materials_root(self) -> Path:
+        return self.materials_dir or self.state_dir / "materials"
 
     @property
     def simulators_url(self) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 
 from one_things.schema import OneThing
 
-NOT_COMPARED = {"matters", "form", "example", "version"}
+NOT_COMPARED = {"matters", "materials", "form", "example", "version"}
 
 
 def diff(old: OneThing, new: OneThing) -> list[str]:
@@ -22,6 +22,12 @@ def diff(old: OneThing, new: OneThing) -> list[str]:
         {m["id"]: m for m in before["matters"]},
         {m["id"]: m for m in after["matters"]},
         {m["id"]: m for m in added["matters"]},
+    )
+    lines += _named(
+        "material",
+        {m["id"]: m for m in before["materials"]},
+        {m["id"]: m for m in after["materials"]},
+        {m["id"]: m for m in added.get("materials", [])},
     )
     return lines
 

@@ -12,6 +12,7 @@ from one_things.departments import DEPARTMENTS
 from one_things.errors import CatalogueError, UnknownOneThing, UnknownVersion
 from one_things.forms import Applicant, form_model
 from one_things.graph import critical_path, find_cycle
+from one_things.materials import COMMITMENT, PROMISE, SAMPLE
 from one_things.schema import APPLICANT_FIELDS, FieldType, Matter, OneThing
 
 CATALOGUE_DIR = Path(__file__).parent / "catalogue"
@@ -171,6 +172,7 @@ def check_references(name: str, ot: OneThing) -> None:
     if cycle:
         raise CatalogueError(name, "matters.depends_on", "cycle " + " -> ".join(cycle))
     check_time_limits(name, ot)
+    check_materials(name, ot)
     check_example(name, ot)
 
 
@@ -221,6 +223,25 @@ def check_time_limits(name: str, ot: OneThing) -> None:
         )
 
 
+def check_materials(name: str, ot: OneThing) -> None:
+    """A material goes to matters of the one thing, in a situation its form can tell."""
+    ids = [m.id for m in ot.materials]
+    for i, material in enumerate(ot.materials):
+        where = f"materials[{i}]"
+        if ids.count(material.id) > 1:
+            raise CatalogueError(name, f"{where}.id", f"duplicate material id {material.id!r}")
+        for matter in material.matters:
+            if matter not in {m.id for m in ot.matters}:
+                raise CatalogueError(name, f"{where}.matters", f"unknown matter {matter!r}")
+        if material.when is not None:
+            field, equals, value = material.when.partition("=")
+            spec = ot.form.get(field)
+            if spec is None:
+                raise CatalogueError(name, f"{where}.when", f"unknown form field {field!r}")
+            if equals and spec.choices is not None and value not in spec.choices:
+                raise CatalogueError(name, f"{where}.when", f"{value!r} is not a choice of {field}")
+
+
 def check_example(name: str, ot: OneThing) -> None:
     """The example application must be one the API accepts."""
     try:
@@ -230,6 +251,13 @@ def check_example(name: str, ot: OneThing) -> None:
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"])
         raise CatalogueError(name, f"example.{field}", err["msg"]) from exc
+    for material, given in ot.example.materials.items():
+        if material not in {m.id for m in ot.materials}:
+            raise CatalogueError(name, "example.materials", f"unknown material {material!r}")
+        if given not in (SAMPLE, PROMISE, COMMITMENT):
+            raise CatalogueError(
+                name, f"example.materials.{material}", f"{given!r}: sample, promise or commitment"
+            )
     if applicant.kind not in ot.applicants:
         raise CatalogueError(name, "example.applicant", f"the one thing takes no {applicant.kind}")
 
@@ -267,6 +295,13 @@ def check_prefills(catalogue: Catalogue) -> None:
             for kind in matter.licences.values():
                 carried.setdefault(kind, set()).update(matter.inputs, matter.outputs)
     for ot in catalogue:
+        for i, material in enumerate(ot.materials):
+            if material.proven_by is not None and material.proven_by not in carried:
+                raise CatalogueError(
+                    f"{ot.id}.yaml",
+                    f"materials[{i}].proven_by",
+                    f"no matter issues a {material.proven_by!r} e-licence",
+                )
         for field, spec in ot.form.items():
             if spec.prefill is None:
                 continue

@@ -6,6 +6,7 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
+from one_things.materials import PlannedMaterial
 from one_things.schema import OnFailure, TimeLimit
 from one_things.workdays import WorkingCalendar
 
@@ -93,6 +94,10 @@ class ExecutionPlan(BaseModel):
     tasks: list[PlannedTask]
     skipped: list[SkippedMatter] = Field(default_factory=list)
     starts: list[PlannedStart] = Field(default_factory=list)
+    materials: list[PlannedMaterial] = Field(default_factory=list)
+
+    def materials_of(self, task: PlannedTask) -> list[PlannedMaterial]:
+        return [m for m in self.materials if task.matter in m.matters]
 
     @model_validator(mode="after")
     def _counted_on_its_calendar(self) -> Self:

@@ -29,7 +29,7 @@ def plan(
     every time limit to at most that many seconds. Working days are counted on `calendar`
     (the window from the day of submission; Monday to Friday if none). A `once_per_holder`
     matter whose e-licences its holder already holds (in `held`) is skipped, and its
-    dependants get the licence's data.
+    dependants get the licence's data. (Its materials are `materials.plan_materials`'.)
     """
     values: dict[str, Any] = form.model_dump(mode="json", exclude_none=True)
     values.update({f"applicant.{k}": v for k, v in applicant.model_dump(exclude_none=True).items()})

@@ -196,6 +196,39 @@ class Matter(Strict):
         return OnFailure.ABORT if self.required else OnFailure.CONTINUE
 
 
+class Material(Strict):
+    """One document of the one thing's single set of materials (一套材料)."""
+
+    id: str = Field(pattern=NAME)
+    title: str
+    matters: list[str] = Field(min_length=1, description="The matters it is sent to.")
+    when: str | None = Field(
+        default=None,
+        description="The situation it is needed in: `field` (given and true) or `field=value`.",
+    )
+    proven_by: str | None = Field(
+        default=None,
+        description="An e-licence type: waived (免提交) when the applicant holds one.",
+    )
+    deferrable: TimeLimit | None = Field(
+        default=None,
+        description="容缺受理: it may be promised and supplied within this limit instead.",
+    )
+    commitment: bool = Field(
+        default=False,
+        description="告知承诺: the applicant's commitment may replace it; the department "
+        "verifies it afterwards.",
+    )
+
+    def needed(self, values: dict[str, Any]) -> bool:
+        """Whether the application's form puts the applicant in its situation."""
+        if self.when is None:
+            return True
+        field, equals, value = self.when.partition("=")
+        given = values.get(field)
+        return given == value if equals else bool(given)
+
+
 class Proactive(Strict):
     """Another one thing this one starts by itself once approved (免申即享)."""
 
@@ -210,6 +243,7 @@ class Example(Strict):
 
     applicant: dict[str, JsonValue]
     form: dict[str, JsonValue]
+    materials: dict[str, str] = Field(default_factory=dict)
 
 
 class OneThing(Strict):
@@ -230,6 +264,7 @@ class OneThing(Strict):
     )
     form: dict[str, FormField]
     matters: list[Matter] = Field(min_length=1)
+    materials: list[Material] = Field(default_factory=list, description="一套材料.")
     starts: list[Proactive] = Field(default_factory=list)
     example: Example
 

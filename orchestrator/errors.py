@@ -30,11 +30,13 @@ class RequestRefused(OneThingError):
 
 
 class InvalidForm(RequestRefused, ValueError):
-    """The form does not validate; `errors` are pydantic's, located under the form."""
+    """The form (or the materials: `where`) does not validate; `errors` are pydantic's,
+    located under it."""
 
-    def __init__(self, errors: list[Any]) -> None:
-        super().__init__(f"{len(errors)} invalid form fields")
+    def __init__(self, errors: list[Any], where: str = "form") -> None:
+        super().__init__(f"{len(errors)} invalid {where} fields")
         self.errors = errors
+        self.where = where
 
 
 class InvalidApplicant(RequestRefused, ValueError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
@@ -20,6 +21,7 @@ from orchestrator.activities.proactive import ProactiveActivities
 from orchestrator.client import connect
 from orchestrator.intake.service import Intake
 from orchestrator.stores.library import LicenceLibrary
+from orchestrator.stores.materials import material_links
 from orchestrator.workflow.late import LateUndoWorkflow
 from orchestrator.workflow.workflow import OneThingWorkflow
 
@@ -54,7 +56,13 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     await producer.start()
     try:
         key_id = settings.reply_key_id
-        acts = TaskActivities(producer, key_id, settings.reply_key_bytes()[key_id])
+        acts = TaskActivities(
+            producer,
+            key_id,
+            settings.reply_key_bytes()[key_id],
+            material_links(settings),
+            timedelta(hours=settings.material_link_hours),
+        )
         library = LicenceLibrary(database.engine(database.url_of(settings, "licences")))
         licences = LicenceActivities(library)
         catalogue = load_catalogue(settings.catalogue_dir)

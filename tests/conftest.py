@@ -54,7 +54,12 @@ API_KEYS = {
 
 def stack_settings(state_dir: Path, **overrides: object) -> Settings:
     """Settings on free ports, so two runs never clash."""
-    defaults = {"sim_latency": LATENCY, "sim_default_latency": 0.3, "api_keys": API_KEYS}
+    defaults = {
+        "sim_latency": LATENCY,
+        "sim_default_latency": 0.3,
+        "api_keys": API_KEYS,
+        "sample_materials": True,
+    }
     return on_free_ports(state_dir, **{**defaults, **overrides})
 
 

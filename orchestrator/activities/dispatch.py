@@ -4,14 +4,17 @@ publish status events."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 from temporalio import activity
 
 from events import topics
-from events.contracts import Action, Message, TaskCommand
+from events.contracts import Action, CommandMaterial, Message, TaskCommand
 from events.envelope import HEADERS, dumps, wrap
 from infra import tracing
 from infra.kafka import Producer
+from one_things.materials import PlannedMaterial
+from orchestrator.stores.materials import MaterialLinks
 from orchestrator.workflow import reply
 from orchestrator.workflow.models import (
     Announcements,
@@ -37,10 +40,19 @@ async def await_answer(awaiting: Awaiting) -> TaskAnswer:
 class TaskActivities:
     """Publishes commands (with signed reply tokens) and status events, one shared producer."""
 
-    def __init__(self, producer: Producer, reply_key_id: str, reply_key: bytes) -> None:
+    def __init__(
+        self,
+        producer: Producer,
+        reply_key_id: str,
+        reply_key: bytes,
+        links: MaterialLinks,
+        link_valid: timedelta,
+    ) -> None:
         self._producer = producer
         self._reply_key_id = reply_key_id
         self._reply_key = reply_key
+        self._links = links
+        self._link_valid = link_valid
 
     async def _send(self, topic: str, event: Message) -> None:
         await self._producer.send(
@@ -68,6 +80,7 @@ class TaskActivities:
             department=inp.task.department,
             action=inp.action,
             payload=inp.payload,
+            materials={m.id: self._material(m, inp.task.department) for m in inp.materials},
             deadline=inp.deadline,
             reply_token=self._reply_token(inp),
             trace_id=inp.trace_id,
@@ -75,6 +88,20 @@ class TaskActivities:
         await self._send(topics.department_tasks(inp.task.department), command)
         for event in inp.announce:
             await self._send(topics.STATUS, event)
+
+    def _material(self, material: PlannedMaterial, department: str) -> CommandMaterial:
+        """What the department learns of a material: how it was settled, and a link to it."""
+        url = None
+        if material.sha256 is not None:
+            url = self._links.link(material.sha256, department, self._link_valid)
+        return CommandMaterial(
+            title=material.title,
+            settled=material.settled.value,
+            sha256=material.sha256,
+            url=url,
+            licence_id=material.licence_id,
+            due=material.due,
+        )
 
     def _reply_token(self, inp: PublishCommand) -> str:
         workflow_id = activity.info().workflow_id or inp.application_id

@@ -49,6 +49,7 @@ from orchestrator.api.catalogue import (
 )
 from orchestrator.api.codec import codec_router
 from orchestrator.api.limits import BodyLimit
+from orchestrator.api.materials import materials_router
 from orchestrator.api.services import Services
 from orchestrator.api.tracking import TrackingLink, TrackingLinks
 from orchestrator.api.views import DataAccess, data_accesses
@@ -70,15 +71,18 @@ from orchestrator.ops import updates
 from orchestrator.ops.metrics import CONTENT_TYPE as PROMETHEUS_TYPE
 from orchestrator.ops.metrics import applications_by_status, exposition, kafka_metrics
 from orchestrator.stores.library import LicenceLibrary
+from orchestrator.stores.materials import MaterialStore, material_links
 from orchestrator.stores.ratings import POOR, Rating, RatingBook, RatingSummary
 from orchestrator.workflow.models import (
     Progress,
     Supplement,
+    SuppliedMaterial,
     TaskState,
     Withdrawal,
 )
 from orchestrator.workflow.names import (
     SUPPLEMENT,
+    SUPPLY_MATERIAL,
     WITHDRAW,
 )
 from orchestrator.workflow.workflow import OneThingWorkflow
@@ -113,6 +117,9 @@ def _exit_if_consumer_ended(consuming: asyncio.Task[None]) -> None:
 
 def create_app(settings: Settings) -> FastAPI:
     catalogue: Catalogue = load_catalogue(settings.catalogue_dir)
+    materials = MaterialStore(settings.materials_root, settings.material_max_bytes)
+    if settings.sample_materials:
+        materials.keep_samples(catalogue)
     running: dict[str, Services] = {}
     health = Health()
     links = TrackingLinks(settings)
@@ -121,6 +128,7 @@ def create_app(settings: Settings) -> FastAPI:
     applicants_side = Depends(keys.allow(Role.PORTAL, Role.OPERATOR))
     applicant_or_link = Depends(keys.allow(Role.PORTAL, Role.OPERATOR, Role.TRACKER))
     operators = Depends(keys.allow(Role.OPERATOR))
+    departments_side = Depends(keys.allow(Role.DEPARTMENT, Role.OPERATOR))
 
     def up() -> Services:
         return running["services"]
@@ -159,8 +167,11 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="OneThing intake API", version="1", lifespan=lifespan)
     problems.install(app)
     problems.document(app)
-    app.add_middleware(BodyLimit)
+    app.add_middleware(BodyLimit, uploads={"/v1/materials": settings.material_max_bytes})
     app.include_router(applicants_router(up, applicants_side))
+    app.include_router(
+        materials_router(materials, material_links(settings), applicant_or_link, departments_side)
+    )
     app.include_router(codec_router(payload_codec(settings), keys.allow(Role.OPERATOR)))
     app.add_middleware(  # the Temporal Web UI calls the codec server from the browser
         CORSMiddleware,
@@ -224,7 +235,7 @@ def create_app(settings: Settings) -> FastAPI:
             raise HTTPException(404, f"unknown one thing {body.one_thing!r}") from exc
         except InvalidForm as exc:
             raise RequestValidationError(
-                [{**e, "loc": ("body", "form", *e["loc"])} for e in exc.errors]
+                [{**e, "loc": ("body", exc.where, *e["loc"])} for e in exc.errors]
             ) from exc
         except InvalidApplicant as exc:
             raise RequestValidationError(
@@ -373,5 +384,16 @@ def create_app(settings: Settings) -> FastAPI:
         check_supplement(one_thing, task.matter, task.supplement_fields, body.fields)
         await update(application_id, SUPPLEMENT, body)
         return {"id": application_id, "task_id": body.task_id, "status": "redispatching"}
+
+    @app.post("/v1/applications/{application_id}/materials", status_code=202)
+    async def supply_material(
+        application_id: ApplicationId, body: SuppliedMaterial, caller: Caller = applicant_or_link
+    ) -> dict[str, str]:
+        """Supply a promised material (容缺) by its due time, uploaded (POST /v1/materials)."""
+        await still_open(application_id, caller)
+        if not materials.has(body.sha256):
+            raise HTTPException(422, "sha256: no such upload")
+        await update(application_id, SUPPLY_MATERIAL, body)
+        return {"id": application_id, "material": body.material, "status": "provided"}
 
     return app

@@ -16,17 +16,21 @@ class BodyTooLarge(Exception):
 class BodyLimit:
     """ASGI middleware: `Content-Length` over the limit, or a streamed body growing past it."""
 
-    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
+    def __init__(
+        self, app: ASGIApp, limit: int = MAX_BODY_BYTES, uploads: dict[str, int] | None = None
+    ) -> None:
         self.app = app
         self.limit = limit
+        self.uploads = uploads or {}  # path -> its own limit (materials)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.uploads.get(scope.get("path", ""), self.limit)
         declared = dict(scope["headers"]).get(b"content-length", b"0")
-        if declared.isdigit() and int(declared) > self.limit:
-            await self._refuse(scope, send)
+        if declared.isdigit() and int(declared) > limit:
+            await self._refuse(scope, send, limit)
             return
         seen = 0
         started = False
@@ -35,7 +39,7 @@ class BodyLimit:
             nonlocal seen
             message = await receive()
             seen += len(message.get("body", b""))
-            if seen > self.limit:
+            if seen > limit:
                 raise BodyTooLarge
             return message
 
@@ -48,10 +52,10 @@ class BodyLimit:
             await self.app(scope, counting, sending)
         except BodyTooLarge:
             if not started:
-                await self._refuse(scope, send)
+                await self._refuse(scope, send, limit)
 
-    async def _refuse(self, scope: Scope, send: Send) -> None:
-        detail = f"the body is larger than {self.limit} bytes"
+    async def _refuse(self, scope: Scope, send: Send, limit: int) -> None:
+        detail = f"the body is larger than {limit} bytes"
         body = problem_body(413, detail, scope.get("path", ""))
         headers = [(b"content-type", PROBLEM_JSON.encode()), (b"connection", b"close")]
         await send({"type": "http.response.start", "status": 413, "headers": headers})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import shutil
 import tempfile
 import time
@@ -21,6 +23,7 @@ from infra.services import Deployment, on_free_ports
 from infra.settings import Settings
 from one_things import Applicant, load_catalogue
 from one_things.graph import critical_path
+from one_things.materials import SAMPLE, sample_material
 from orchestrator.intake.identity import ASSERTION_HEADER, assertion_for
 from orchestrator.workflow.models import Progress
 
@@ -49,13 +52,22 @@ class DemoApplication:
 
 
 def example(one_thing: str, **changes: Any) -> dict[str, Any]:
-    """The catalogue's example application of `one_thing`, with some form fields changed."""
+    """The catalogue's example application of `one_thing`, with some form fields changed;
+    its sample materials are named by their hash (`sample_materials` keeps them)."""
     shown = load_catalogue().get(one_thing).example
-    return {
+    body: dict[str, Any] = {
         "one_thing": one_thing,
-        "applicant": dict(shown.applicant),
+        "applicant": copy.deepcopy(shown.applicant),
         "form": {**shown.form, **changes},
     }
+    if shown.materials:
+        body["materials"] = {
+            name: hashlib.sha256(sample_material(one_thing, name)).hexdigest()
+            if given == SAMPLE
+            else given
+            for name, given in shown.materials.items()
+        }
+    return body
 
 
 APPLICATIONS = (
@@ -99,7 +111,9 @@ def demo_settings(state_dir: Path) -> Settings:
     Real estate (mnr) trades batch files, as many provincial systems still do. The keys are
     the deployment's own, made in `state_dir` (the portal's, the identity provider's).
     """
-    return on_free_ports(state_dir, file_departments={"mnr": state_dir / "exchange" / "mnr"})
+    return on_free_ports(
+        state_dir, file_departments={"mnr": state_dir / "exchange" / "mnr"}, sample_materials=True
+    )
 
 
 def latencies(settings: Settings) -> dict[str, float]:

@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import uuid
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -24,10 +24,14 @@ from infra.logging import get_logger
 from infra.settings import Settings
 from one_things import Applicant, Catalogue, SkippedMatter, form_model, plan, workdays
 from one_things.forms import with_applicant
-from one_things.licences import holders, prefill
+from one_things.licences import ELicence, holders, prefill
+from one_things.materials import GIVEN, MissingMaterials, PlannedMaterial, plan_materials
+from one_things.plan import ExecutionPlan
+from one_things.schema import OneThing
 from orchestrator.errors import InvalidApplicant, InvalidForm, RequestConflict
 from orchestrator.intake.identity import IdentityVerifier
 from orchestrator.stores.library import LicenceLibrary
+from orchestrator.stores.materials import MaterialStore
 from orchestrator.workflow.models import ApplicationInput
 from orchestrator.workflow.names import APPLICANT_REF, APPLICATION_STATUS, ONE_THING
 from orchestrator.workflow.workflow import OneThingWorkflow
@@ -43,6 +47,15 @@ class SubmitApplication(BaseModel):
     one_thing: str = Field(min_length=1, examples=["birth"])
     applicant: Applicant
     form: dict[str, Any]
+    materials: dict[Annotated[str, Field(max_length=64)], Annotated[str, Field(pattern=GIVEN)]] = (
+        Field(
+            default_factory=dict,
+            max_length=64,
+            description="Material -> the sha256 of its upload (POST /v1/materials), `promise` "
+            "(容缺: supplied later, by its due date) or `commitment` (告知承诺). A material an "
+            "e-licence of the applicant proves is waived when left out.",
+        )
+    )
 
 
 class Started(BaseModel):
@@ -56,6 +69,9 @@ class Started(BaseModel):
     )
     skipped: list[SkippedMatter] = Field(
         default_factory=list, description="Matters this application does not need, and why."
+    )
+    materials: list[PlannedMaterial] = Field(
+        default_factory=list, description="Its materials: uploaded, waived, promised, committed."
     )
     replayed: bool = Field(default=False, description="True if the request was seen before.")
 
@@ -75,6 +91,7 @@ class Intake:
     def __init__(
         self, settings: Settings, catalogue: Catalogue, client: Client, library: LicenceLibrary
     ) -> None:
+        self.materials = MaterialStore(settings.materials_root, settings.material_max_bytes)
         self._settings = settings
         self._catalogue = catalogue
         self._client = client
@@ -135,13 +152,15 @@ class Intake:
         except ValidationError as exc:
             raise InvalidForm(exc.errors()) from exc
         submitted_at = datetime.now(UTC)
-        snapshot = plan(
-            one_thing,
-            body.applicant,
-            form,
-            self._settings.time_limit_cap_seconds,
-            held,
-            self._calendar_from(submitted_at.astimezone(workdays.CHINA).date()),
+        calendar = self._calendar_from(submitted_at.astimezone(workdays.CHINA).date())
+        cap = self._settings.time_limit_cap_seconds
+        snapshot = plan(one_thing, body.applicant, form, cap, held, calendar)
+        snapshot = snapshot.model_copy(
+            update={
+                "materials": self._materials(
+                    body, one_thing, filled, held, snapshot, submitted_at, calendar
+                )
+            }
         )
         application_id = application_id_for(
             None if request_id is None else f"{submitted_by}/{request_id}"
@@ -153,6 +172,7 @@ class Intake:
             catalogue_version=one_thing.version,
             prefilled=prefilled,
             skipped=snapshot.skipped,
+            materials=snapshot.materials,
         )
         try:
             await self._client.start_workflow(
@@ -188,6 +208,52 @@ class Intake:
             return await self._seen_before(started, digest)
         log.info("application_submitted", application_id=application_id, one_thing=one_thing.id)
         return started
+
+    def _materials(
+        self,
+        body: SubmitApplication,
+        one_thing: OneThing,
+        values: dict[str, Any],
+        held: list[ELicence],
+        snapshot: ExecutionPlan,
+        submitted_at: datetime,
+        calendar: workdays.WorkingCalendar,
+    ) -> list[PlannedMaterial]:
+        """The application's materials, settled; every upload it names must be in the store."""
+        uploads = {name: given for name, given in body.materials.items() if len(given) == 64}
+        errors = [
+            {"type": "value_error", "loc": (name,), "msg": "no such upload", "input": given}
+            for name, given in uploads.items()
+            if not self.materials.has(given)
+        ]
+        acting = body.applicant.representative
+        attorney = None if acting is None else acting.power_of_attorney
+        if attorney is not None and not self.materials.has(attorney):
+            errors.append(
+                {
+                    "type": "value_error",
+                    "loc": ("power_of_attorney",),
+                    "msg": "the power of attorney was not uploaded",
+                    "input": attorney,
+                }
+            )
+        try:
+            planned = plan_materials(
+                one_thing,
+                values,
+                body.materials,
+                held,
+                submitted_at,
+                calendar,
+                {t.task_id for t in snapshot.tasks},
+                self._settings.time_limit_cap_seconds,
+            )
+        except MissingMaterials as exc:
+            errors.extend(exc.errors)
+            planned = []
+        if errors:
+            raise InvalidForm(errors, where="materials")
+        return planned
 
     async def _seen_before(self, started: Started, digest: str) -> Started:
         """What the first request with this id started (its plan may differ from today's)."""

@@ -135,6 +135,7 @@ class Exchange(Platform):
             attempt=attempt,
             deadline=workflow.now() + time_limit,
             awaiting=activity_id,
+            materials=self._materials_for(task) if action is Action.HANDLE else [],
             announce=self._take_task_events(self._task(task.task_id)),
         )
         batched = workflow.patched(BATCHED_DISPATCH)

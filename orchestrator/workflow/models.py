@@ -14,6 +14,7 @@ from events.contracts import (
     Outcome,
     TaskStateChanged,
 )
+from one_things.materials import PlannedMaterial
 from one_things.plan import ExecutionPlan, PlannedTask, SkippedMatter
 from one_things.workdays import WorkingCalendar
 
@@ -102,6 +103,9 @@ class PublishCommand(Contract):
     attempt: int = Field(ge=1)
     deadline: datetime
     awaiting: str = Field(description="The id of the activity that waits for the answer.")
+    materials: list[PlannedMaterial] = Field(
+        default_factory=list, description="The materials sent with a handle command."
+    )
     announce: list[TaskStateChanged] = Field(
         default_factory=list, description="The task's state changes, sent with the command."
     )
@@ -181,6 +185,13 @@ class Supplement(Contract):
 
     task_id: str
     fields: dict[str, JsonValue]
+
+
+class SuppliedMaterial(Contract):
+    """Update `supply_material`: a promised material (容缺), uploaded."""
+
+    material: str
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
 
 
 class TakenIn(Contract):
@@ -299,6 +310,9 @@ class Progress(Record):
     supplement_due_at: datetime | None = None
     tasks: list[TaskProgress]
     skipped: list[SkippedMatter] = Field(default_factory=list)
+    materials: list[PlannedMaterial] = Field(
+        default_factory=list, description="Its materials, a promised one as it stands now."
+    )
     licences: list[str] = Field(default_factory=list, description="E-licences it issued.")
     started: list[str] = Field(
         default_factory=list, description="Applications its approval started (免申即享)."

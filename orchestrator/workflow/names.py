@@ -24,6 +24,7 @@ PLANNED_TASK = "planned_task"  # a query: the plan snapshot of one task
 PLAN_CALENDAR = "plan_calendar"  # a query: the working days the plan counts limits on
 WITHDRAW = "withdraw"
 SUPPLEMENT = "supplement"
+SUPPLY_MATERIAL = "supply_material"
 OPERATOR = "operator"
 TAKEN_IN = "taken_in"  # a signal: a department took a task in, no decision yet
 

@@ -12,7 +12,9 @@ from temporalio.exceptions import TimeoutError as ActivityTimeoutError
 
 from events.contracts import Action
 from one_things.licences import licence_id
+from one_things.materials import PlannedMaterial
 from one_things.plan import ExecutionPlan, PlannedStart, PlannedTask
+from one_things.workdays import CHINA
 from orchestrator.errors import OneThingError
 from orchestrator.workflow.models import LicenceToIssue, TaskState
 
@@ -142,3 +144,25 @@ def why_failed(err: ActivityError) -> str:
 def ending_reason(reason: str, not_undone: list[str]) -> str:
     """The application's reason, naming what could not be undone and why."""
     return reason + ("; not undone: " + "; ".join(not_undone) if not_undone else "")
+
+
+def dependants(plan: ExecutionPlan, task_id: str) -> set[str]:
+    """The tasks that depend on `task_id`, directly or through others."""
+    found: set[str] = set()
+    frontier = {task_id}
+    while frontier:
+        frontier = {t.task_id for t in plan.tasks if set(t.depends_on) & frontier} - found
+        found |= frontier
+    return found
+
+
+def reminder_at(material: PlannedMaterial, submitted_at: datetime) -> datetime:
+    """When to remind the applicant of a promised material: a day before it is due, or half
+    way there if the promise is shorter than two days."""
+    assert material.due is not None
+    return material.due - min(timedelta(days=1), (material.due - submitted_at) / 2)
+
+
+def local_time(moment: datetime) -> str:
+    """A moment as an applicant reads it: China's time, to the minute."""
+    return f"{moment.astimezone(CHINA):%Y-%m-%d %H:%M}"

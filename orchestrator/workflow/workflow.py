@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
         Progress,
         StartProactive,
         Supplement,
+        SuppliedMaterial,
         TakenIn,
         TaskAnswer,
         TaskProgress,
@@ -44,6 +45,7 @@ with workflow.unsafe.imports_passed_through():
         PLANNED_TASK,
         START_PROACTIVE,
         SUPPLEMENT,
+        SUPPLY_MATERIAL,
         TAKEN_IN,
         WITHDRAW,
         WORKFLOW,
@@ -53,6 +55,12 @@ from orchestrator.workflow.platform import Conflict
 from orchestrator.workflow.way_back import WayBack
 
 __all__ = ["Conflict", "OneThingWorkflow"]
+IN_FLIGHT = {
+    TaskState.DISPATCHED,
+    TaskState.ACCEPTED,
+    TaskState.AWAITING_SUPPLEMENT,
+    TaskState.ESCALATED,
+}
 
 
 @workflow.defn(name=WORKFLOW)
@@ -105,6 +113,23 @@ class OneThingWorkflow(WayBack):
         if task.state is not TaskState.AWAITING_SUPPLEMENT or task.task_id in self._supplements:
             raise Conflict(f"task {task.task_id!r} is {task.state.value}")
 
+    @workflow.update(name=SUPPLY_MATERIAL)
+    def supply_material(self, supplied: SuppliedMaterial) -> str:
+        """A promised material (容缺), uploaded in time: later commands carry it."""
+        self._supply(supplied)
+        self._promise_news = True
+        return "provided"
+
+    @supply_material.validator
+    def _may_supply(self, supplied: SuppliedMaterial) -> None:
+        self._refuse_when_closed()
+        open_ = {m.id: m for m in self._open_promises()}
+        material = open_.get(supplied.material)
+        if material is None:
+            raise Conflict(f"no promised material {supplied.material!r} is open")
+        if material.due is not None and workflow.now() >= material.due:
+            raise Conflict(f"{material.title} was due by {steps.local_time(material.due)}")
+
     # -- the saga ---------------------------------------------------------------------------
 
     @workflow.run
@@ -120,6 +145,7 @@ class OneThingWorkflow(WayBack):
             deadline=steps.overall_deadline(inp.plan, inp.submitted_at),
             submitted_at=inp.submitted_at,
             skipped=inp.plan.skipped,
+            materials=inp.plan.materials,
             tasks=[TaskProgress.planned(t) for t in inp.plan.tasks],
         )
         self._publish_status()
@@ -178,6 +204,9 @@ class OneThingWorkflow(WayBack):
         assert self._inp is not None
         while self._ending is None:
             self._apply_decisions(in_flight)
+            self._promise_news = False
+            if self._revoking:
+                await self._revoke()
             if self._refused:
                 self._cancel_blocked()
             states = {t.task_id: t.state for t in self._tasks()}
@@ -192,22 +221,59 @@ class OneThingWorkflow(WayBack):
                         or any(t.done() for t in in_flight.values())
                         or bool(self._supplements)
                         or bool(self._decisions)
+                        or self._promise_news
                     ),
-                    timeout=self._until_supplement_due(),
+                    timeout=self._next_wake(),
                 )
             except TimeoutError:
-                waiting = [t.title for t in self._tasks_in(TaskState.AWAITING_SUPPLEMENT)]
-                self._end(
-                    ApplicationStatus.REJECTED,
-                    f"no supplement within the time limit for {', '.join(waiting)}",
-                )
+                self._remind_or_lapse()
+                if self._until_supplement_due() == timedelta(0):
+                    waiting = [t.title for t in self._tasks_in(TaskState.AWAITING_SUPPLEMENT)]
+                    self._end(
+                        ApplicationStatus.REJECTED,
+                        f"no supplement within the time limit for {', '.join(waiting)}",
+                    )
             self._record_finished(in_flight)
 
+    def _next_wake(self) -> timedelta | None:
+        """Until a supplement or a promised material falls due (or a reminder of it)."""
+        waits = (self._until_supplement_due(), self._until_next_promise())
+        return min((w for w in waits if w is not None), default=None)
+
     def _waiting(self) -> bool:
-        """True while a task waits for the applicant or an operator."""
-        return any(
-            t.state in (TaskState.AWAITING_SUPPLEMENT, TaskState.ESCALATED) for t in self._tasks()
+        """True while a task waits for the applicant or an operator, or a promise is open."""
+        return (
+            any(
+                t.state in (TaskState.AWAITING_SUPPLEMENT, TaskState.ESCALATED)
+                for t in self._tasks()
+            )
+            or bool(self._open_promises())
+            or bool(self._revoking)
         )
+
+    async def _revoke(self) -> None:
+        """Refuse the matters whose promised material lapsed (on_failure continue): one not
+        started is cancelled, one approved is undone with what was approved on it, newest
+        first; one in flight is revoked once it answers."""
+        for task_id, reason in list(self._revoking.items()):
+            state = self._task(task_id)
+            if state.state in IN_FLIGHT:
+                continue
+            del self._revoking[task_id]
+            if state.state is TaskState.PENDING:
+                state.completed_at = workflow.now()
+                state.reason = f"cancelled: {reason}"
+                state.enter(TaskState.CANCELLED, state.completed_at, state.reason)
+            elif state.state is TaskState.APPROVED:
+                assert self._inp is not None
+                undone = steps.dependants(self._inp.plan, task_id) | {task_id}
+                for done in [t for t in reversed(self._completion_order) if t in undone]:
+                    self._completion_order.remove(done)
+                    await self._undo(done)
+            else:
+                continue  # refused or failed already
+            self._refuse(self._planned_by_id[task_id], f"{state.title}: {reason}")
+            self._refresh_status()
 
     def _apply_decisions(self, in_flight: dict[str, asyncio.Task[TaskAnswer]]) -> None:
         for task_id, fields in self._supplements.items():

@@ -18,8 +18,8 @@ BIRTH_CHANGES = (Path(__file__).parent / "birth_2026.11.1_2026.11.2.diff").read_
 
 
 def test_a_new_application_gets_the_newest_version_the_older_stays_live() -> None:
-    assert CATALOGUE.versions("birth") == ["2026.11.1", "2026.11.2"]
-    assert CATALOGUE.get("birth").version == "2026.11.2"
+    assert CATALOGUE.versions("birth") == ["2026.11.1", "2026.11.2", "2026.11.3"]
+    assert CATALOGUE.get("birth").version == "2026.11.3"
     assert CATALOGUE.get("birth", "2026.11.1").matter("maternity_reimbursement").required
     assert [ot.id for ot in CATALOGUE].count("birth") == 1
     with pytest.raises(UnknownVersion):
@@ -35,9 +35,14 @@ def test_versions_are_ordered_part_by_part() -> None:
 
 
 def test_the_diff_names_each_change() -> None:
-    old, new = CATALOGUE.get("birth", "2026.11.1"), CATALOGUE.get("birth")
+    old, new = CATALOGUE.get("birth", "2026.11.1"), CATALOGUE.get("birth", "2026.11.2")
     assert diff(old, new) == BIRTH_CHANGES
     assert diff(new, new) == []
+    assert diff(new, CATALOGUE.get("birth")) == [
+        "+ material medical_invoices: {id: medical_invoices, title: 分娩医疗费用票据 delivery "
+        "medical invoices, matters: [maternity_reimbursement], when: mother_insured, "
+        "deferrable: P10WD}"
+    ]
 
 
 def test_the_command_prints_the_diff_and_names_the_live_versions() -> None:
@@ -48,7 +53,8 @@ def test_the_command_prints_the_diff_and_names_the_live_versions() -> None:
     assert missing.exit_code == 1
     assert (
         said
-        == "error: no live version '2030.1' of 'birth'; its live versions: 2026.11.1, 2026.11.2"
+        == "error: no live version '2030.1' of 'birth'; its live versions: 2026.11.1, 2026.11.2, "
+        "2026.11.3"
     )
 
 

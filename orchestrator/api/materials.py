@@ -1,0 +1,57 @@
+"""Uploading a material, and a department reading one through its authorised link."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, HTTPException, Path, Query, Request, Response
+
+from orchestrator.api.auth import Caller
+from orchestrator.stores.materials import MaterialLinks, MaterialStore, StoredMaterial
+
+Sha256 = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$", description="The content's sha256.")]
+UPLOAD_TYPES = ("application/pdf", "image/jpeg", "image/png", "application/ofd")
+
+
+def materials_router(
+    store: MaterialStore, links: MaterialLinks, uploaders: Any, readers: Any
+) -> APIRouter:
+    router = APIRouter()
+
+    @router.post("/v1/materials", status_code=201)
+    async def upload(
+        request: Request,
+        content_type: Annotated[str, Header(max_length=100)],
+        _: Caller = uploaders,
+    ) -> StoredMaterial:
+        """Keep a material (PDF, JPEG, PNG or OFD, the body as it is); an application names
+        it by the `sha256` answered. The same document uploaded twice is one material."""
+        kind = content_type.split(";")[0].strip().lower()
+        if kind not in UPLOAD_TYPES:
+            raise HTTPException(415, f"a material is one of {', '.join(UPLOAD_TYPES)}")
+        try:
+            return store.put(await request.body(), kind)
+        except ValueError as exc:
+            raise HTTPException(422, str(exc)) from exc
+
+    @router.get("/v1/materials/{sha256}")
+    async def read(
+        sha256: Sha256,
+        department: Annotated[str, Query(pattern=r"^[a-z]{2,16}$")],
+        expires: Annotated[int, Query(ge=0)],
+        key: Annotated[str, Query(max_length=64)],
+        sig: Annotated[str, Query(pattern=r"^[0-9a-f]{64}$")],
+        _: Caller = readers,
+    ) -> Response:
+        """A material, for a department key holding a link signed for its department, until
+        the link expires (commands carry the links)."""
+        refused = links.check(sha256, department, expires, key, sig)
+        if refused:
+            raise HTTPException(403, refused)
+        found = store.get(sha256)
+        if found is None:
+            raise HTTPException(404, "no such material")
+        content, kind = found
+        return Response(content, media_type=kind)
+
+    return router

@@ -1,0 +1,122 @@
+"""Materials (申请材料): documents an applicant uploads, kept by the sha256 of their content.
+
+Only the hash travels in plans, histories and commands; a department fetches the content
+through an authorised link: the API's `/v1/materials/{sha256}` with the department, an expiry
+and an HMAC under a reply key, so a link names one material for one department for a while.
+The embedded setup keeps the content in a folder, one file per hash (written once,
+atomically: two uploads of the same document are one file).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import tempfile
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlencode
+
+from pydantic import BaseModel, Field
+
+from infra.settings import Settings
+from one_things.materials import SAMPLE, sample_material
+from one_things.schema import OneThing
+
+LINK_PURPOSE = b"onething material link"
+
+
+class StoredMaterial(BaseModel):
+    """What an upload became: the content's hash, size and type."""
+
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    size: int = Field(ge=1)
+    content_type: str
+
+
+class MaterialStore:
+    """Content-addressed files under one folder: `<aa>/<sha256>` and its `.type`."""
+
+    def __init__(self, root: Path, max_bytes: int) -> None:
+        self._root = root
+        self.max_bytes = max_bytes
+
+    def _path(self, sha256: str) -> Path:
+        return self._root / sha256[:2] / sha256
+
+    def put(self, content: bytes, content_type: str) -> StoredMaterial:
+        if not content:
+            raise ValueError("an empty material")
+        if len(content) > self.max_bytes:
+            raise ValueError(f"a material is at most {self.max_bytes} bytes")
+        digest = hashlib.sha256(content).hexdigest()
+        path = self._path(digest)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._write(path.with_suffix(".type"), content_type.encode())
+            self._write(path, content)
+        return StoredMaterial(sha256=digest, size=len(content), content_type=content_type)
+
+    @staticmethod
+    def _write(path: Path, content: bytes) -> None:
+        handle, temporary = tempfile.mkstemp(dir=path.parent)
+        with os.fdopen(handle, "wb") as out:
+            out.write(content)
+        os.replace(temporary, path)
+
+    def keep_samples(self, catalogue: Iterable[OneThing]) -> None:
+        """Keep the sample documents the catalogue's examples name (development only)."""
+        for one_thing in catalogue:
+            for name, given in one_thing.example.materials.items():
+                if given == SAMPLE:
+                    self.put(sample_material(one_thing.id, name), "application/pdf")
+
+    def has(self, sha256: str) -> bool:
+        return self._path(sha256).is_file()
+
+    def get(self, sha256: str) -> tuple[bytes, str] | None:
+        """The content and its type, or None if no such material was uploaded."""
+        path = self._path(sha256)
+        if not path.is_file():
+            return None
+        content = path.read_bytes()
+        kind = path.with_suffix(".type")
+        return content, kind.read_text() if kind.is_file() else "application/octet-stream"
+
+
+class MaterialLinks:
+    """Signs and checks the links by which a department fetches a material."""
+
+    def __init__(self, base_url: str, keys: dict[str, bytes], key_id: str) -> None:
+        self._base_url = base_url.rstrip("/")
+        self._keys = keys
+        self._key_id = key_id
+
+    def _signature(self, key: bytes, sha256: str, department: str, expires: int) -> str:
+        message = f"{sha256}/{department}/{expires}".encode()
+        derived = hmac.new(key, LINK_PURPOSE, hashlib.sha256).digest()
+        return hmac.new(derived, message, hashlib.sha256).hexdigest()
+
+    def link(self, sha256: str, department: str, valid: timedelta) -> str:
+        expires = int((datetime.now(UTC) + valid).timestamp())
+        signature = self._signature(self._keys[self._key_id], sha256, department, expires)
+        query = urlencode(
+            {"department": department, "expires": expires, "key": self._key_id, "sig": signature}
+        )
+        return f"{self._base_url}/v1/materials/{sha256}?{query}"
+
+    def check(self, sha256: str, department: str, expires: int, key_id: str, sig: str) -> str:
+        """Why the link does not authorise this read, or '' if it does."""
+        key = self._keys.get(key_id)
+        if key is None:
+            return "the link's key is unknown"
+        if not hmac.compare_digest(sig, self._signature(key, sha256, department, expires)):
+            return "the link's signature is wrong"
+        if expires < datetime.now(UTC).timestamp():
+            return "the link has expired"
+        return ""
+
+
+def material_links(settings: Settings) -> MaterialLinks:
+    return MaterialLinks(settings.api_url, settings.reply_key_bytes(), settings.reply_key_id)
