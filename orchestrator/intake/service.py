@@ -134,7 +134,7 @@ class Intake:
         if body.applicant.kind not in one_thing.applicants:
             accepted = " or ".join(kind.value for kind in one_thing.applicants)
             raise InvalidApplicant(
-                f"{one_thing.id} takes applications from a {accepted}, "
+                f"{one_thing.id} takes applications from {accepted} applicants only, "
                 f"not from a {body.applicant.kind.value}"
             )
         # only the authenticated applicant's own e-licences are read: for prefill, and to skip

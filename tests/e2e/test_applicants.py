@@ -10,9 +10,10 @@ import httpx
 import pytest
 
 from infra.settings import Settings
+from one_things import Applicant
 from orchestrator.api.tracking import TrackingLinks
 from orchestrator.cli.demo import example
-from orchestrator.intake.identity import ASSERTION_HEADER
+from orchestrator.intake.identity import ASSERTION_HEADER, assertion_for
 from tests.conftest import OTHER_PORTAL_KEY, as_applicant
 from tests.e2e.helpers import finished, submit
 from tests.e2e.test_catalogue import fresh_resident_id
@@ -27,10 +28,17 @@ async def test_a_portal_reads_and_prefills_only_for_the_person_it_authenticated(
     opening = example("enterprise_opening", company_name="广州隐私科技有限公司")
     opening["applicant"]["id_number"] = founder
     opening["form"]["legal_representative_id"] = founder
-    assert (await finished(http, await submit(http, opening))).status.value == "approved"
+    opened = await finished(http, await submit(http, opening))
+    assert opened.status.value == "approved"
+    code = opened.task("business_registration").outputs["unified_social_credit_code"]
+    lawful = {"acting_as": "legal_representative", "name": "张三", "id_number": founder}
+    company = {"name": "广州隐私科技有限公司", "id_type": "credit_code", "id_number": code}
     change = example("enterprise_change")
-    change["applicant"]["id_number"] = founder
+    change["applicant"] = {**company, "representative": lawful}
     del change["form"]["credit_code"], change["form"]["company_name"]
+    as_representative = {
+        ASSERTION_HEADER: assertion_for(settings, Applicant.model_validate(change["applicant"]))
+    }
 
     async with httpx.AsyncClient(
         base_url=settings.api_url, timeout=10, headers={"X-API-Key": OTHER_PORTAL_KEY}
@@ -40,23 +48,34 @@ async def test_a_portal_reads_and_prefills_only_for_the_person_it_authenticated(
         assert unvouched.status_code == 401 and ASSERTION_HEADER in unvouched.json()["detail"]
         theirs = await portal_b.get("/v1/licences", headers=as_applicant(settings, stranger))
         assert theirs.status_code == 200 and theirs.json() == []
-        for headers in ({}, as_applicant(settings, stranger)):
+        for headers in ({}, as_applicant(settings, stranger), as_applicant(settings, founder)):
             refused = await portal_b.post("/v1/applications", json=change, headers=headers)
             assert refused.status_code == 401, refused.text
             assert refused.headers["content-type"] == "application/problem+json"
         forged = as_applicant(settings, founder)[ASSERTION_HEADER][:-4] + "AAAA"
         refused = await portal_b.get("/v1/licences", headers={ASSERTION_HEADER: forged})
         assert refused.status_code == 401 and "signature" in refused.json()["detail"].lower()
-        # the stranger, authenticated, naming the founder's company: nothing of it prefilled
-        as_stranger = {**change, "applicant": {**change["applicant"], "id_number": stranger}}
+        # the stranger calling themself the company's legal representative: not so vouched
+        pretending = {**company, "representative": {**lawful, "id_number": stranger}}
+        refused = await portal_b.post(
+            "/v1/applications",
+            json={**change, "applicant": pretending},
+            headers=as_applicant(settings, stranger),
+        )
+        assert refused.status_code == 401, refused.text
+        assert "legal_representative" in refused.json()["detail"]
+        # the stranger, as themself: an enterprise change is an enterprise's application
+        as_stranger = {**change, "applicant": {"name": "路人", "id_number": stranger}}
         mine = await portal_b.post(
             "/v1/applications", json=as_stranger, headers=as_applicant(settings, stranger)
         )
         assert mine.status_code == 422, mine.text
-        assert "credit_code" in mine.json()["detail"]
-        # the founder, authenticated through portal B: their own licences, their own prefill
-        own = await portal_b.get("/v1/licences", headers=as_applicant(settings, founder))
+        assert "from enterprise applicants only, not from a person" in mine.text
+        # the founder, vouched as the company's legal representative: the company's licences
+        own = await portal_b.get("/v1/licences", headers=as_representative)
         assert {lic["type"] for lic in own.json()} == {"business_licence", "seal_record"}
+        alone = await portal_b.get("/v1/licences", headers=as_applicant(settings, founder))
+        assert alone.json() == []
 
     listed = await http.get("/v1/applications", headers=as_applicant(settings, founder))
     assert [a["one_thing"] for a in listed.json()["items"]] == ["enterprise_opening"]

@@ -11,8 +11,10 @@ import pytest
 from temporalio.client import Client
 
 from infra.settings import Settings
+from one_things import Applicant
 from one_things.identity import resident_id_check_digit
 from orchestrator.cli.demo import example
+from orchestrator.intake.identity import ASSERTION_HEADER, assertion_for
 from tests.conftest import Observer, as_applicant
 from tests.e2e.helpers import CATALOGUE, commands, finished, replay_and_record, submit
 
@@ -72,25 +74,47 @@ async def test_an_approved_application_issues_e_licences_that_prefill_the_next(
     opening["applicant"]["id_number"] = founder
     opened = await finished(http, await submit(http, opening))
     assert opened.status.value == "approved"
-    held = (await http.get("/v1/licences", headers=as_applicant(settings, founder))).json()
-    licence = next(lic for lic in held if lic["type"] == "business_licence")
-    assert licence["id"] in opened.licences
-    assert licence["issuer"] == "amr" and len(licence["content_hash"]) == 64
     code = opened.task("business_registration").outputs["unified_social_credit_code"]
+    company = {
+        "name": "广州证照科技有限公司",
+        "id_type": "credit_code",
+        "id_number": code,
+        "representative": {
+            "acting_as": "legal_representative",
+            "name": "张三",
+            "id_number": founder,
+        },
+    }
+    # the licences are the company's: its legal representative reads them, as such
+    as_representative = {
+        ASSERTION_HEADER: assertion_for(settings, Applicant.model_validate(company))
+    }
+    held = (await http.get("/v1/licences", headers=as_representative)).json()
+    licence = next(lic for lic in held if lic["type"] == "business_licence")
+    assert licence["id"] in opened.licences and licence["holder"] == code
+    assert licence["issuer"] == "amr" and len(licence["content_hash"]) == 64
     assert licence["data"]["unified_social_credit_code"] == code
     assert {lic["type"] for lic in held} == {"business_licence", "seal_record"}
+    assert (await http.get("/v1/licences", headers=as_applicant(settings, founder))).json() == []
     await replay_and_record(temporal, opened.id, "enterprise_opening_issuing_licences")
 
     change = example("enterprise_change")
-    change["applicant"]["id_number"] = founder
+    change["applicant"] = company
     del change["form"]["credit_code"], change["form"]["company_name"]
+    del change["materials"]["business_licence_original"]  # its e-licence proves it
     response = await http.post("/v1/applications", json=change)
     assert response.status_code == 201, response.text
-    assert response.json()["prefilled"] == ["credit_code", "company_name"]
+    assert response.json()["prefilled"] == ["company_name"]
+    waived = {m["id"]: m for m in response.json()["materials"]}["business_licence_original"]
+    assert (waived["settled"], waived["licence_id"]) == ("waived", licence["id"])
     changed = await finished(http, response.json()["id"])
     assert changed.status.value == "approved"
-    sent = commands(observer, changed.id)["change_registration"]["payload"]
-    assert (sent["credit_code"], sent["company_name"]) == (code, "广州证照科技有限公司")
+    sent = commands(observer, changed.id)["change_registration"]
+    assert (sent["payload"]["credit_code"], sent["payload"]["company_name"]) == (
+        code,
+        "广州证照科技有限公司",
+    )
+    assert sent["materials"]["business_licence_original"]["licence_id"] == licence["id"]
 
 
 async def test_a_matter_whose_licence_is_held_is_skipped_and_says_so(
