@@ -1,5 +1,5 @@
-"""Shared state beside Temporal: the e-licence library, the ratings, the file-exchange ledger
-and leases.
+"""Shared state beside Temporal: the e-licence library, the ratings, the commitments verified
+(告知承诺), the file-exchange ledger and leases.
 
 In PostgreSQL when `ONETHING_DATABASE_URL` is set, so every replica of every process sees the
 same rows; otherwise in a SQLite file per store in the state directory (one machine). One
@@ -36,8 +36,8 @@ from infra.errors import InfraError
 from infra.settings import Settings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-NEWEST = "0001"  # the head of infra/migrations/versions
-STORES = ("licences", "ratings", "file-exchange")
+NEWEST = "0002"  # the head of infra/migrations/versions
+STORES = ("licences", "ratings", "commitments", "file-exchange")
 metadata = MetaData()
 
 licences = Table(
@@ -66,6 +66,18 @@ ratings = Table(
     Column("matter", Text, nullable=False),
     Column("score", Integer, nullable=False),
     Column("comment", Text, nullable=False),
+    Column("at", Text, nullable=False),
+)
+
+commitments = Table(  # a department's verdict on a commitment (告知承诺), once per material
+    "commitments",
+    metadata,
+    Column("application_id", Text, primary_key=True),
+    Column("material", Text, primary_key=True),
+    Column("department", Text, nullable=False),
+    Column("kept", Integer, nullable=False),
+    Column("note", Text, nullable=False),
+    Column("applicant_ref", Text, nullable=False),
     Column("at", Text, nullable=False),
 )
 

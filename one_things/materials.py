@@ -27,6 +27,7 @@ class Settled(StrEnum):
     PROMISED = "promised"
     COMMITTED = "committed"
     LAPSED = "lapsed"  # promised, and not supplied by its due time
+    BROKEN = "broken"  # committed, and found untrue by the department
 
 
 class PlannedMaterial(BaseModel):

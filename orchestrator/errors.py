@@ -7,6 +7,7 @@
     │   ├── RequestConflict       a request id reused for another request (HTTP 409)
     │   ├── UpdateRefused         the workflow refused an update in its state (HTTP 409)
     │   ├── AlreadyRated          a task is rated once (HTTP 409)
+    │   ├── AlreadyVerified       a commitment is verified once (HTTP 409)
     │   └── NotAuthenticated      no valid assertion of who the applicant is (HTTP 401)
     ├── InvalidReplyToken         a department's reply token names no dispatch (dead-lettered)
     └── MissingUpstream           a task needs an output its upstream task did not give
@@ -53,6 +54,10 @@ class UpdateRefused(RequestRefused):
 
 class AlreadyRated(RequestRefused):
     """The task has been rated already."""
+
+
+class AlreadyVerified(RequestRefused):
+    """A commitment has been verified already."""
 
 
 class NotAuthenticated(RequestRefused):

@@ -48,6 +48,7 @@ from orchestrator.api.catalogue import (
     summary,
 )
 from orchestrator.api.codec import codec_router
+from orchestrator.api.commitments import commitments_router
 from orchestrator.api.limits import BodyLimit
 from orchestrator.api.materials import materials_router
 from orchestrator.api.services import Services
@@ -70,6 +71,7 @@ from orchestrator.intake.service import (
 from orchestrator.ops import updates
 from orchestrator.ops.metrics import CONTENT_TYPE as PROMETHEUS_TYPE
 from orchestrator.ops.metrics import applications_by_status, exposition, kafka_metrics
+from orchestrator.stores.commitments import CommitmentBook
 from orchestrator.stores.library import LicenceLibrary
 from orchestrator.stores.materials import MaterialStore, material_links
 from orchestrator.stores.ratings import POOR, Rating, RatingBook, RatingSummary
@@ -80,11 +82,7 @@ from orchestrator.workflow.models import (
     TaskState,
     Withdrawal,
 )
-from orchestrator.workflow.names import (
-    SUPPLEMENT,
-    SUPPLY_MATERIAL,
-    WITHDRAW,
-)
+from orchestrator.workflow.names import SUPPLEMENT, SUPPLY_MATERIAL, WITHDRAW
 from orchestrator.workflow.workflow import OneThingWorkflow
 
 log = get_logger(__name__)
@@ -146,6 +144,7 @@ def create_app(settings: Settings) -> FastAPI:
             intake=intake,
             licences=library,
             ratings=RatingBook(database.engine(database.url_of(settings, "ratings"))),
+            commitments=CommitmentBook(database.engine(database.url_of(settings, "commitments"))),
             producer=producer,
         )
         consumer = IntakeConsumer(settings, intake, producer)
@@ -270,6 +269,8 @@ def create_app(settings: Settings) -> FastAPI:
             if task.deadline is not None:
                 task.time_left_seconds = round((task.deadline - now).total_seconds(), 1)
         return progress
+
+    app.include_router(commitments_router(up, current, departments_side, operators))
 
     async def still_open(application_id: str, caller: Caller) -> Progress:
         progress = await current(application_id, caller)

@@ -8,6 +8,7 @@ from temporalio.client import Client
 
 from infra import kafka
 from orchestrator.intake.service import Intake
+from orchestrator.stores.commitments import CommitmentBook
 from orchestrator.stores.library import LicenceLibrary
 from orchestrator.stores.ratings import RatingBook
 
@@ -18,4 +19,5 @@ class Services:
     intake: Intake
     licences: LicenceLibrary
     ratings: RatingBook
+    commitments: CommitmentBook
     producer: kafka.Producer

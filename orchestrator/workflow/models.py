@@ -194,6 +194,14 @@ class SuppliedMaterial(Contract):
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
 
 
+class BrokenCommitment(Contract):
+    """Update `commitment_broken`: a department found a commitment (告知承诺) untrue."""
+
+    material: str
+    department: str
+    note: str = ""
+
+
 class TakenIn(Contract):
     """Signal `taken_in`: a department answered `accepted` to a dispatch (sent by the bridge)."""
 

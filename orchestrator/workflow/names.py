@@ -25,6 +25,7 @@ PLAN_CALENDAR = "plan_calendar"  # a query: the working days the plan counts lim
 WITHDRAW = "withdraw"
 SUPPLEMENT = "supplement"
 SUPPLY_MATERIAL = "supply_material"
+COMMITMENT_BROKEN = "commitment_broken"
 OPERATOR = "operator"
 TAKEN_IN = "taken_in"  # a signal: a department took a task in, no decision yet
 

@@ -86,7 +86,7 @@ class Platform:
         self._batch: asyncio.Future[None] | None = None
         self._revoking: dict[str, str] = {}  # refused for a lapsed promise, once settled
         self._reminded: set[str] = set()
-        self._promise_news = False  # a promised material was supplied
+        self._material_news = False  # a promise kept, or a commitment found untrue
 
     # -- what operators and the bridge ask ---------------------------------------------------
 
@@ -191,6 +191,10 @@ class Platform:
         assert self._progress is not None
         return [m for m in self._progress.materials if m.settled is Settled.PROMISED]
 
+    def _materials_committed(self) -> list[PlannedMaterial]:
+        assert self._progress is not None
+        return [m for m in self._progress.materials if m.settled is Settled.COMMITTED]
+
     def _supply(self, supplied: SuppliedMaterial) -> None:
         assert self._progress is not None
         self._progress.materials = [
@@ -236,12 +240,18 @@ class Platform:
                 )
 
     def _lapse(self, material: PlannedMaterial) -> None:
-        assert self._progress is not None and material.due is not None
+        assert material.due is not None
+        reason = f"{material.title} not supplied by {steps.local_time(material.due)} (容缺)"
+        self._material_failed(material, Settled.LAPSED, reason)
+
+    def _material_failed(self, material: PlannedMaterial, settled: Settled, reason: str) -> None:
+        """A promise lapsed or a commitment found untrue: each matter it went to fails as its
+        failure policy says (abort: the application is rejected; continue: it is refused)."""
+        assert self._progress is not None
         self._progress.materials = [
-            m.model_copy(update={"settled": Settled.LAPSED}) if m.id == material.id else m
+            m.model_copy(update={"settled": settled}) if m.id == material.id else m
             for m in self._progress.materials
         ]
-        reason = f"{material.title} not supplied by {steps.local_time(material.due)} (容缺)"
         for matter in material.matters:
             task = self._planned_by_id.get(matter)
             if task is None:

@@ -21,12 +21,14 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from one_things.materials import Settled
     from one_things.plan import PlannedTask
     from one_things.workdays import WorkingCalendar
     from orchestrator.workflow import steps
     from orchestrator.workflow.models import (
         ApplicationInput,
         ApplicationStatus,
+        BrokenCommitment,
         IssueLicences,
         OperatorDecision,
         Progress,
@@ -40,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
         Withdrawal,
     )
     from orchestrator.workflow.names import (
+        COMMITMENT_BROKEN,
         ISSUE_LICENCES,
         PLAN_CALENDAR,
         PLANNED_TASK,
@@ -117,7 +120,7 @@ class OneThingWorkflow(WayBack):
     def supply_material(self, supplied: SuppliedMaterial) -> str:
         """A promised material (容缺), uploaded in time: later commands carry it."""
         self._supply(supplied)
-        self._promise_news = True
+        self._material_news = True
         return "provided"
 
     @supply_material.validator
@@ -129,6 +132,21 @@ class OneThingWorkflow(WayBack):
             raise Conflict(f"no promised material {supplied.material!r} is open")
         if material.due is not None and workflow.now() >= material.due:
             raise Conflict(f"{material.title} was due by {steps.local_time(material.due)}")
+
+    @workflow.update(name=COMMITMENT_BROKEN)
+    def commitment_broken(self, broken: BrokenCommitment) -> str:
+        """A department found a commitment untrue: its matters fail as their policies say."""
+        material = next(m for m in self._materials_committed() if m.id == broken.material)
+        reason = f"the commitment on {material.title} was found untrue by {broken.department}"
+        self._material_failed(material, Settled.BROKEN, reason)
+        self._material_news = True
+        return Settled.BROKEN.value
+
+    @commitment_broken.validator
+    def _may_break(self, broken: BrokenCommitment) -> None:
+        self._refuse_when_closed()
+        if broken.material not in {m.id for m in self._materials_committed()}:
+            raise Conflict(f"no commitment on {broken.material!r} is open")
 
     # -- the saga ---------------------------------------------------------------------------
 
@@ -204,7 +222,7 @@ class OneThingWorkflow(WayBack):
         assert self._inp is not None
         while self._ending is None:
             self._apply_decisions(in_flight)
-            self._promise_news = False
+            self._material_news = False
             if self._revoking:
                 await self._revoke()
             if self._refused:
@@ -221,7 +239,7 @@ class OneThingWorkflow(WayBack):
                         or any(t.done() for t in in_flight.values())
                         or bool(self._supplements)
                         or bool(self._decisions)
-                        or self._promise_news
+                        or self._material_news
                     ),
                     timeout=self._next_wake(),
                 )

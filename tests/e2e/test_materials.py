@@ -13,7 +13,7 @@ from one_things import Applicant
 from one_things.materials import sample_material
 from orchestrator.cli.demo import example
 from orchestrator.intake.identity import ASSERTION_HEADER, assertion_for, issue_assertion
-from tests.conftest import DEPARTMENT_KEY, Observer
+from tests.conftest import DEPARTMENT_KEY, OPERATOR_KEY, Observer
 from tests.e2e.helpers import commands, eventually, finished, progress_of, submit, undo_commands
 from tests.e2e.test_catalogue import fresh_resident_id
 
@@ -200,8 +200,8 @@ async def test_a_lapsed_promise_of_an_optional_matter_undoes_that_matter_alone(
     assert (await progress_of(http, ended.started[0])).one_thing == "childcare_subsidy"
 
 
-async def test_a_commitment_travels_to_the_department_to_verify(
-    http: httpx.AsyncClient, observer: Observer
+async def test_a_commitment_is_verified_afterwards_and_a_false_one_recorded(
+    http: httpx.AsyncClient, observer: Observer, settings: Settings
 ) -> None:
     app_id = await submit(http, example("enterprise_opening", company_name="广州承诺科技有限公司"))
     sent = await eventually(lambda: commands(observer, app_id).get("business_registration"))
@@ -214,3 +214,42 @@ async def test_a_commitment_travels_to_the_department_to_verify(
         "due": None,
     }
     assert (await finished(http, app_id)).status.value == "approved"
+    untrue = {"material": "premises_proof", "department": "amr", "kept": False, "note": "无此住所"}
+    async with httpx.AsyncClient(base_url=settings.api_url, timeout=10) as api:
+        department = {"X-API-Key": DEPARTMENT_KEY}
+        url = f"/v1/applications/{app_id}/commitments"
+        elsewhere = await api.post(url, json={**untrue, "department": "tax"}, headers=department)
+        assert elsewhere.status_code == 403
+        assert (await api.post(url, json=untrue)).status_code == 401
+        recorded = await api.post(url, json=untrue, headers=department)
+        assert recorded.status_code == 201, recorded.text
+        assert (await api.post(url, json=untrue, headers=department)).status_code == 409
+        listed = await api.get("/v1/commitments", headers={"X-API-Key": OPERATOR_KEY})
+        mine = [c for c in listed.json() if c["application_id"] == app_id]
+        assert [(c["material"], c["kept"], c["note"]) for c in mine] == [
+            ("premises_proof", False, "无此住所")
+        ]
+        assert len(mine[0]["applicant_ref"]) == 32  # a pseudonym, never the ID number
+    # the approval stands: revoking it is the department's own act, the record says why
+    assert (await progress_of(http, app_id)).status.value == "approved"
+
+
+async def test_a_commitment_found_untrue_while_it_runs_rejects_the_application(
+    http: httpx.AsyncClient, settings: Settings
+) -> None:
+    opening = example("enterprise_opening", company_name="广州虚假承诺科技有限公司")
+    opening["materials"]["articles_of_association"] = "promise"  # holds it open for 3 s
+    app_id = await submit(http, opening)
+    async with httpx.AsyncClient(base_url=settings.api_url, timeout=10) as api:
+        found = await api.post(
+            f"/v1/applications/{app_id}/commitments",
+            json={"material": "premises_proof", "department": "amr", "kept": False},
+            headers={"X-API-Key": DEPARTMENT_KEY},
+        )
+        assert found.status_code == 201, found.text
+    ended = await finished(http, app_id)
+    assert ended.status.value == "rejected"
+    assert "commitment on 住所使用证明 proof of the registered premises was found untrue" in (
+        ended.reason or ""
+    )
+    assert {m.id: m.settled.value for m in ended.materials}["premises_proof"] == "broken"
