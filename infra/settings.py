@@ -202,6 +202,14 @@ class Settings(BaseSettings):
         default=None, description="Where uploaded materials are kept; default state_dir/materials."
     )
     material_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
+    materials_s3_endpoint: str | None = Field(
+        default=None, description="host:port of an S3-compatible store for materials."
+    )
+    materials_s3_bucket: str = "onething-materials"
+    materials_s3_access_key: SecretStr | None = None
+    materials_s3_secret_key: SecretStr | None = None
+    materials_s3_secure: bool = Field(default=True, description="HTTPS to the object store.")
+    materials_s3_region: str | None = None
     sample_materials: bool = Field(
         default=False,
         description="Development only: the store holds the sample documents of the catalogue's "

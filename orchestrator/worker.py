@@ -21,7 +21,7 @@ from orchestrator.activities.proactive import ProactiveActivities
 from orchestrator.client import connect
 from orchestrator.intake.service import Intake
 from orchestrator.stores.library import LicenceLibrary
-from orchestrator.stores.materials import material_links
+from orchestrator.stores.materials import material_links, material_store
 from orchestrator.workflow.late import LateUndoWorkflow
 from orchestrator.workflow.workflow import OneThingWorkflow
 
@@ -66,7 +66,9 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
         library = LicenceLibrary(database.engine(database.url_of(settings, "licences")))
         licences = LicenceActivities(library)
         catalogue = load_catalogue(settings.catalogue_dir)
-        proactive = ProactiveActivities(Intake(settings, catalogue, client, library))
+        proactive = ProactiveActivities(
+            Intake(settings, catalogue, client, library, material_store(settings))
+        )
         worker = Worker(
             client,
             task_queue=settings.task_queue,

@@ -73,7 +73,7 @@ from orchestrator.ops.metrics import CONTENT_TYPE as PROMETHEUS_TYPE
 from orchestrator.ops.metrics import applications_by_status, exposition, kafka_metrics
 from orchestrator.stores.commitments import CommitmentBook
 from orchestrator.stores.library import LicenceLibrary
-from orchestrator.stores.materials import MaterialStore, material_links
+from orchestrator.stores.materials import material_links, material_store
 from orchestrator.stores.ratings import POOR, Rating, RatingBook, RatingSummary
 from orchestrator.workflow.models import (
     Progress,
@@ -115,7 +115,7 @@ def _exit_if_consumer_ended(consuming: asyncio.Task[None]) -> None:
 
 def create_app(settings: Settings) -> FastAPI:
     catalogue: Catalogue = load_catalogue(settings.catalogue_dir)
-    materials = MaterialStore(settings.materials_root, settings.material_max_bytes)
+    materials = material_store(settings)
     if settings.sample_materials:
         materials.keep_samples(catalogue)
     running: dict[str, Services] = {}
@@ -135,7 +135,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         temporal = await connect(settings, give_up_after=TEMPORAL_PATIENCE)
         library = LicenceLibrary(database.engine(database.url_of(settings, "licences")))
-        intake = Intake(settings, catalogue, temporal, library)
+        intake = Intake(settings, catalogue, temporal, library, materials)
         kafka.pace_fetches(settings)
         producer = kafka.producer(settings)
         await producer.start()
@@ -392,7 +392,7 @@ def create_app(settings: Settings) -> FastAPI:
     ) -> dict[str, str]:
         """Supply a promised material (容缺) by its due time, uploaded (POST /v1/materials)."""
         await still_open(application_id, caller)
-        if not materials.has(body.sha256):
+        if not await asyncio.to_thread(materials.has, body.sha256):
             raise HTTPException(422, "sha256: no such upload")
         await update(application_id, SUPPLY_MATERIAL, body)
         return {"id": application_id, "material": body.material, "status": "provided"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Path, Query, Request, Response
@@ -30,7 +31,7 @@ def materials_router(
         if kind not in UPLOAD_TYPES:
             raise HTTPException(415, f"a material is one of {', '.join(UPLOAD_TYPES)}")
         try:
-            return store.put(await request.body(), kind)
+            return await asyncio.to_thread(store.put, await request.body(), kind)
         except ValueError as exc:
             raise HTTPException(422, str(exc)) from exc
 
@@ -48,7 +49,7 @@ def materials_router(
         refused = links.check(sha256, department, expires, key, sig)
         if refused:
             raise HTTPException(403, refused)
-        found = store.get(sha256)
+        found = await asyncio.to_thread(store.get, sha256)
         if found is None:
             raise HTTPException(404, "no such material")
         content, kind = found

@@ -8,6 +8,7 @@ request's hash, kept in the workflow's memo, tells a replay from a different req
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import uuid
@@ -89,9 +90,14 @@ def request_hash(body: SubmitApplication) -> str:
 
 class Intake:
     def __init__(
-        self, settings: Settings, catalogue: Catalogue, client: Client, library: LicenceLibrary
+        self,
+        settings: Settings,
+        catalogue: Catalogue,
+        client: Client,
+        library: LicenceLibrary,
+        materials: MaterialStore,
     ) -> None:
-        self.materials = MaterialStore(settings.materials_root, settings.material_max_bytes)
+        self.materials = materials
         self._settings = settings
         self._catalogue = catalogue
         self._client = client
@@ -155,13 +161,11 @@ class Intake:
         calendar = self._calendar_from(submitted_at.astimezone(workdays.CHINA).date())
         cap = self._settings.time_limit_cap_seconds
         snapshot = plan(one_thing, body.applicant, form, cap, held, calendar)
-        snapshot = snapshot.model_copy(
-            update={
-                "materials": self._materials(
-                    body, one_thing, filled, held, snapshot, submitted_at, calendar
-                )
-            }
+        not_uploaded = await asyncio.to_thread(self._not_uploaded, body)
+        materials = self._materials(
+            body, one_thing, filled, held, snapshot, submitted_at, calendar, not_uploaded
         )
+        snapshot = snapshot.model_copy(update={"materials": materials})
         application_id = application_id_for(
             None if request_id is None else f"{submitted_by}/{request_id}"
         )
@@ -218,25 +222,9 @@ class Intake:
         snapshot: ExecutionPlan,
         submitted_at: datetime,
         calendar: workdays.WorkingCalendar,
+        errors: list[dict[str, Any]],
     ) -> list[PlannedMaterial]:
-        """The application's materials, settled; every upload it names must be in the store."""
-        uploads = {name: given for name, given in body.materials.items() if len(given) == 64}
-        errors = [
-            {"type": "value_error", "loc": (name,), "msg": "no such upload", "input": given}
-            for name, given in uploads.items()
-            if not self.materials.has(given)
-        ]
-        acting = body.applicant.representative
-        attorney = None if acting is None else acting.power_of_attorney
-        if attorney is not None and not self.materials.has(attorney):
-            errors.append(
-                {
-                    "type": "value_error",
-                    "loc": ("power_of_attorney",),
-                    "msg": "the power of attorney was not uploaded",
-                    "input": attorney,
-                }
-            )
+        """The application's materials, settled, or InvalidForm with `errors` and theirs."""
         try:
             planned = plan_materials(
                 one_thing,
@@ -254,6 +242,18 @@ class Intake:
         if errors:
             raise InvalidForm(errors, where="materials")
         return planned
+
+    def _not_uploaded(self, body: SubmitApplication) -> list[dict[str, Any]]:
+        """An error for each upload the request names that is not in the store."""
+        named = {name: given for name, given in body.materials.items() if len(given) == 64}
+        acting = body.applicant.representative
+        if acting is not None and acting.power_of_attorney is not None:
+            named["power_of_attorney"] = acting.power_of_attorney
+        return [
+            {"type": "value_error", "loc": (name,), "msg": "no such upload", "input": given}
+            for name, given in named.items()
+            if not self.materials.has(given)
+        ]
 
     async def _seen_before(self, started: Started, digest: str) -> Started:
         """What the first request with this id started (its plan may differ from today's)."""

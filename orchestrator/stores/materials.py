@@ -4,13 +4,15 @@ Only the hash travels in plans, histories and commands; a department fetches the
 through an authorised link: the API's `/v1/materials/{sha256}` with the department, an expiry
 and an HMAC under a reply key, so a link names one material for one department for a while.
 The embedded setup keeps the content in a folder, one file per hash (written once,
-atomically: two uploads of the same document are one file).
+atomically: two uploads of the same document are one file); a production deployment in an
+S3-compatible object store (`materials_s3_endpoint`), one object per hash.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import os
 import tempfile
 from collections.abc import Iterable
@@ -18,6 +20,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
+from minio import Minio
+from minio.error import S3Error
 from pydantic import BaseModel, Field
 
 from infra.settings import Settings
@@ -25,6 +29,7 @@ from one_things.materials import SAMPLE, sample_material
 from one_things.schema import OneThing
 
 LINK_PURPOSE = b"onething material link"
+MISSING = ("NoSuchKey", "NoSuchObject", "NoSuchBucket")
 
 
 class StoredMaterial(BaseModel):
@@ -36,14 +41,10 @@ class StoredMaterial(BaseModel):
 
 
 class MaterialStore:
-    """Content-addressed files under one folder: `<aa>/<sha256>` and its `.type`."""
+    """Content-addressed documents: what both backends share."""
 
-    def __init__(self, root: Path, max_bytes: int) -> None:
-        self._root = root
+    def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
-
-    def _path(self, sha256: str) -> Path:
-        return self._root / sha256[:2] / sha256
 
     def put(self, content: bytes, content_type: str) -> StoredMaterial:
         if not content:
@@ -51,19 +52,9 @@ class MaterialStore:
         if len(content) > self.max_bytes:
             raise ValueError(f"a material is at most {self.max_bytes} bytes")
         digest = hashlib.sha256(content).hexdigest()
-        path = self._path(digest)
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._write(path.with_suffix(".type"), content_type.encode())
-            self._write(path, content)
+        if not self.has(digest):
+            self._keep(digest, content, content_type)
         return StoredMaterial(sha256=digest, size=len(content), content_type=content_type)
-
-    @staticmethod
-    def _write(path: Path, content: bytes) -> None:
-        handle, temporary = tempfile.mkstemp(dir=path.parent)
-        with os.fdopen(handle, "wb") as out:
-            out.write(content)
-        os.replace(temporary, path)
 
     def keep_samples(self, catalogue: Iterable[OneThing]) -> None:
         """Keep the sample documents the catalogue's examples name (development only)."""
@@ -72,17 +63,111 @@ class MaterialStore:
                 if given == SAMPLE:
                     self.put(sample_material(one_thing.id, name), "application/pdf")
 
+    def _keep(self, sha256: str, content: bytes, content_type: str) -> None:
+        raise NotImplementedError
+
+    def has(self, sha256: str) -> bool:
+        raise NotImplementedError
+
+    def get(self, sha256: str) -> tuple[bytes, str] | None:
+        """The content and its type, or None if no such material was uploaded."""
+        raise NotImplementedError
+
+
+class FolderStore(MaterialStore):
+    """One folder: `<aa>/<sha256>` and its `.type`."""
+
+    def __init__(self, root: Path, max_bytes: int) -> None:
+        super().__init__(max_bytes)
+        self._root = root
+
+    def _path(self, sha256: str) -> Path:
+        return self._root / sha256[:2] / sha256
+
+    def _keep(self, sha256: str, content: bytes, content_type: str) -> None:
+        path = self._path(sha256)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._write(path.with_suffix(".type"), content_type.encode())
+        self._write(path, content)
+
+    @staticmethod
+    def _write(path: Path, content: bytes) -> None:
+        handle, temporary = tempfile.mkstemp(dir=path.parent)
+        with os.fdopen(handle, "wb") as out:
+            out.write(content)
+        os.replace(temporary, path)
+
     def has(self, sha256: str) -> bool:
         return self._path(sha256).is_file()
 
     def get(self, sha256: str) -> tuple[bytes, str] | None:
-        """The content and its type, or None if no such material was uploaded."""
         path = self._path(sha256)
         if not path.is_file():
             return None
         content = path.read_bytes()
         kind = path.with_suffix(".type")
         return content, kind.read_text() if kind.is_file() else "application/octet-stream"
+
+
+class S3Store(MaterialStore):
+    """One bucket of an S3-compatible object store, an object per hash."""
+
+    def __init__(self, client: Minio, bucket: str, max_bytes: int) -> None:
+        super().__init__(max_bytes)
+        self._client = client
+        self._bucket = bucket
+
+    def _keep(self, sha256: str, content: bytes, content_type: str) -> None:
+        def put() -> None:
+            self._client.put_object(
+                self._bucket, sha256, io.BytesIO(content), len(content), content_type=content_type
+            )
+
+        try:
+            put()
+        except S3Error as exc:
+            if exc.code != "NoSuchBucket":
+                raise
+            self._client.make_bucket(self._bucket)  # the first material of the deployment
+            put()
+
+    def has(self, sha256: str) -> bool:
+        try:
+            self._client.stat_object(self._bucket, sha256)
+        except S3Error as exc:
+            if exc.code in MISSING:
+                return False
+            raise
+        return True
+
+    def get(self, sha256: str) -> tuple[bytes, str] | None:
+        try:
+            response = self._client.get_object(self._bucket, sha256)
+        except S3Error as exc:
+            if exc.code in MISSING:
+                return None
+            raise
+        try:
+            kind = response.headers.get("Content-Type", "application/octet-stream")
+            return response.read(), kind
+        finally:
+            response.close()
+            response.release_conn()
+
+
+def material_store(settings: Settings) -> MaterialStore:
+    """The deployment's store: its S3-compatible bucket if it has one, else a folder."""
+    if settings.materials_s3_endpoint is None:
+        return FolderStore(settings.materials_root, settings.material_max_bytes)
+    keys = (settings.materials_s3_access_key, settings.materials_s3_secret_key)
+    client = Minio(
+        settings.materials_s3_endpoint,
+        access_key=None if keys[0] is None else keys[0].get_secret_value(),
+        secret_key=None if keys[1] is None else keys[1].get_secret_value(),
+        secure=settings.materials_s3_secure,
+        region=settings.materials_s3_region,
+    )
+    return S3Store(client, settings.materials_s3_bucket, settings.material_max_bytes)
 
 
 class MaterialLinks:

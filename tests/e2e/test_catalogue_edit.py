@@ -40,6 +40,6 @@ async def test_a_running_application_finishes_on_its_version_after_an_edit(
             after = await submit(http, example("birth"))
             old, new = await finished(http, before), await finished(http, after)
     assert (old.status.value, new.status.value) == ("approved", "approved")
-    assert (old.catalogue_version, new.catalogue_version) == ("2026.11.2", "2026.12.1")
+    assert (old.catalogue_version, new.catalogue_version) == ("2026.11.3", "2026.12.1")
     assert old.task("vaccination_certificate").working_days == 1
     assert new.task("vaccination_certificate").working_days == 2

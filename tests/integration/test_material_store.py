@@ -1,0 +1,74 @@
+"""The material stores: a folder, and an S3-compatible object store (moto's S3 server, on
+this machine), behind the same interface; the links that let a department read one."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from minio import Minio
+from moto.server import ThreadedMotoServer
+
+from infra.supervisor import free_port
+from orchestrator.stores.materials import FolderStore, MaterialLinks, MaterialStore, S3Store
+
+PDF = b"%PDF-1.4\n% a material\n%%EOF\n"
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Iterator[str]:
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture(params=["folder", "s3"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> MaterialStore:
+    if request.param == "folder":
+        return FolderStore(tmp_path / "materials", max_bytes=1024)
+    endpoint = request.getfixturevalue("s3_endpoint")
+    client = Minio(endpoint, access_key="test", secret_key="test-secret", secure=False)
+    return S3Store(client, f"materials-{tmp_path.name[-20:].lower().replace('_', '-')}", 1024)
+
+
+def test_a_material_is_kept_by_its_content_hash_once(store: MaterialStore) -> None:
+    digest = hashlib.sha256(PDF).hexdigest()
+    assert not store.has(digest) and store.get(digest) is None  # its bucket not made yet
+    kept = store.put(PDF, "application/pdf")
+    assert (kept.sha256, kept.size) == (digest, len(PDF))
+    assert store.put(PDF, "application/pdf") == kept
+    assert store.has(digest)
+    assert store.get(digest) == (PDF, "application/pdf")
+
+
+def test_an_empty_or_oversized_material_is_refused(store: MaterialStore) -> None:
+    with pytest.raises(ValueError, match="empty"):
+        store.put(b"", "application/pdf")
+    with pytest.raises(ValueError, match="at most 1024 bytes"):
+        store.put(b"x" * 1025, "application/pdf")
+
+
+def test_a_link_reads_one_material_for_one_department_until_it_expires() -> None:
+    links = MaterialLinks("http://api", {"k1": b"one", "k2": b"two"}, "k2")
+    digest = hashlib.sha256(PDF).hexdigest()
+    url = links.link(digest, "amr", timedelta(minutes=5))
+    query = dict(part.split("=") for part in url.split("?")[1].split("&"))
+    assert url.startswith(f"http://api/v1/materials/{digest}?") and query["key"] == "k2"
+    expires, sig = int(query["expires"]), query["sig"]
+    assert links.check(digest, "amr", expires, "k2", sig) == ""
+    assert links.check(digest, "tax", expires, "k2", sig) == "the link's signature is wrong"
+    assert links.check("0" * 64, "amr", expires, "k2", sig) == "the link's signature is wrong"
+    assert links.check(digest, "amr", expires + 1, "k2", sig) == "the link's signature is wrong"
+    assert links.check(digest, "amr", expires, "k9", sig) == "the link's key is unknown"
+    old = links.link(digest, "amr", timedelta(seconds=-1))
+    old_query = dict(part.split("=") for part in old.split("?")[1].split("&"))
+    assert links.check(digest, "amr", int(old_query["expires"]), "k2", old_query["sig"]) == (
+        "the link has expired"
+    )
+    assert int(time.time()) < expires
