@@ -75,9 +75,10 @@ def plan_materials(
         for m in one_thing.materials
         if m.needed(dict(values)) and any(matter in tasks for matter in m.matters)
     }
-    for name in given:
-        if name not in needed:
-            errors.append(_error(name, "not a material this application needs", given[name]))
+    known = {m.id for m in one_thing.materials}
+    for name in given:  # one it knows and does not need (its matter skipped) is left out
+        if name not in known:
+            errors.append(_error(name, f"{one_thing.id} has no such material", given[name]))
     for material in needed.values():
         try:
             planned.append(

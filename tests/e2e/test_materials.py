@@ -113,7 +113,7 @@ async def test_materials_are_checked_at_submission(http: httpx.AsyncClient) -> N
         "articles_of_association": "no such upload",
         "premises_proof": "住所使用证明 proof of the registered premises cannot be promised "
         "(no 容缺 for it)",
-        "seal_design": "not a material this application needs",
+        "seal_design": "enterprise_opening has no such material",
     }
     wrong = await http.post(
         "/v1/materials", content=b"GIF89a", headers={"Content-Type": "image/gif"}
