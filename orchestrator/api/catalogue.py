@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from one_things import OneThing, form_model
 
@@ -16,8 +16,13 @@ class OneThingSummary(BaseModel):
     version: str
     title: str
     description: str
+    applicants: list[str] = Field(description="Who may apply: person, enterprise.")
     matters: list[dict[str, str]]
     form: dict[str, dict[str, Any]]
+    materials: list[dict[str, Any]] = Field(
+        description="The set of materials (一套材料): when each is needed, what waives it, "
+        "whether it may be promised (容缺) or replaced by a commitment (告知承诺)."
+    )
     example: dict[str, Any]
 
 
@@ -27,14 +32,17 @@ def summary(ot: OneThing) -> OneThingSummary:
         version=ot.version,
         title=ot.title,
         description=ot.description.strip(),
+        applicants=[kind.value for kind in ot.applicants],
         matters=[{"id": m.id, "title": m.title, "department": m.department} for m in ot.matters],
         form={k: v.model_dump(exclude_none=True) for k, v in ot.form.items()},
+        materials=[m.model_dump(mode="json", exclude_defaults=True) for m in ot.materials],
         example=ot.example.model_dump(mode="json"),
     )
 
 
 def form_json_schema(ot: OneThing) -> dict[str, Any]:
-    """JSON Schema of the form; `x-pii` marks personal data, `x-prefill` its e-licence source."""
+    """JSON Schema of the form; `x-pii` marks personal data, `x-prefill` its e-licence source,
+    `x-of-applicant` the applicant's own number (filled from the applicant)."""
     schema = form_model(ot).model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = ot.title
@@ -42,6 +50,8 @@ def form_json_schema(ot: OneThing) -> dict[str, Any]:
         schema["properties"][name]["x-pii"] = spec.pii
         if spec.prefill:
             schema["properties"][name]["x-prefill"] = spec.prefill
+        if spec.of_applicant:
+            schema["properties"][name]["x-of-applicant"] = True
     return schema
 
 

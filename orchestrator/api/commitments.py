@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Response
 
 from one_things.materials import Settled
 from orchestrator.api.applicants import ApplicationId
@@ -31,7 +31,10 @@ def commitments_router(
 
     @router.post("/v1/applications/{application_id}/commitments", status_code=201)
     async def verify(
-        application_id: ApplicationId, verdict: CommitmentVerdict, caller: Caller = departments_side
+        application_id: ApplicationId,
+        verdict: CommitmentVerdict,
+        response: Response,
+        caller: Caller = departments_side,
     ) -> VerifiedCommitment:
         """A department's verdict on a commitment made instead of a material, once. Found
         untrue while the application runs, the matters it went to fail as their policies say."""
@@ -52,6 +55,7 @@ def commitments_router(
             up().commitments.record(verified)
         except AlreadyVerified as exc:
             raise HTTPException(409, str(exc)) from exc
+        response.headers["Location"] = "/v1/commitments"
         if not verdict.kept and not progress.closed:
             broken = BrokenCommitment(
                 material=verdict.material, department=verdict.department, note=verdict.note

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException, Path, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 
 from orchestrator.api.auth import Caller
+from orchestrator.api.problems import PROBLEM_JSON
 from orchestrator.stores.materials import MaterialLinks, MaterialStore, StoredMaterial
 
 Sha256 = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$", description="The content's sha256.")]
+PROBLEM = "#/components/schemas/Problem"
 UPLOAD_TYPES = ("application/pdf", "image/jpeg", "image/png", "application/ofd")
 
 
@@ -19,21 +21,37 @@ def materials_router(
 ) -> APIRouter:
     router = APIRouter()
 
-    @router.post("/v1/materials", status_code=201)
-    async def upload(
-        request: Request,
-        content_type: Annotated[str, Header(max_length=100)],
-        _: Caller = uploaders,
-    ) -> StoredMaterial:
+    @router.post(
+        "/v1/materials",
+        status_code=201,
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    kind: {"schema": {"type": "string", "format": "binary"}}
+                    for kind in UPLOAD_TYPES
+                },
+            }
+        },
+        responses={
+            415: {
+                "description": "not a PDF, JPEG, PNG or OFD document",
+                "content": {PROBLEM_JSON: {"schema": {"$ref": PROBLEM}}},
+            }
+        },
+    )
+    async def upload(request: Request, response: Response, _: Caller = uploaders) -> StoredMaterial:
         """Keep a material (PDF, JPEG, PNG or OFD, the body as it is); an application names
         it by the `sha256` answered. The same document uploaded twice is one material."""
-        kind = content_type.split(";")[0].strip().lower()
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if kind not in UPLOAD_TYPES:
             raise HTTPException(415, f"a material is one of {', '.join(UPLOAD_TYPES)}")
         try:
-            return await asyncio.to_thread(store.put, await request.body(), kind)
+            stored = await asyncio.to_thread(store.put, await request.body(), kind)
         except ValueError as exc:
             raise HTTPException(422, str(exc)) from exc
+        response.headers["Location"] = f"/v1/materials/{stored.sha256}"  # read with a link
+        return stored
 
     @router.get("/v1/materials/{sha256}")
     async def read(

@@ -40,7 +40,7 @@ async def test_ops_show_prints_a_compensated_application_in_order(
     refused = line_of("rejected", "bank_account")
     undone = [line_of("compensated", t.task_id) for t in progress.undone()]
     assert submitted < registered < refused < undone[0]
-    assert undone == sorted(undone) and len(undone) == 5
+    assert undone == sorted(undone) and len(undone) == 6
     assert line_of("compensate sent", "tax_registration") < undone[0]
     ended = max(i for i, line in enumerate(lines) if "rejected" in line)
     assert ended > max(undone)  # the application ends once everything is undone

@@ -79,9 +79,12 @@ async def test_each_form_is_served_as_json_schema(http: httpx.AsyncClient) -> No
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({**example("birth")["form"], "pet": "cat"}, birth)
     change = (await http.get("/v1/one-things/enterprise_change/form")).json()
-    assert (
-        change["properties"]["credit_code"]["x-prefill"]
-        == "business_licence.unified_social_credit_code"
+    assert change["properties"]["company_name"]["x-prefill"] == "business_licence.company_name"
+    assert change["properties"]["credit_code"]["x-of-applicant"] is True
+    shown = (await http.get("/v1/one-things/enterprise_change")).json()
+    assert shown["applicants"] == ["enterprise"]
+    assert {"id": "business_licence_original", "proven_by": "business_licence"}.items() <= (
+        shown["materials"][0].items()
     )
     missing = await http.get("/v1/one-things/marriage/form")
     assert missing.status_code == 404
@@ -183,7 +186,7 @@ async def test_each_task_is_tracked_on_a_timeline_and_every_field_sent_is_in_the
         for department in CATALOGUE.departments()
         for e in observer.on(topics.department_tasks(department), app_id)
     }
-    assert seen == sent and len(log) == 7
+    assert seen == sent and len(log) == 8
     assert [a["at"] for a in log] == sorted(a["at"] for a in log)
 
 

@@ -74,7 +74,7 @@ async def test_rejection_late_in_the_application_undoes_completed_tasks_newest_f
     assert all(t.completed_at and t.compensated_at for t in progress.tasks if t.compensated_at)
     tax = progress.task("tax_registration")
     assert tax.completed_at and tax.completed_at > progress.task("bank_account").completed_at  # type: ignore[operator]
-    await eventually(lambda: len(undo_commands(observer, app_id)) == 5)
+    await eventually(lambda: len(undo_commands(observer, app_id)) == 6)
     assert_undone_newest_first(progress, observer)
     assert {c["action"] for _, c in undo_commands(observer, app_id)} == {"compensate"}
     await replay_and_record(temporal, app_id, "enterprise_opening_rejected_compensated")
@@ -310,7 +310,7 @@ async def test_every_result_twice_and_out_of_order_is_applied_once(
         await eventually(lambda: len(echoed) == len(progress.tasks) + undone)
     finally:
         echo.cancel()
-    assert progress.status.value == "rejected" and undone == 5
+    assert progress.status.value == "rejected" and undone == 6
     assert all(t.attempt == 1 for t in progress.tasks)
     assert_undone_newest_first(progress, observer)
     history = await temporal.get_workflow_handle(app_id).fetch_history()

@@ -41,6 +41,7 @@ async def test_an_undo_refused_is_kept_named_and_the_rest_undone_newest_first(
         "tax_registration",
         "housing_fund",
         "social_insurance",
+        "medical_insurance_registration",
         "seal_engraving",
     }
     completed = sorted(
