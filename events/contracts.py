@@ -181,8 +181,14 @@ class ApplicationRequested(Contract):
         description="Chosen by the sender; a request id seen before starts nothing new.",
     )
     one_thing: str
-    applicant: dict[str, JsonValue] = Field(description="name, id_number, phone (optional).")
+    applicant: dict[str, JsonValue] = Field(
+        description="name, id_type, id_number, nationality, phone, representative."
+    )
     form: dict[str, JsonValue]
+    materials: dict[str, str] = Field(
+        default_factory=dict,
+        description="Material -> the sha256 of its upload, `promise` or `commitment`.",
+    )
     applicant_assertion: str | None = Field(
         default=None,
         max_length=4096,

@@ -49,8 +49,12 @@ def result_signing_bytes(result: Mapping[str, Any]) -> bytes:
 
 
 def request_signing_bytes(source: str, request: Mapping[str, Any]) -> bytes:
-    """What a portal's signature covers: who it is and everything it asks for."""
-    return canonical({"source": source, **{k: v for k, v in request.items() if k != "signature"}})
+    """What a portal's signature covers: who it is and everything it asks for (a request
+    without materials signs as requests did before there were any)."""
+    signed = {k: v for k, v in request.items() if k != "signature"}
+    if not signed.get("materials"):
+        signed.pop("materials", None)
+    return canonical({"source": source, **signed})
 
 
 def key_id_of(reply_token: str) -> str | None:

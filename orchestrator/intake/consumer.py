@@ -64,7 +64,7 @@ class IntakeConsumer:
             event = loads(record.value, ApplicationRequested)
             request = event.data
             body = SubmitApplication.model_validate(
-                request.model_dump(include={"one_thing", "applicant", "form"})
+                request.model_dump(include={"one_thing", "applicant", "form", "materials"})
             )
         except (ValidationError, orjson.JSONDecodeError, ValueError, TypeError) as exc:
             why = without_values(exc.errors()) if isinstance(exc, ValidationError) else exc
