@@ -1,5 +1,5 @@
 """Shared state beside Temporal: the e-licence library, the ratings, the commitments verified
-(告知承诺), the file-exchange ledger and leases.
+(告知承诺), the audit trail, the file-exchange ledger and leases.
 
 In PostgreSQL when `ONETHING_DATABASE_URL` is set, so every replica of every process sees the
 same rows; otherwise in a SQLite file per store in the state directory (one machine). One
@@ -36,8 +36,8 @@ from infra.errors import InfraError
 from infra.settings import Settings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-NEWEST = "0002"  # the head of infra/migrations/versions
-STORES = ("licences", "ratings", "commitments", "file-exchange")
+NEWEST = "0003"  # the head of infra/migrations/versions
+STORES = ("licences", "ratings", "commitments", "audit", "file-exchange")
 metadata = MetaData()
 
 licences = Table(
@@ -79,6 +79,21 @@ commitments = Table(  # a department's verdict on a commitment (告知承诺), o
     Column("note", Text, nullable=False),
     Column("applicant_ref", Text, nullable=False),
     Column("at", Text, nullable=False),
+)
+
+audit = Table(  # each application's hash-chained trail (orchestrator/stores/audit.py)
+    "audit",
+    metadata,
+    Column("application_id", Text, primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("at", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("prev", Text, nullable=False),
+    Column("hash", Text, nullable=False),
+    Column("key_id", Text, nullable=False),
+    Column("sig", Text, nullable=False),
 )
 
 files = Table(  # a file-exchange ledger: file names are unique across departments

@@ -118,6 +118,10 @@ class Settings(BaseSettings):
         default_factory=dict,
         description="Key name -> key and role. The API refuses to start without any.",
     )
+    operator: str = Field(
+        default="operator",
+        description="The API key `onething ops` acts with, by its name: each operator their own.",
+    )
     insecure_open: bool = Field(
         default=False,
         description="Development only: the API serves without keys and with the development "

@@ -20,6 +20,7 @@ from orchestrator.activities.issuing import LicenceActivities
 from orchestrator.activities.proactive import ProactiveActivities
 from orchestrator.client import connect
 from orchestrator.intake.service import Intake
+from orchestrator.stores.audit import audit_trail
 from orchestrator.stores.library import LicenceLibrary
 from orchestrator.stores.materials import material_links, material_store
 from orchestrator.workflow.late import LateUndoWorkflow
@@ -62,6 +63,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
             settings.reply_key_bytes()[key_id],
             material_links(settings),
             timedelta(hours=settings.material_link_hours),
+            audit_trail(settings, database.engine(database.url_of(settings, "audit"))),
         )
         library = LicenceLibrary(database.engine(database.url_of(settings, "licences")))
         licences = LicenceActivities(library)

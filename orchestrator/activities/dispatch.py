@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+from pydantic import JsonValue
 from temporalio import activity
 
 from events import topics
@@ -14,6 +15,7 @@ from events.envelope import HEADERS, dumps, wrap
 from infra import tracing
 from infra.kafka import Producer
 from one_things.materials import PlannedMaterial
+from orchestrator.stores.audit import AuditTrail
 from orchestrator.stores.materials import MaterialLinks
 from orchestrator.workflow import reply
 from orchestrator.workflow.models import (
@@ -47,12 +49,14 @@ class TaskActivities:
         reply_key: bytes,
         links: MaterialLinks,
         link_valid: timedelta,
+        trail: AuditTrail,
     ) -> None:
         self._producer = producer
         self._reply_key_id = reply_key_id
         self._reply_key = reply_key
         self._links = links
         self._link_valid = link_valid
+        self._trail = trail
 
     async def _send(self, topic: str, event: Message) -> None:
         await self._producer.send(
@@ -86,6 +90,16 @@ class TaskActivities:
             trace_id=inp.trace_id,
         )
         await self._send(topics.department_tasks(inp.task.department), command)
+        detail: dict[str, JsonValue] = {
+            "task": inp.task.task_id,
+            "department": inp.task.department,
+            "action": inp.action.value,
+            "attempt": inp.attempt,
+            "fields": list(sorted(inp.payload)),
+            "materials": list(sorted(command.materials)),
+        }
+        kind = "command" if inp.action is Action.HANDLE else "undo"
+        await asyncio.to_thread(self._trail.append, inp.application_id, kind, "onething", detail)
         for event in inp.announce:
             await self._send(topics.STATUS, event)
 

@@ -39,11 +39,11 @@ from one_things import (
     load_catalogue,
 )
 from orchestrator.api import problems
+from orchestrator.api.actions import actions_router
 from orchestrator.api.applicants import ApplicationId, Assertion, TaskId, applicants_router
 from orchestrator.api.auth import Caller, Keys, Role
 from orchestrator.api.catalogue import (
     OneThingSummary,
-    check_supplement,
     form_json_schema,
     summary,
 )
@@ -71,18 +71,15 @@ from orchestrator.intake.service import (
 from orchestrator.ops import updates
 from orchestrator.ops.metrics import CONTENT_TYPE as PROMETHEUS_TYPE
 from orchestrator.ops.metrics import applications_by_status, exposition, kafka_metrics
+from orchestrator.stores.audit import audit_trail
 from orchestrator.stores.commitments import CommitmentBook
 from orchestrator.stores.library import LicenceLibrary
 from orchestrator.stores.materials import material_links, material_store
 from orchestrator.stores.ratings import POOR, Rating, RatingBook, RatingSummary
 from orchestrator.workflow.models import (
     Progress,
-    Supplement,
-    SuppliedMaterial,
     TaskState,
-    Withdrawal,
 )
-from orchestrator.workflow.names import SUPPLEMENT, SUPPLY_MATERIAL, WITHDRAW
 from orchestrator.workflow.workflow import OneThingWorkflow
 
 log = get_logger(__name__)
@@ -145,6 +142,7 @@ def create_app(settings: Settings) -> FastAPI:
             licences=library,
             ratings=RatingBook(database.engine(database.url_of(settings, "ratings"))),
             commitments=CommitmentBook(database.engine(database.url_of(settings, "commitments"))),
+            audit=audit_trail(settings, database.engine(database.url_of(settings, "audit"))),
             producer=producer,
         )
         consumer = IntakeConsumer(settings, intake, producer)
@@ -272,17 +270,18 @@ def create_app(settings: Settings) -> FastAPI:
 
     app.include_router(commitments_router(up, current, departments_side, operators))
 
-    async def still_open(application_id: str, caller: Caller) -> Progress:
-        progress = await current(application_id, caller)
-        if progress.closed:
-            raise HTTPException(409, f"the application is already {progress.status.value}")
-        return progress
-
     async def update(application_id: str, name: str, arg: BaseModel) -> str:
         try:
             return await updates.send(up().temporal, application_id, name, arg)
         except UpdateRefused as exc:
             raise HTTPException(409, str(exc)) from exc
+
+    sides = {
+        "applicants": applicants_side,
+        "applicant_or_link": applicant_or_link,
+        "operators": operators,
+    }
+    app.include_router(actions_router(up, current, update, catalogue, materials, sides))
 
     @app.get("/v1/applications/{application_id}", name="progress")
     async def progress(
@@ -361,40 +360,5 @@ def create_app(settings: Settings) -> FastAPI:
     async def ratings() -> list[RatingSummary]:
         """Ratings by department and matter: count, mean, share of poor ratings."""
         return up().ratings.summary()
-
-    @app.post("/v1/applications/{application_id}/withdraw", status_code=202)
-    async def withdraw(
-        application_id: ApplicationId, body: Withdrawal, caller: Caller = applicants_side
-    ) -> dict[str, str]:
-        await still_open(application_id, caller)
-        status = await update(application_id, WITHDRAW, body)
-        log.info("application_withdrawn", application_id=application_id)
-        return {"id": application_id, "status": status}
-
-    @app.post("/v1/applications/{application_id}/supplements", status_code=202)
-    async def supplement(
-        application_id: ApplicationId, body: Supplement, caller: Caller = applicant_or_link
-    ) -> dict[str, str]:
-        progress = await still_open(application_id, caller)
-        task = progress.find(body.task_id)
-        if task is None:
-            raise HTTPException(404, f"no task {body.task_id!r} in this application")
-        if task.state is not TaskState.AWAITING_SUPPLEMENT:
-            raise HTTPException(409, f"task {body.task_id!r} is {task.state.value}")
-        one_thing = catalogue.get(progress.one_thing)
-        check_supplement(one_thing, task.matter, task.supplement_fields, body.fields)
-        await update(application_id, SUPPLEMENT, body)
-        return {"id": application_id, "task_id": body.task_id, "status": "redispatching"}
-
-    @app.post("/v1/applications/{application_id}/materials", status_code=202)
-    async def supply_material(
-        application_id: ApplicationId, body: SuppliedMaterial, caller: Caller = applicant_or_link
-    ) -> dict[str, str]:
-        """Supply a promised material (容缺) by its due time, uploaded (POST /v1/materials)."""
-        await still_open(application_id, caller)
-        if not await asyncio.to_thread(materials.has, body.sha256):
-            raise HTTPException(422, "sha256: no such upload")
-        await update(application_id, SUPPLY_MATERIAL, body)
-        return {"id": application_id, "material": body.material, "status": "provided"}
 
     return app

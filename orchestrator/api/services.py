@@ -8,6 +8,7 @@ from temporalio.client import Client
 
 from infra import kafka
 from orchestrator.intake.service import Intake
+from orchestrator.stores.audit import AuditTrail
 from orchestrator.stores.commitments import CommitmentBook
 from orchestrator.stores.library import LicenceLibrary
 from orchestrator.stores.ratings import RatingBook
@@ -20,4 +21,5 @@ class Services:
     licences: LicenceLibrary
     ratings: RatingBook
     commitments: CommitmentBook
+    audit: AuditTrail
     producer: kafka.Producer

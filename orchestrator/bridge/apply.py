@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 
 import orjson
-from pydantic import ValidationError
+from pydantic import JsonValue, ValidationError
 from structlog.contextvars import bound_contextvars
 from temporalio.client import AsyncActivityHandle, Client, WorkflowQueryFailedError
 from temporalio.exceptions import ApplicationError
@@ -20,13 +20,14 @@ from events.contracts import (
     TaskResult,
 )
 from events.envelope import loads, traceparent_of
-from infra import tracing
+from infra import database, tracing
 from infra.kafka import Received
 from infra.logging import get_logger
 from infra.sealing import Sealer
 from infra.settings import Settings
 from orchestrator.bridge import checks, late
 from orchestrator.client import unavailable
+from orchestrator.stores.audit import audit_trail
 from orchestrator.workflow import reply
 from orchestrator.workflow.models import TakenIn, TaskAnswer, TaskState
 from orchestrator.workflow.names import TAKEN_IN
@@ -54,6 +55,7 @@ class ResultApplier:
         self._reply_keys = settings.reply_key_bytes()
         self._sealer = Sealer.of(settings)
         self._secret_of = lambda key_id, department: settings.department_secret(department, key_id)
+        self._trail = audit_trail(settings, database.engine(database.url_of(settings, "audit")))
         self.counters: Counter[str] = Counter()
 
     async def apply(self, raw: bytes, received: Received) -> None:
@@ -119,6 +121,24 @@ class ResultApplier:
         self.counters["applied"] += 1
         self.counters[f"outcome.{result.outcome.value}"] += 1
         log.info("result_applied")
+        await self._record(result, claims)
+
+    async def _record(self, result: TaskResult, claims: reply.Claims) -> None:
+        """The answer, in its application's audit trail (its outputs by name only)."""
+        detail: dict[str, JsonValue] = {
+            "task": result.task_id,
+            "action": claims.x.value,
+            "attempt": result.attempt,
+            "outcome": result.outcome.value,
+            "outputs": list(sorted(result.outputs)),
+        }
+        try:
+            await asyncio.to_thread(
+                self._trail.append, claims.p or claims.w, "answer", result.department, detail
+            )
+        except Exception:  # the answer is applied: its trail entry alone is missing
+            self.counters["audit_failed"] += 1
+            log.exception("answer_not_in_audit_trail")
 
     async def _complete_once_recorded(
         self, handle: AsyncActivityHandle, result: TaskResult, claims: reply.Claims

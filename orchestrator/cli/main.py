@@ -16,6 +16,7 @@ from infra.errors import StackError
 from infra.services import Deployment
 from infra.settings import Settings
 from orchestrator import bootstrap
+from orchestrator.cli.audit import audit_app
 from orchestrator.cli.ops import AsJson, ops_app
 from orchestrator.cli.output import console, exit_now, fail, listing, report
 
@@ -29,6 +30,7 @@ app.add_typer(stack_app, name="stack")
 app.add_typer(schemas_app, name="schemas")
 app.add_typer(catalogue_app, name="catalogue")
 app.add_typer(ops_app, name="ops")
+app.add_typer(audit_app, name="audit")
 
 
 @stack_app.command("up")

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
 from infra.settings import Settings
 from orchestrator.cli.output import against, console, exit_now, fail, listing, report, temporal
 from orchestrator.workflow.models import ApplicationStatus
-
-if TYPE_CHECKING:
-    from pydantic import BaseModel
 
 ops_app = typer.Typer(help="Operator commands.")
 AsJson = Annotated[bool, typer.Option("--json", help="A JSON array, for scripts.")]
@@ -174,17 +171,23 @@ def ops_withdraw(
     reason: Annotated[str, typer.Option(help="Told to the applicant.")],
 ) -> None:
     """Withdraw an application on the applicant's behalf: its completed tasks are undone."""
-    from orchestrator.workflow.models import Withdrawal
-    from orchestrator.workflow.names import WITHDRAW
-
-    withdrawal = Withdrawal(reason=f"by an operator: {reason}")
-    _update(application_id, WITHDRAW, withdrawal, f"withdrawing: {application_id}")
+    _as_operator(
+        f"/v1/applications/{application_id}/withdraw",
+        {"reason": reason},
+        f"withdrawing: {application_id}",
+    )
 
 
 @ops_app.command("retry")
-def ops_retry(application_id: str, task_id: str) -> None:
+def ops_retry(
+    application_id: str,
+    task_id: str,
+    reason: Annotated[
+        str, typer.Option(help="Why; kept in the audit trail.")
+    ] = "retried by an operator",
+) -> None:
     """Dispatch an escalated task once more, or send an escalated undo again."""
-    _decide(application_id, task_id, "retry", "retried by an operator")
+    _decide(application_id, task_id, "retry", reason)
 
 
 @ops_app.command("fail")
@@ -207,26 +210,49 @@ def ops_resolve(
     _decide(application_id, task_id, "resolve", reason)
 
 
+@ops_app.command("reset")
+def ops_reset(
+    application_id: str,
+    reason: Annotated[str, typer.Option(help="Why; kept in the audit trail.")],
+) -> None:
+    """Take an application stuck on a bug back to its last good point (its last completed
+    workflow task), once the fix is deployed: it runs on from there, on today's code."""
+    _as_operator(
+        f"/v1/applications/{application_id}/reset", {"reason": reason}, f"reset: {application_id}"
+    )
+
+
 def _decide(application_id: str, task_id: str, decision: str, reason: str) -> None:
-    from orchestrator.workflow.models import OperatorAction, OperatorDecision
-    from orchestrator.workflow.names import OPERATOR
-
-    action = OperatorAction(task_id=task_id, decision=OperatorDecision(decision), reason=reason)
-    _update(application_id, OPERATOR, action, f"{decision}: {application_id} {task_id}")
+    path = f"/v1/applications/{application_id}/tasks/{task_id}/decision"
+    body = {"decision": decision, "reason": reason}
+    _as_operator(path, body, f"{decision}: {application_id} {task_id}")
 
 
-def _update(application_id: str, name: str, arg: BaseModel, done: str) -> None:
-    """Send an update; report the workflow's refusal (exit 1) or what was done (exit 0)."""
-    from orchestrator.errors import UpdateRefused
-    from orchestrator.ops import updates
+def _as_operator(path: str, body: dict[str, str], done: str) -> None:
+    """Ask the API, with the operator's own key (`ONETHING_OPERATOR`: its name in the key
+    set), so the audit trail names who did it; report its refusal (exit 1) or what was done."""
+    import httpx
 
     settings = Settings()
-
-    async def send() -> str | None:
-        try:
-            await updates.send(await temporal(settings), application_id, name, arg)
-        except UpdateRefused as exc:
-            return f"{application_id}: {exc}"
-        return None
-
-    report(against(settings, send()), done)
+    key = settings.api_keys.get(settings.operator)
+    if key is None or key.role != "operator":
+        report(f"no operator key named {settings.operator!r} (ONETHING_OPERATOR)", "")
+    assert key is not None
+    try:
+        response = httpx.post(
+            settings.api_url + path, json=body, headers={"X-API-Key": key.key}, timeout=30
+        )
+    except httpx.HTTPError as exc:
+        console.print(f"[red]error:[/red] the API at {settings.api_url} does not answer ({exc})")
+        exit_now(2)
+    if response.status_code == 503:
+        console.print("[red]error:[/red] the service is unavailable for a moment: try again")
+        exit_now(2)
+    if response.status_code >= 400:
+        detail = (
+            response.json().get("detail")
+            if response.headers.get("content-type", "").endswith("json")
+            else response.text
+        )
+        report(f"{path.split('/')[3]}: {detail}", done)
+    report(None, done)

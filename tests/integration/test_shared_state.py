@@ -6,17 +6,20 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, inspect
+from sqlalchemy import Engine, create_engine, delete, inspect, update
 
 from adapters.file_exchange import Exchange
 from infra import database
+from infra.database import audit
 from infra.lease import Lease
 from one_things.licences import ELicence
 from orchestrator.errors import AlreadyRated
+from orchestrator.stores.audit import AuditTrail
 from orchestrator.stores.library import LicenceLibrary
 from orchestrator.stores.ratings import Rating, RatingBook
 from tests.postgres import postgres_server
@@ -128,3 +131,34 @@ def test_a_lease_has_one_holder_until_it_runs_out(url: str) -> None:
     time.sleep(0.4)  # the first holder stopped renewing (it died)
     assert second.hold()
     assert not first.hold()
+
+
+def test_two_replicas_append_one_unbroken_audit_chain(url: str) -> None:
+    first, second = replicas(url)
+    keys = {"k1": b"reply-key-one"}
+    trails = [AuditTrail(first, keys, "k1"), AuditTrail(second, keys, "k1")]
+
+    def append(n: int) -> None:
+        trails[n % 2].append("ot-audit", "command", "onething", {"task": f"t{n}", "fields": []})
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        list(pool.map(append, range(24)))
+    entries = trails[0].entries("ot-audit")
+    assert [e.seq for e in entries] == list(range(1, 25))
+    assert trails[1].verify("ot-audit") == (24, None)
+
+
+def test_an_altered_removed_or_forged_audit_entry_is_named(url: str) -> None:
+    first, _ = replicas(url)
+    trail = AuditTrail(first, {"k1": b"reply-key-one"}, "k1")
+    for task in ("a", "b", "c"):
+        trail.append("ot-tamper", "answer", "amr", {"task": task, "outcome": "approved"})
+    altered = '{"outcome":"rejected","task":"b"}'
+    with first.begin() as connection:
+        connection.execute(update(audit).where(audit.c.seq == 2).values(detail=altered))
+    assert trail.verify("ot-tamper") == (1, "entry 2: its content was altered")
+    forger = AuditTrail(first, {"k1": b"not-the-deployment-s"}, "k1")
+    assert forger.verify("ot-tamper")[1] == "entry 1: its signature is not the deployment's"
+    with first.begin() as connection:
+        connection.execute(delete(audit).where(audit.c.seq == 2))
+    assert trail.verify("ot-tamper") == (1, "entry 2 is missing (found 3 next)")

@@ -1,0 +1,147 @@
+"""The audit trail (留痕): every exchange with a department and every operator action, appended
+to a hash-chained log per application.
+
+Each entry carries the hash of the one before it and an HMAC of its own hash under an audit
+key (derived from a reply key, named by its id), so an entry altered, removed or inserted
+afterwards breaks the chain where it happened: `onething audit verify ID` names the first
+broken entry. Entries name fields, never their values (no personal data in the trail).
+Appends from several processes (the worker sends commands, the bridge takes answers, the API
+records operators) serialise on the (application, seq) key: a writer that loses the race
+reads the new head and tries again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import UTC, datetime
+
+import orjson
+from pydantic import BaseModel, Field, JsonValue
+from sqlalchemy import Engine, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from infra.database import audit
+from infra.settings import Settings
+
+AUDIT_PURPOSE = b"onething audit trail"
+GENESIS = "0" * 64
+APPEND_TRIES = 20
+
+
+class AuditEntry(BaseModel):
+    """One link of an application's chain."""
+
+    application_id: str
+    seq: int = Field(ge=1)
+    at: datetime
+    kind: str = Field(description="command, undo, answer or operator.")
+    actor: str = Field(description="Who acted: onething, a department, an operator's key.")
+    detail: dict[str, JsonValue]
+    prev: str = Field(description="The hash of the entry before it (zeros for the first).")
+    hash: str
+    key_id: str
+    sig: str
+
+    def content_hash(self) -> str:
+        document = self.model_dump(mode="json", exclude={"hash", "key_id", "sig"})
+        return hashlib.sha256(orjson.dumps(document, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+class AuditTrail:
+    def __init__(self, db: Engine, keys: dict[str, bytes], key_id: str) -> None:
+        self._db = db
+        self._keys = {
+            k: hmac.new(v, AUDIT_PURPOSE, hashlib.sha256).digest() for k, v in keys.items()
+        }
+        self._key_id = key_id
+
+    def _sign(self, key_id: str, digest: str) -> str | None:
+        key = self._keys.get(key_id)
+        return None if key is None else hmac.new(key, digest.encode(), hashlib.sha256).hexdigest()
+
+    def append(
+        self, application_id: str, kind: str, actor: str, detail: dict[str, JsonValue]
+    ) -> AuditEntry:
+        """Append an entry after the application's newest; raise if the chain stays contended."""
+        for _ in range(APPEND_TRIES):
+            with self._db.begin() as connection:
+                head = connection.execute(
+                    select(audit.c.seq, audit.c.hash)
+                    .where(audit.c.application_id == application_id)
+                    .order_by(audit.c.seq.desc())
+                    .limit(1)
+                ).first()
+                seq, prev = (1, GENESIS) if head is None else (head.seq + 1, head.hash)
+                entry = self._entry(application_id, seq, prev, kind, actor, detail)
+                try:
+                    connection.execute(insert(audit), self._row(entry))
+                except IntegrityError:
+                    continue  # another writer took this seq: read the new head
+            return entry
+        raise RuntimeError(f"the audit trail of {application_id} stayed contended")
+
+    def _entry(
+        self,
+        application_id: str,
+        seq: int,
+        prev: str,
+        kind: str,
+        actor: str,
+        detail: dict[str, JsonValue],
+    ) -> AuditEntry:
+        entry = AuditEntry(
+            application_id=application_id,
+            seq=seq,
+            at=datetime.now(UTC),
+            kind=kind,
+            actor=actor,
+            detail=detail,
+            prev=prev,
+            hash="",
+            key_id=self._key_id,
+            sig="",
+        )
+        digest = entry.content_hash()
+        signature = self._sign(self._key_id, digest)
+        assert signature is not None
+        return entry.model_copy(update={"hash": digest, "sig": signature})
+
+    @staticmethod
+    def _row(entry: AuditEntry) -> dict[str, object]:
+        return {
+            **entry.model_dump(exclude={"detail", "at"}),
+            "at": entry.at.isoformat(),
+            "detail": orjson.dumps(entry.detail, option=orjson.OPT_SORT_KEYS).decode(),
+        }
+
+    def entries(self, application_id: str) -> list[AuditEntry]:
+        query = select(audit).where(audit.c.application_id == application_id).order_by(audit.c.seq)
+        with self._db.connect() as connection:
+            rows = connection.execute(query).mappings().all()
+        return [
+            AuditEntry.model_validate({**row, "detail": orjson.loads(row["detail"])})
+            for row in rows
+        ]
+
+    def verify(self, application_id: str) -> tuple[int, str | None]:
+        """(entries checked, why the first broken one is broken, or None if the chain holds)."""
+        prev = GENESIS
+        entries = self.entries(application_id)
+        for expected, entry in enumerate(entries, start=1):
+            where = f"entry {entry.seq}"
+            if entry.seq != expected:
+                return expected - 1, f"entry {expected} is missing (found {entry.seq} next)"
+            if entry.prev != prev:
+                return expected - 1, f"{where}: it does not follow the entry before it"
+            if entry.content_hash() != entry.hash:
+                return expected - 1, f"{where}: its content was altered"
+            signature = self._sign(entry.key_id, entry.hash)
+            if signature is None or not hmac.compare_digest(signature, entry.sig):
+                return expected - 1, f"{where}: its signature is not the deployment's"
+            prev = entry.hash
+        return len(entries), None
+
+
+def audit_trail(settings: Settings, db: Engine) -> AuditTrail:
+    return AuditTrail(db, settings.reply_key_bytes(), settings.reply_key_id)
