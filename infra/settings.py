@@ -163,6 +163,12 @@ class Settings(BaseSettings):
         description="Origins of Temporal Web UIs that may call the codec server (besides the "
         "embedded one).",
     )
+    notification_webhooks: dict[str, str] = Field(
+        default_factory=dict,
+        description="Channel -> webhook URL (an SMS gateway, app push) that each status an "
+        "application enters is posted to; none: no notifications.",
+    )
+    notification_attempts: int = Field(default=5, ge=1, description="Tries per notification.")
     bridge_port: int = Field(default=6066, description="The results bridge's metrics page.")
     bridge_concurrency: int = Field(default=16, ge=1)
     worker_metrics_port: int = Field(default=9464, description="The worker's Prometheus page.")

@@ -1,4 +1,5 @@
-"""The results bridge: a Faust app that consumes dept.results and completes waiting activities.
+"""The results bridge: a Faust app that consumes dept.results and completes waiting activities,
+and, when channels are configured, notifies applicants of each status from onething.status.
 
 If its agent ever stops, the process exits non-zero (its supervisor restarts it): never a live
 bridge that consumes nothing.
@@ -6,9 +7,11 @@ bridge that consumes nothing.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import faust
+import httpx
 from mode import CrashingSupervisor
 from temporalio.client import Client
 
@@ -19,6 +22,7 @@ from infra.health import Health, temporal_reachable
 from infra.logging import get_logger
 from infra.settings import Settings
 from orchestrator.bridge.apply import ResultApplier
+from orchestrator.bridge.notify import Notifier
 from orchestrator.client import connect
 from orchestrator.ops.metrics import CONTENT_TYPE, bridge_counters, exposition
 
@@ -67,20 +71,28 @@ def create_app(settings: Settings) -> faust.App:
     )
     async def apply_results(stream: Any) -> None:
         async for event in stream.events():
-            message = event.message
-            headers = message.headers
-            received = kafka.Received(
-                message.topic,
-                message.partition,
-                message.offset,
-                message.key,
-                list(headers.items() if isinstance(headers, dict) else headers or []),
-            )
-            await (await applier()).apply(event.value, received)
+            await (await applier()).apply(event.value, _received(event.message))
+
+    if settings.notification_webhooks:
+        statuses = app.topic(topics.STATUS, value_type=bytes, key_type=bytes)
+
+        @app.agent(statuses, concurrency=4, supervisor_strategy=CrashingSupervisor)
+        async def notify(stream: Any) -> None:
+            async for event in stream.events():
+                applier_ = await applier()
+                if "notifier" not in state:
+                    http = httpx.AsyncClient(timeout=settings.rest_timeout_seconds)
+                    state["notifier"] = Notifier(settings, state["client"], http)
+                dead_letter = partial(
+                    applier_.dead_letter, raw=event.value, received=_received(event.message)
+                )
+                await state["notifier"].notify(event.value, dead_letter)
 
     @app.page("/metrics")
     async def metrics(web: Any, request: Any) -> Any:
         counters = dict(state["applier"].counters) if "applier" in state else {}
+        if "notifier" in state:
+            counters.update({f"notification.{k}": v for k, v in state["notifier"].counters.items()})
         body = exposition(bridge_counters(counters))
         return web.bytes(body, content_type=CONTENT_TYPE.split(";")[0])  # aiohttp adds charset
 
@@ -106,6 +118,17 @@ def create_app(settings: Settings) -> faust.App:
         return None if app.consumer.assignment() else "the consumer has no partitions"
 
     return app
+
+
+def _received(message: Any) -> kafka.Received:
+    headers = message.headers
+    return kafka.Received(
+        message.topic,
+        message.partition,
+        message.offset,
+        message.key,
+        list(headers.items() if isinstance(headers, dict) else headers or []),
+    )
 
 
 def run_bridge(settings: Settings) -> None:

@@ -68,7 +68,7 @@ class ResultApplier:
                 partition=received.partition,
                 offset=received.offset,
             )
-            await self._dead_letter(
+            await self.dead_letter(
                 f"result not applied: {type(exc).__name__}: {exc}", raw, received
             )
 
@@ -78,7 +78,7 @@ class ResultApplier:
             result = event.data
             claims = reply.verify(result.reply_token, self._reply_keys)
         except (ValidationError, orjson.JSONDecodeError, ValueError, TypeError) as exc:
-            await self._dead_letter(f"invalid task result: {exc}", raw, received)
+            await self.dead_letter(f"invalid task result: {exc}", raw, received)
             return
         with (
             tracing.consuming(traceparent_of(event), f"{received.topic} apply"),
@@ -106,7 +106,7 @@ class ResultApplier:
             completed = await self._complete_once_recorded(handle, result, claims)
         except RPCError as exc:
             if exc.status is RPCStatusCode.INVALID_ARGUMENT:
-                await self._dead_letter(f"reply token rejected: {exc}", raw, received)
+                await self.dead_letter(f"reply token rejected: {exc}", raw, received)
                 return
             raise
         if not completed:
@@ -190,7 +190,7 @@ class ResultApplier:
         """Not applied: dead-lettered; a faulty answer of the right department also fails its
         dispatch, so the task is sent again and, after its attempts, escalated."""
         self.counters["refused"] += 1
-        await self._dead_letter(f"answer refused: {refusal.reason}", raw, received)
+        await self.dead_letter(f"answer refused: {refusal.reason}", raw, received)
         if not refusal.fails_task:
             return
         failure = ApplicationError(f"answer refused: {refusal.reason}", type="AnswerRefused")
@@ -221,7 +221,7 @@ class ResultApplier:
             )
         )
 
-    async def _dead_letter(self, reason: str, raw: bytes, received: Received) -> None:
+    async def dead_letter(self, reason: str, raw: bytes, received: Received) -> None:
         """Keep the message in onething.dlq, sealed, with its key and headers as it came."""
         self.counters["dead_lettered"] += 1
         topic, partition, offset, key, headers = received

@@ -105,9 +105,16 @@ def bridge_counters(counters: Mapping[str, int]) -> list[Metric]:
     outcomes = CounterMetricFamily(
         "onething_bridge_outcomes", "Applied results by outcome.", labels=["outcome"]
     )
+    notifications = CounterMetricFamily(
+        "onething_notifications",
+        "Notifications to applicants by fate (delivered, retried, dead_lettered).",
+        labels=["fate"],
+    )
     for name, value in sorted(counters.items()):
         if name.startswith("outcome."):
             outcomes.add_metric([name.removeprefix("outcome.")], value)
+        elif name.startswith("notification."):
+            notifications.add_metric([name.removeprefix("notification.")], value)
         else:
             results.add_metric([name], value)
-    return [results, outcomes]
+    return [results, outcomes, notifications]

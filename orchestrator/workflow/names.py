@@ -17,6 +17,7 @@ START_PROACTIVE = "start_proactive"
 
 # patches: a running history keeps the code path it was recorded with
 BATCHED_DISPATCH = "batched-dispatch"  # one activity publishes a workflow task's commands
+STATUS_EVENTS = "status-events"  # every status the application enters is announced
 
 # query and updates
 PROGRESS = "progress"

@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
         PENDING_DEPARTMENTS,
         PROGRESS,
         PUBLISH_EVENTS,
+        STATUS_EVENTS,
     )
 
 WAITED_ON = {
@@ -87,6 +88,7 @@ class Platform:
         self._revoking: dict[str, str] = {}  # refused for a lapsed promise, once settled
         self._reminded: set[str] = set()
         self._material_news = False  # a promise kept, or a commitment found untrue
+        self._shown_status = ApplicationStatus.RUNNING.value  # the status last announced
 
     # -- what operators and the bridge ask ---------------------------------------------------
 
@@ -118,6 +120,7 @@ class Platform:
             self._ending = (status, reason)
             if self._progress is not None:
                 self._progress.status = ApplicationStatus.COMPENSATING
+                self._announce_status()
 
     def _refuse(self, task: PlannedTask, reason: str) -> None:
         """A task refused for good: the application ends, or goes on without it and what
@@ -173,6 +176,37 @@ class Platform:
             if not awaiting:
                 self._progress.supplement_due_at = None
         self._index()
+        self._announce_status()
+
+    def _announce_status(self) -> None:
+        """Tell the applicant each status the application enters (awaiting a supplement,
+        escalated to an operator, compensating, running again), once; runs started before
+        these announcements existed (no patch marker) go on without them."""
+        assert self._progress is not None
+        status = self._progress.status
+        escalated = [t.title for t in self._tasks() if t.state in ESCALATED_DECISIONS]
+        shown = "escalated" if escalated and status is ApplicationStatus.RUNNING else status.value
+        if shown == self._shown_status:
+            return
+        self._shown_status = shown
+        if not workflow.patched(STATUS_EVENTS):
+            return
+        waiting = [t.title for t in self._tasks_in(TaskState.AWAITING_SUPPLEMENT)]
+        reasons = {
+            "escalated": "an operator looks into: " + ", ".join(escalated),
+            ApplicationStatus.AWAITING_SUPPLEMENT.value: "a supplement is asked for: "
+            + ", ".join(waiting),
+            ApplicationStatus.COMPENSATING.value: self._ending[1] if self._ending else None,
+        }
+        self._statuses.append(
+            ApplicationStatusChanged(
+                application_id=self._progress.id,
+                one_thing=self._progress.one_thing,
+                status=shown,
+                reason=reasons.get(shown),
+                at=workflow.now(),
+            )
+        )
 
     def _until_supplement_due(self) -> timedelta | None:
         assert self._progress is not None
