@@ -170,6 +170,8 @@ class PoorRatingReceived(Contract):
     matter: str
     score: int = Field(ge=1, le=5)
     comment: str
+    reasons: list[str] = Field(default_factory=list, description="Why, as the scheme lists.")
+    due_at: datetime | None = Field(default=None, description="Its follow-up is due by then.")
     at: datetime
 
 

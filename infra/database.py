@@ -36,7 +36,7 @@ from infra.errors import InfraError
 from infra.settings import Settings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-NEWEST = "0003"  # the head of infra/migrations/versions
+NEWEST = "0004"  # the head of infra/migrations/versions
 STORES = ("licences", "ratings", "commitments", "audit", "file-exchange")
 metadata = MetaData()
 
@@ -67,6 +67,23 @@ ratings = Table(
     Column("score", Integer, nullable=False),
     Column("comment", Text, nullable=False),
     Column("at", Text, nullable=False),
+    Column("reasons", Text, nullable=False, server_default="[]"),
+)
+
+follow_ups = Table(  # a poor rating's follow-up (差评整改): the department answers by its due time
+    "follow_ups",
+    metadata,
+    Column("application_id", Text, primary_key=True),
+    Column("task_id", Text, primary_key=True),
+    Column("department", Text, nullable=False),
+    Column("matter", Text, nullable=False),
+    Column("score", Integer, nullable=False),
+    Column("reasons", Text, nullable=False),
+    Column("opened_at", Text, nullable=False),
+    Column("due_at", Text, nullable=False),
+    Column("answered_at", Text),
+    Column("answer", Text),
+    Column("answered_by", Text),
 )
 
 commitments = Table(  # a department's verdict on a commitment (告知承诺), once per material

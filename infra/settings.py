@@ -168,6 +168,9 @@ class Settings(BaseSettings):
         description="Channel -> webhook URL (an SMS gateway, app push) that each status an "
         "application enters is posted to; none: no notifications.",
     )
+    follow_up_working_days: int = Field(
+        default=5, ge=1, description="A poor rating's follow-up is answered within it."
+    )
     notification_attempts: int = Field(default=5, ge=1, description="Tries per notification.")
     bridge_port: int = Field(default=6066, description="The results bridge's metrics page.")
     bridge_concurrency: int = Field(default=16, ge=1)

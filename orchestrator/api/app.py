@@ -22,9 +22,6 @@ from pydantic import BaseModel
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
-from events import topics
-from events.contracts import PoorRatingReceived
-from events.envelope import HEADERS, dumps, wrap
 from infra import database, kafka
 from infra.health import Health, consumer_assigned, kafka_reachable, temporal_reachable
 from infra.logging import get_logger
@@ -40,7 +37,7 @@ from one_things import (
 )
 from orchestrator.api import problems
 from orchestrator.api.actions import actions_router
-from orchestrator.api.applicants import ApplicationId, Assertion, TaskId, applicants_router
+from orchestrator.api.applicants import ApplicationId, Assertion, applicants_router
 from orchestrator.api.auth import Caller, Keys, Role
 from orchestrator.api.catalogue import (
     OneThingSummary,
@@ -51,12 +48,12 @@ from orchestrator.api.codec import codec_router
 from orchestrator.api.commitments import commitments_router
 from orchestrator.api.limits import BodyLimit
 from orchestrator.api.materials import materials_router
+from orchestrator.api.ratings import ratings_router
 from orchestrator.api.services import Services
 from orchestrator.api.tracking import TrackingLink, TrackingLinks
 from orchestrator.api.views import DataAccess, data_accesses
 from orchestrator.client import connect, payload_codec
 from orchestrator.errors import (
-    AlreadyRated,
     InvalidApplicant,
     InvalidForm,
     RequestConflict,
@@ -75,25 +72,15 @@ from orchestrator.stores.audit import audit_trail
 from orchestrator.stores.commitments import CommitmentBook
 from orchestrator.stores.library import LicenceLibrary
 from orchestrator.stores.materials import material_links, material_store
-from orchestrator.stores.ratings import POOR, Rating, RatingBook, RatingSummary
+from orchestrator.stores.ratings import RatingBook
 from orchestrator.workflow.models import (
     Progress,
-    TaskState,
 )
 from orchestrator.workflow.workflow import OneThingWorkflow
 
 log = get_logger(__name__)
 QUERY_TIMEOUT = timedelta(seconds=5)
 TEMPORAL_PATIENCE = timedelta(seconds=4)  # then 503: every answer within 10 s
-ENDED_TASK_STATES = frozenset(
-    {
-        TaskState.APPROVED,
-        TaskState.REJECTED,
-        TaskState.FAILED,
-        TaskState.COMPENSATED,
-        TaskState.VOIDED,
-    }
-)
 TRACKING_PAGE = (Path(__file__).parent / "static" / "track.html").read_text(encoding="utf-8")
 
 
@@ -282,6 +269,7 @@ def create_app(settings: Settings) -> FastAPI:
         "operators": operators,
     }
     app.include_router(actions_router(up, current, update, catalogue, materials, sides))
+    app.include_router(ratings_router(settings, up, current, sides, departments_side))
 
     @app.get("/v1/applications/{application_id}", name="progress")
     async def progress(
@@ -314,51 +302,5 @@ def create_app(settings: Settings) -> FastAPI:
     ) -> list[DataAccess]:
         """Which department received which of the applicant's fields, when, for which matter."""
         return data_accesses(await current(application_id, caller))
-
-    @app.post("/v1/applications/{application_id}/tasks/{task_id}/rating", status_code=201)
-    async def rate(
-        application_id: ApplicationId,
-        task_id: TaskId,
-        rating: Rating,
-        request: Request,
-        response: Response,
-        caller: Caller = applicant_or_link,
-    ) -> dict[str, str]:
-        """Rate an ended task once (好差评); a poor rating is published for follow-up. The
-        rating is part of the application's record (`Location`)."""
-        response.headers["Location"] = str(
-            request.url_for("progress", application_id=application_id)
-        )
-        progress = await current(application_id, caller)
-        task = progress.find(task_id)
-        if task is None:
-            raise HTTPException(404, f"no task {task_id!r} in this application")
-        if task.state not in ENDED_TASK_STATES:
-            raise HTTPException(409, f"task {task_id!r} is {task.state.value}: rate it once ended")
-        now = datetime.now(UTC)
-        try:
-            up().ratings.add(application_id, task_id, task.department, task.matter, rating, now)
-        except AlreadyRated as exc:
-            raise HTTPException(409, f"task {task_id!r} has been rated already") from exc
-        if rating.score <= POOR:
-            poor = PoorRatingReceived(
-                application_id=application_id,
-                task_id=task_id,
-                department=task.department,
-                matter=task.matter,
-                score=rating.score,
-                comment=rating.comment,
-                at=now,
-            )
-            await up().producer.send(
-                topics.STATUS, dumps(wrap(poor)), key=topics.key(application_id), headers=HEADERS
-            )
-        log.info("task_rated", application_id=application_id, task_id=task_id, score=rating.score)
-        return {"id": application_id, "task_id": task_id, "status": "rated"}
-
-    @app.get("/v1/ratings", dependencies=[operators])
-    async def ratings() -> list[RatingSummary]:
-        """Ratings by department and matter: count, mean, share of poor ratings."""
-        return up().ratings.summary()
 
     return app

@@ -165,6 +165,40 @@ def ops_list(
     exit_now(0)
 
 
+@ops_app.command("follow-ups")
+def ops_follow_ups(
+    overdue: Annotated[
+        bool, typer.Option("--overdue", help="Only those not answered in time.")
+    ] = False,
+    as_json: AsJson = False,
+) -> None:
+    """Poor ratings' follow-ups (差评整改): whose, why, due when, answered or not."""
+    from datetime import UTC, datetime
+
+    from infra import database
+    from orchestrator.stores.ratings import RatingBook
+
+    settings = Settings()
+    now = datetime.now(UTC)
+    book = RatingBook(database.engine(database.url_of(settings, "ratings")))
+    rows = [
+        {
+            "application": f.application_id,
+            "task": f.task_id,
+            "department": f.department,
+            "score": str(f.score),
+            "reasons": "; ".join(f.reasons),
+            "due (UTC)": f"{f.due_at:%Y-%m-%d %H:%M:%S}",
+            "state": f.state(now),
+        }
+        for f in book.follow_ups()
+        if not overdue or f.state(now) == "overdue"
+    ]
+    columns = ("application", "task", "department", "score", "reasons", "due (UTC)", "state")
+    listing(rows, columns, as_json, f"{len(rows)} follow-ups")
+    exit_now(0)
+
+
 @ops_app.command("withdraw")
 def ops_withdraw(
     application_id: str,

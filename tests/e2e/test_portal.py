@@ -208,7 +208,11 @@ async def test_each_ended_task_is_rated_once_and_a_poor_rating_is_followed_up(
     assert (
         await http.post(url.format("housing_fund_withdrawal"), json={"score": 6})
     ).status_code == 422
-    poor = {"score": 1, "comment": "材料要求反复变化 asked for papers again and again"}
+    poor = {
+        "score": 1,
+        "comment": "材料要求反复变化 asked for papers again and again",
+        "reasons": ["材料重复提交 documents asked for again"],
+    }
     assert (await http.post(url.format("retiree_medical_insurance"), json=poor)).status_code == 201
 
     def follow_up() -> list[dict[str, object]]:
@@ -229,5 +233,6 @@ async def test_each_ended_task_is_rated_once_and_a_poor_rating_is_followed_up(
         "count": 1,
         "mean": 5.0,
         "poor_share": 0.0,
+        "follow_ups": {},
     }
     assert summary[("nhsa", "retiree_medical_insurance")]["poor_share"] == 1.0

@@ -39,7 +39,7 @@ async def test_setup_on_a_bare_stack_then_an_application_is_approved(tmp_path: P
         first = setup_cli(settings)
         assert "topics: created dept.amr.tasks" in first, first
         assert "search attributes: created OneThing, ApplicationStatus" in first, first
-        assert "databases: created " in first and "licences.sqlite at 0003" in first, first
+        assert "databases: created " in first and "licences.sqlite at 0004" in first, first
         again = setup_cli(settings)
         assert "topics: created none" in again, again
         assert "search attributes: created none; 5 already there" in again, again
