@@ -35,7 +35,7 @@ with workflow.unsafe.imports_passed_through():
         PUBLISH_COMMANDS,
     )
 
-from orchestrator.workflow.platform import Platform
+from orchestrator.workflow.promises import Promises
 
 T = TypeVar("T")
 BACKOFF_CEILING = 60.0  # seconds between two tries after a `failed` answer
@@ -47,7 +47,7 @@ def _retrieve(done: asyncio.Future[None]) -> None:
         done.exception()
 
 
-class Exchange(Platform):
+class Exchange(Promises):
     """Dispatches a task until it is answered, and sends undos until one is answered."""
 
     async def _handle(self, task: PlannedTask) -> TaskAnswer:

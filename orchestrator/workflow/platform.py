@@ -14,10 +14,8 @@ with workflow.unsafe.imports_passed_through():
     from pydantic import JsonValue
 
     from events.contracts import ApplicationStatusChanged, TaskStateChanged
-    from one_things.materials import PlannedMaterial, Settled
     from one_things.plan import PlannedTask
     from one_things.schema import OnFailure
-    from orchestrator.workflow import steps
     from orchestrator.workflow.models import (
         ESCALATED_DECISIONS,
         Announcements,
@@ -26,7 +24,6 @@ with workflow.unsafe.imports_passed_through():
         OperatorAction,
         Progress,
         PublishCommand,
-        SuppliedMaterial,
         TaskProgress,
         TaskState,
     )
@@ -214,86 +211,6 @@ class Platform:
         if due is None or not self._tasks_in(TaskState.AWAITING_SUPPLEMENT):
             return None
         return max(due - workflow.now(), timedelta(0))
-
-    # -- materials: what each command carries, and promises (容缺) ---------------------------
-
-    def _materials_for(self, task: PlannedTask) -> list[PlannedMaterial]:
-        assert self._progress is not None
-        return [m for m in self._progress.materials if task.matter in m.matters]
-
-    def _open_promises(self) -> list[PlannedMaterial]:
-        assert self._progress is not None
-        return [m for m in self._progress.materials if m.settled is Settled.PROMISED]
-
-    def _materials_committed(self) -> list[PlannedMaterial]:
-        assert self._progress is not None
-        return [m for m in self._progress.materials if m.settled is Settled.COMMITTED]
-
-    def _supply(self, supplied: SuppliedMaterial) -> None:
-        assert self._progress is not None
-        self._progress.materials = [
-            m.model_copy(update={"settled": Settled.PROVIDED, "sha256": supplied.sha256})
-            if m.id == supplied.material
-            else m
-            for m in self._progress.materials
-        ]
-
-    def _until_next_promise(self) -> timedelta | None:
-        """Until the next reminder or due time of an open promise, if there is one."""
-        assert self._progress is not None
-        times = [
-            steps.reminder_at(m, self._progress.submitted_at)
-            for m in self._open_promises()
-            if m.id not in self._reminded
-        ] + [m.due for m in self._open_promises() if m.due is not None]
-        if not times:
-            return None
-        return max(min(times) - workflow.now(), timedelta(0))
-
-    def _remind_or_lapse(self) -> None:
-        """Remind of a promise soon due; apply a lapsed one's matters' failure policies."""
-        assert self._progress is not None
-        now = workflow.now()
-        for material in self._open_promises():
-            assert material.due is not None
-            if material.due <= now:
-                self._lapse(material)
-            elif material.id not in self._reminded and (
-                steps.reminder_at(material, self._progress.submitted_at) <= now
-            ):
-                self._reminded.add(material.id)
-                self._statuses.append(
-                    ApplicationStatusChanged(
-                        application_id=self._progress.id,
-                        one_thing=self._progress.one_thing,
-                        status=self._progress.status.value,
-                        reason=f"reminder: {material.title} is due by "
-                        f"{steps.local_time(material.due)}",
-                        at=now,
-                    )
-                )
-
-    def _lapse(self, material: PlannedMaterial) -> None:
-        assert material.due is not None
-        reason = f"{material.title} not supplied by {steps.local_time(material.due)} (容缺)"
-        self._material_failed(material, Settled.LAPSED, reason)
-
-    def _material_failed(self, material: PlannedMaterial, settled: Settled, reason: str) -> None:
-        """A promise lapsed or a commitment found untrue: each matter it went to fails as its
-        failure policy says (abort: the application is rejected; continue: it is refused)."""
-        assert self._progress is not None
-        self._progress.materials = [
-            m.model_copy(update={"settled": settled}) if m.id == material.id else m
-            for m in self._progress.materials
-        ]
-        for matter in material.matters:
-            task = self._planned_by_id.get(matter)
-            if task is None:
-                continue
-            if task.on_failure is OnFailure.ABORT:
-                self._end(ApplicationStatus.REJECTED, f"{task.title}: {reason}")
-            else:
-                self._revoking[task.task_id] = reason
 
     def _tasks(self) -> list[TaskProgress]:
         assert self._progress is not None

@@ -219,7 +219,7 @@ async def test_all_approved_in_dependency_order(client: Client) -> None:
         progress = await ended(handle)
     assert progress.status.value == "approved"
     assert departments.awaited[0][0] == "business_registration"  # the others need its code
-    assert departments.batches == [1, 5]  # the five it unblocks go out in one publish
+    assert departments.batches == [1, 6]  # the six it unblocks go out in one publish
     assert departments.statuses() == ["application running", "application approved"]
     announced = [e for e in departments.events if not e.startswith("application ")]
     timelines = [f"{t.task_id} {e.state.value}" for t in progress.tasks for e in t.timeline]
@@ -237,6 +237,7 @@ async def test_a_late_rejection_undoes_the_completed_tasks_newest_first(client: 
         "social_insurance",
         "tax_registration",
         "seal_engraving",
+        "medical_insurance_registration",
         "business_registration",
     ]
     assert [t.task_id for t in progress.undone()] == departments.undone()
@@ -253,11 +254,12 @@ async def test_an_undo_refused_is_kept_and_the_way_back_goes_on(client: Client) 
         progress = await ended(handle)
     tax = progress.task("tax_registration")
     assert tax.state is TaskState.UNDO_REFUSED and tax.compensated_at is None
-    assert departments.undone()[-2:] == ["seal_engraving", "business_registration"]
+    assert departments.undone()[-2:] == ["medical_insurance_registration", "business_registration"]
     assert {t.task_id for t in progress.undone()} == {
         "housing_fund",
         "social_insurance",
         "seal_engraving",
+        "medical_insurance_registration",
         "business_registration",
     }
     assert progress.reason and f"not undone: {tax.title}" in progress.reason
@@ -329,7 +331,7 @@ async def test_a_withdrawal_undoes_what_is_done(client: Client) -> None:
     assert progress.status.value == "withdrawn" and progress.reason
     assert progress.reason == "withdrawn by the applicant: 改期"
     assert progress.task("bank_account").state is TaskState.CANCELLED
-    assert len(departments.undone()) == 5
+    assert len(departments.undone()) == 6
 
 
 async def test_a_withdrawal_after_the_approval_is_refused(client: Client) -> None:
@@ -356,8 +358,12 @@ async def test_status_events_failing_across_a_worker_restart_leave_it_replayable
         await asyncio.sleep(3)  # publishes keep failing on the new worker too
         departments.broker_down = False
         progress = await ended(handle)
-    assert progress.status.value == "rejected" and len(progress.undone()) == 5
-    assert sorted(departments.statuses()) == ["application rejected", "application running"]
+    assert progress.status.value == "rejected" and len(progress.undone()) == 6
+    assert sorted(departments.statuses()) == [
+        "application compensating",
+        "application rejected",
+        "application running",
+    ]
 
 
 async def test_a_late_approval_is_undone_through_the_way_back(client: Client) -> None:
