@@ -57,19 +57,20 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     await producer.start()
     try:
         key_id = settings.reply_key_id
+        trail = audit_trail(settings, database.engine(database.url_of(settings, "audit")))
         acts = TaskActivities(
             producer,
             key_id,
             settings.reply_key_bytes()[key_id],
             material_links(settings),
             timedelta(hours=settings.material_link_hours),
-            audit_trail(settings, database.engine(database.url_of(settings, "audit"))),
+            trail,
         )
         library = LicenceLibrary(database.engine(database.url_of(settings, "licences")))
         licences = LicenceActivities(library)
         catalogue = load_catalogue(settings.catalogue_dir)
         proactive = ProactiveActivities(
-            Intake(settings, catalogue, client, library, material_store(settings))
+            Intake(settings, catalogue, client, library, material_store(settings), trail)
         )
         worker = Worker(
             client,

@@ -84,7 +84,7 @@ class TaskActivities:
             department=inp.task.department,
             action=inp.action,
             payload=inp.payload,
-            materials={m.id: self._material(m, inp.task.department) for m in inp.materials},
+            materials={m.id: self._material(m, inp) for m in inp.materials},
             deadline=inp.deadline,
             reply_token=self._reply_token(inp),
             trace_id=inp.trace_id,
@@ -103,11 +103,17 @@ class TaskActivities:
         for event in inp.announce:
             await self._send(topics.STATUS, event)
 
-    def _material(self, material: PlannedMaterial, department: str) -> CommandMaterial:
+    def _material(self, material: PlannedMaterial, inp: PublishCommand) -> CommandMaterial:
         """What the department learns of a material: how it was settled, and a link to it."""
         url = None
         if material.sha256 is not None:
-            url = self._links.link(material.sha256, department, self._link_valid)
+            url = self._links.link(
+                material.sha256,
+                inp.task.department,
+                inp.application_id,
+                material.id,
+                self._link_valid,
+            )
         return CommandMaterial(
             title=material.title,
             settled=material.settled.value,

@@ -18,7 +18,7 @@ from fastapi import Depends, FastAPI, Header, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, JsonValue
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -115,11 +115,16 @@ def create_app(settings: Settings) -> FastAPI:
     def up() -> Services:
         return running["services"]
 
+    async def read_by(application_id: str, who: str, detail: dict[str, JsonValue]) -> None:
+        """Someone other than the applicant read their data: it goes into the access log."""
+        await asyncio.to_thread(up().audit.append, application_id, "read", who, detail)
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         temporal = await connect(settings, give_up_after=TEMPORAL_PATIENCE)
         library = LicenceLibrary(database.engine(database.url_of(settings, "licences")))
-        intake = Intake(settings, catalogue, temporal, library, materials)
+        trail = audit_trail(settings, database.engine(database.url_of(settings, "audit")))
+        intake = Intake(settings, catalogue, temporal, library, materials, trail)
         kafka.pace_fetches(settings)
         producer = kafka.producer(settings)
         await producer.start()
@@ -129,7 +134,7 @@ def create_app(settings: Settings) -> FastAPI:
             licences=library,
             ratings=RatingBook(database.engine(database.url_of(settings, "ratings"))),
             commitments=CommitmentBook(database.engine(database.url_of(settings, "commitments"))),
-            audit=audit_trail(settings, database.engine(database.url_of(settings, "audit"))),
+            audit=trail,
             producer=producer,
         )
         consumer = IntakeConsumer(settings, intake, producer)
@@ -154,7 +159,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(BodyLimit, uploads={"/v1/materials": settings.material_max_bytes})
     app.include_router(applicants_router(up, applicants_side))
     app.include_router(
-        materials_router(materials, material_links(settings), applicant_or_link, departments_side)
+        materials_router(
+            materials, material_links(settings), read_by, applicant_or_link, departments_side
+        )
     )
     app.include_router(codec_router(payload_codec(settings), keys.allow(Role.OPERATOR)))
     app.add_middleware(  # the Temporal Web UI calls the codec server from the browser
@@ -275,7 +282,10 @@ def create_app(settings: Settings) -> FastAPI:
     async def progress(
         application_id: ApplicationId, caller: Caller = applicant_or_link
     ) -> Progress:
-        return await current(application_id, caller)
+        found = await current(application_id, caller)
+        if caller.role is Role.OPERATOR:
+            await read_by(application_id, caller.name, {"what": "progress", "why": "operator"})
+        return found
 
     @app.post("/v1/applications/{application_id}/tracking-links", status_code=201)
     async def tracking_link(
@@ -300,7 +310,10 @@ def create_app(settings: Settings) -> FastAPI:
     async def access_log(
         application_id: ApplicationId, caller: Caller = applicants_side
     ) -> list[DataAccess]:
-        """Which department received which of the applicant's fields, when, for which matter."""
-        return data_accesses(await current(application_id, caller))
+        """Who saw the applicant's data: which department received which fields, when, for
+        which matter; who read their e-licences, materials or application, and why."""
+        progress = await current(application_id, caller)
+        trail = await asyncio.to_thread(up().audit.entries, application_id)
+        return data_accesses(progress, trail)
 
     return app

@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
+from pydantic import JsonValue
 
 from orchestrator.api.auth import Caller
 from orchestrator.api.problems import PROBLEM_JSON
-from orchestrator.stores.materials import MaterialLinks, MaterialStore, StoredMaterial
+from orchestrator.stores.materials import Grant, MaterialLinks, MaterialStore, StoredMaterial
 
 Sha256 = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$", description="The content's sha256.")]
 PROBLEM = "#/components/schemas/Problem"
+ReadBy = Callable[[str, str, dict[str, JsonValue]], Awaitable[None]]
 UPLOAD_TYPES = ("application/pdf", "image/jpeg", "image/png", "application/ofd")
 
 
 def materials_router(
-    store: MaterialStore, links: MaterialLinks, uploaders: Any, readers: Any
+    store: MaterialStore, links: MaterialLinks, read_by: ReadBy, uploaders: Any, readers: Any
 ) -> APIRouter:
     router = APIRouter()
 
@@ -57,19 +60,30 @@ def materials_router(
     async def read(
         sha256: Sha256,
         department: Annotated[str, Query(pattern=r"^[a-z]{2,16}$")],
+        application: Annotated[str, Query(pattern=r"^ot-[0-9a-f]{32}$")],
+        material: Annotated[str, Query(pattern=r"^[a-z][a-z0-9_]{0,63}$")],
         expires: Annotated[int, Query(ge=0)],
         key: Annotated[str, Query(max_length=64)],
         sig: Annotated[str, Query(pattern=r"^[0-9a-f]{64}$")],
         _: Caller = readers,
     ) -> Response:
         """A material, for a department key holding a link signed for its department, until
-        the link expires (commands carry the links)."""
-        refused = links.check(sha256, department, expires, key, sig)
+        the link expires (commands carry the links); the read goes into the applicant's
+        access log."""
+        grant = Grant(
+            sha256=sha256,
+            department=department,
+            application=application,
+            material=material,
+            expires=expires,
+        )
+        refused = links.check(grant, key, sig)
         if refused:
             raise HTTPException(403, refused)
         found = await asyncio.to_thread(store.get, sha256)
         if found is None:
             raise HTTPException(404, "no such material")
+        await read_by(application, department, {"what": f"material {material}", "why": "its link"})
         content, kind = found
         return Response(content, media_type=kind)
 

@@ -26,8 +26,18 @@ def ops_history(application_id: str, file: Path) -> None:
         return history.to_json()
 
     file.write_text(against(settings, fetch()))
+    _read_by_operator(settings, application_id, "history", "ops history")
     console.print(f"wrote {file}")
     exit_now(0)
+
+
+def _read_by_operator(settings: Settings, application_id: str, what: str, why: str) -> None:
+    """An operator read the application: it goes into the applicant's access log."""
+    from infra import database
+    from orchestrator.stores.audit import audit_trail
+
+    trail = audit_trail(settings, database.engine(database.url_of(settings, "audit")))
+    trail.append(application_id, "read", settings.operator, {"what": what, "why": why})
 
 
 dlq_app = typer.Typer(help="The dead-letter topic onething.dlq.")
@@ -91,6 +101,7 @@ def ops_show(application_id: str, as_json: AsJson = False) -> None:
         steps = against(settings, fetch())
     except RPCError as exc:
         report(f"{application_id}: {exc}", "")
+    _read_by_operator(settings, application_id, "history", "ops show")
     rows = [
         {
             "at": step.at.isoformat() if as_json else f"{step.at:%H:%M:%S.%f}"[:-3],

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -31,6 +31,7 @@ from one_things.plan import ExecutionPlan
 from one_things.schema import OneThing
 from orchestrator.errors import InvalidApplicant, InvalidForm, RequestConflict
 from orchestrator.intake.identity import IdentityVerifier
+from orchestrator.stores.audit import AuditTrail
 from orchestrator.stores.library import LicenceLibrary
 from orchestrator.stores.materials import MaterialStore
 from orchestrator.workflow.models import ApplicationInput
@@ -96,8 +97,10 @@ class Intake:
         client: Client,
         library: LicenceLibrary,
         materials: MaterialStore,
+        audit: AuditTrail,
     ) -> None:
         self.materials = materials
+        self._audit = audit
         self._settings = settings
         self._catalogue = catalogue
         self._client = client
@@ -211,7 +214,33 @@ class Intake:
         except WorkflowAlreadyStartedError:
             return await self._seen_before(started, digest)
         log.info("application_submitted", application_id=application_id, one_thing=one_thing.id)
+        prefilled_from = {str(one_thing.form[f].prefill).partition(".")[0] for f in prefilled}
+        await self._record_licence_reads(started, held, prefilled_from, submitted_by)
         return started
+
+    async def _record_licence_reads(
+        self, started: Started, held: list[ELicence], prefilled_from: set[str], by: str
+    ) -> None:
+        """The applicant's e-licences it used (prefill, a matter skipped, a material waived),
+        in its access log: who read them, and what for."""
+        used = {
+            *(s.licence_id for s in started.skipped if s.licence_id),
+            *(m.licence_id for m in started.materials if m.licence_id),
+        }
+        kinds = sorted({lic.type for lic in held if lic.id in used} | prefilled_from)
+        if not kinds:
+            return
+        why = ", ".join(
+            part
+            for part in (
+                started.prefilled and "prefill " + " ".join(started.prefilled),
+                any(s.licence_id for s in started.skipped) and "a matter already held",
+                any(m.licence_id for m in started.materials) and "a material waived",
+            )
+            if part
+        )
+        detail: dict[str, JsonValue] = {"what": "e-licences " + ", ".join(kinds), "why": why}
+        await asyncio.to_thread(self._audit.append, started.id, "read", by, detail)
 
     def _materials(
         self,

@@ -170,6 +170,16 @@ def material_store(settings: Settings) -> MaterialStore:
     return S3Store(client, settings.materials_s3_bucket, settings.material_max_bytes)
 
 
+class Grant(BaseModel):
+    """What a link lets a department read: one material of one application, until `expires`."""
+
+    sha256: str
+    department: str
+    application: str
+    material: str
+    expires: int
+
+
 class MaterialLinks:
     """Signs and checks the links by which a department fetches a material."""
 
@@ -178,27 +188,37 @@ class MaterialLinks:
         self._keys = keys
         self._key_id = key_id
 
-    def _signature(self, key: bytes, sha256: str, department: str, expires: int) -> str:
-        message = f"{sha256}/{department}/{expires}".encode()
+    def _signature(self, key: bytes, grant: Grant) -> str:
+        message = "/".join(
+            (grant.sha256, grant.department, grant.application, grant.material, str(grant.expires))
+        )
         derived = hmac.new(key, LINK_PURPOSE, hashlib.sha256).digest()
-        return hmac.new(derived, message, hashlib.sha256).hexdigest()
+        return hmac.new(derived, message.encode(), hashlib.sha256).hexdigest()
 
-    def link(self, sha256: str, department: str, valid: timedelta) -> str:
-        expires = int((datetime.now(UTC) + valid).timestamp())
-        signature = self._signature(self._keys[self._key_id], sha256, department, expires)
+    def link(
+        self, sha256: str, department: str, application: str, material: str, valid: timedelta
+    ) -> str:
+        grant = Grant(
+            sha256=sha256,
+            department=department,
+            application=application,
+            material=material,
+            expires=int((datetime.now(UTC) + valid).timestamp()),
+        )
+        signature = self._signature(self._keys[self._key_id], grant)
         query = urlencode(
-            {"department": department, "expires": expires, "key": self._key_id, "sig": signature}
+            {**grant.model_dump(exclude={"sha256"}), "key": self._key_id, "sig": signature}
         )
         return f"{self._base_url}/v1/materials/{sha256}?{query}"
 
-    def check(self, sha256: str, department: str, expires: int, key_id: str, sig: str) -> str:
+    def check(self, grant: Grant, key_id: str, sig: str) -> str:
         """Why the link does not authorise this read, or '' if it does."""
         key = self._keys.get(key_id)
         if key is None:
             return "the link's key is unknown"
-        if not hmac.compare_digest(sig, self._signature(key, sha256, department, expires)):
+        if not hmac.compare_digest(sig, self._signature(key, grant)):
             return "the link's signature is wrong"
-        if expires < datetime.now(UTC).timestamp():
+        if grant.expires < datetime.now(UTC).timestamp():
             return "the link has expired"
         return ""
 

@@ -14,7 +14,15 @@ from one_things.materials import sample_material
 from orchestrator.cli.demo import example
 from orchestrator.intake.identity import ASSERTION_HEADER, assertion_for, issue_assertion
 from tests.conftest import DEPARTMENT_KEY, OPERATOR_KEY, Observer
-from tests.e2e.helpers import commands, eventually, finished, progress_of, submit, undo_commands
+from tests.e2e.helpers import (
+    commands,
+    eventually,
+    finished,
+    ops,
+    progress_of,
+    submit,
+    undo_commands,
+)
 from tests.e2e.test_catalogue import fresh_resident_id
 
 pytestmark = pytest.mark.stack
@@ -93,6 +101,21 @@ async def test_an_enterprise_applies_for_a_change_through_an_agent(
     assert [(lic["type"], lic["holder"]) for lic in reissued] == [("business_licence", code)]
     listed = (await http.get("/v1/applications", headers=as_agent)).json()["items"]
     assert changed.id in {a["id"] for a in listed}
+
+    # every read of the company's data is in its access log: who, what, why
+    operator = {"X-API-Key": OPERATOR_KEY}
+    assert (await http.get(f"/v1/applications/{changed.id}", headers=operator)).is_success
+    assert ops(settings, "show", changed.id).returncode == 0
+    log = (await http.get(f"/v1/applications/{changed.id}/access-log")).json()
+    reads = [(a["who"], a["what"], a["why"]) for a in log if a["kind"] == "read"]
+    assert reads == [
+        ("portal-a", "e-licences business_licence", "prefill company_name, a material waived"),
+        ("amr", "material change_resolution", "its link"),
+        ("operator", "progress", "operator"),
+        ("operator", "history", "ops show"),
+    ]
+    dispatched = {a["who"] for a in log if a["kind"] == "dispatch"}
+    assert {"amr", "tax", "hrss", "hpf", "nhsa", "bank", "psb"} <= dispatched
 
 
 async def test_materials_are_checked_at_submission(http: httpx.AsyncClient) -> None:

@@ -14,7 +14,13 @@ from minio import Minio
 from moto.server import ThreadedMotoServer
 
 from infra.supervisor import free_port
-from orchestrator.stores.materials import FolderStore, MaterialLinks, MaterialStore, S3Store
+from orchestrator.stores.materials import (
+    FolderStore,
+    Grant,
+    MaterialLinks,
+    MaterialStore,
+    S3Store,
+)
 
 PDF = b"%PDF-1.4\n% a material\n%%EOF\n"
 
@@ -57,18 +63,30 @@ def test_an_empty_or_oversized_material_is_refused(store: MaterialStore) -> None
 def test_a_link_reads_one_material_for_one_department_until_it_expires() -> None:
     links = MaterialLinks("http://api", {"k1": b"one", "k2": b"two"}, "k2")
     digest = hashlib.sha256(PDF).hexdigest()
-    url = links.link(digest, "amr", timedelta(minutes=5))
+    url = links.link(digest, "amr", "ot-1", "articles", timedelta(minutes=5))
     query = dict(part.split("=") for part in url.split("?")[1].split("&"))
     assert url.startswith(f"http://api/v1/materials/{digest}?") and query["key"] == "k2"
-    expires, sig = int(query["expires"]), query["sig"]
-    assert links.check(digest, "amr", expires, "k2", sig) == ""
-    assert links.check(digest, "tax", expires, "k2", sig) == "the link's signature is wrong"
-    assert links.check("0" * 64, "amr", expires, "k2", sig) == "the link's signature is wrong"
-    assert links.check(digest, "amr", expires + 1, "k2", sig) == "the link's signature is wrong"
-    assert links.check(digest, "amr", expires, "k9", sig) == "the link's key is unknown"
-    old = links.link(digest, "amr", timedelta(seconds=-1))
-    old_query = dict(part.split("=") for part in old.split("?")[1].split("&"))
-    assert links.check(digest, "amr", int(old_query["expires"]), "k2", old_query["sig"]) == (
-        "the link has expired"
+    grant = Grant(
+        sha256=digest,
+        department="amr",
+        application="ot-1",
+        material="articles",
+        expires=int(query["expires"]),
     )
-    assert int(time.time()) < expires
+    sig = query["sig"]
+    assert links.check(grant, "k2", sig) == ""
+    wrong = "the link's signature is wrong"
+    for change in (
+        {"department": "tax"},
+        {"sha256": "0" * 64},
+        {"application": "ot-2"},
+        {"material": "premises"},
+        {"expires": grant.expires + 1},
+    ):
+        assert links.check(grant.model_copy(update=change), "k2", sig) == wrong
+    assert links.check(grant, "k9", sig) == "the link's key is unknown"
+    old = links.link(digest, "amr", "ot-1", "articles", timedelta(seconds=-1))
+    old_query = dict(part.split("=") for part in old.split("?")[1].split("&"))
+    expired = grant.model_copy(update={"expires": int(old_query["expires"])})
+    assert links.check(expired, "k2", old_query["sig"]) == "the link has expired"
+    assert int(time.time()) < grant.expires
