@@ -162,10 +162,11 @@ class TaskStateChanged(Contract):
 
 
 class PoorRatingReceived(Contract):
-    """An applicant rated a task 2 or less (差评): staff follow it up."""
+    """An applicant rated a task (or, task `*`, the whole application) 2 or less (差评): the
+    department follows it up."""
 
     application_id: str = Field(pattern=ID_PATTERN)
-    task_id: str = Field(pattern=ID_PATTERN)
+    task_id: str = Field(pattern=r"^(\*|[A-Za-z0-9][A-Za-z0-9_.:-]{0,127})$")
     department: str
     matter: str
     score: int = Field(ge=1, le=5)

@@ -65,4 +65,4 @@ async def test_ops_list_by_department_waited_on_and_ops_withdraw(
     assert progress.status.value == "withdrawn"
     assert progress.reason and "by an operator: applicant asked by phone" in progress.reason
     again = ops(settings, "withdraw", app_id, "--reason", "twice")
-    assert again.returncode == 1 and "already ended" in again.stdout
+    assert again.returncode == 1 and "already withdrawn" in again.stdout

@@ -21,7 +21,7 @@ from one_things.licences import ELicence
 from orchestrator.errors import AlreadyRated
 from orchestrator.stores.audit import AuditTrail
 from orchestrator.stores.library import LicenceLibrary
-from orchestrator.stores.ratings import Rating, RatingBook
+from orchestrator.stores.ratings import Answer, PoorReason, Rating, RatingBook
 from tests.postgres import postgres_server
 
 
@@ -76,11 +76,19 @@ def test_one_rating_per_task_whichever_replica_takes_it(url: str) -> None:
     first, second = (RatingBook(e) for e in replicas(url))
     at = datetime(2026, 11, 27, tzinfo=UTC)
     application = f"ot-{url[-6:]}"
-    first.add(application, "tax_registration", "tax", "tax_registration", Rating(score=2), at)
+    poor = Rating(score=2, reasons=[PoorReason.SLOW])
+    due = datetime(2026, 12, 4, tzinfo=UTC)
+    opened = first.add(application, "tax_registration", "tax", "tax_registration", poor, at, due)
+    assert opened is not None and opened.due_at == due and opened.reasons == [PoorReason.SLOW]
     with pytest.raises(AlreadyRated):
         second.add(application, "tax_registration", "tax", "tax_registration", Rating(score=5), at)
     summary = second.summary()
     assert [(s.department, s.count, s.poor_share) for s in summary] == [("tax", 1, 1.0)]
+    assert summary[0].follow_ups == {"open": 1}
+    answered = second.answer(application, "tax_registration", Answer(answer="已整改"), "tax")
+    assert answered.state(at) == "answered" and answered.answered_by == "tax"
+    with pytest.raises(AlreadyRated):
+        first.answer(application, "tax_registration", Answer(answer="again"), "tax")
 
 
 def test_the_file_exchange_ledger_is_one_for_every_replica(url: str, tmp_path: Path) -> None:
