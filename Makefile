@@ -18,11 +18,15 @@ $(VENV)/.installed: pyproject.toml
 demo: install  ## start everything on free ports, run three applications, stop everything
 	$(BIN)/onething demo --json demo-results.json
 
-chromium:  ## headless Chromium and a CJK font (Debian packages) for the tracking-page test
-	@if ! command -v chromium >/dev/null || ! fc-list :lang=zh | grep -q .; then \
+chromium:  ## headless Chromium, a CJK font and axe-core (npm) for the tracking-page tests
+	@if ! command -v chromium >/dev/null || ! fc-list :lang=zh | grep -q . \
+			|| ! command -v npm >/dev/null; then \
 		$(SUDO) apt-get update -qq && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-			chromium fonts-wqy-zenhei >/dev/null; \
+			chromium fonts-wqy-zenhei nodejs npm >/dev/null; \
+	fi
+	@if [ ! -f tests/artifacts/node_modules/axe-core/axe.min.js ]; then \
+		npm install --silent --no-save --no-package-lock --prefix tests/artifacts axe-core@4; \
 	fi
 
 postgresql:  ## Debian's PostgreSQL server, which the tests start for the shared-state path

@@ -79,7 +79,9 @@ def actions_router(
 
     @router.post("/v1/applications/{application_id}/withdraw", status_code=202)
     async def withdraw(
-        application_id: ApplicationId, body: Withdrawal, caller: Caller = sides["applicants"]
+        application_id: ApplicationId,
+        body: Withdrawal,
+        caller: Caller = sides["applicant_or_link"],
     ) -> dict[str, str]:
         """Withdraw: the completed tasks are undone. The audit trail says who withdrew."""
         await still_open(application_id, caller)

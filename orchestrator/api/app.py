@@ -106,7 +106,9 @@ def create_app(settings: Settings) -> FastAPI:
     health = Health()
     links = TrackingLinks(settings)
     keys = Keys(settings, links)
-    schemas_readers = Depends(keys.allow(Role.PORTAL, Role.OPERATOR, Role.DEPARTMENT))
+    schemas_readers = Depends(  # the catalogue is public: the tracking page reads it too
+        keys.allow(Role.PORTAL, Role.OPERATOR, Role.DEPARTMENT, Role.TRACKER)
+    )
     applicants_side = Depends(keys.allow(Role.PORTAL, Role.OPERATOR))
     applicant_or_link = Depends(keys.allow(Role.PORTAL, Role.OPERATOR, Role.TRACKER))
     operators = Depends(keys.allow(Role.OPERATOR))

@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from one_things import OneThing, form_model
+from one_things.departments import DEPARTMENTS
 
 
 class OneThingSummary(BaseModel):
@@ -33,7 +34,15 @@ def summary(ot: OneThing) -> OneThingSummary:
         title=ot.title,
         description=ot.description.strip(),
         applicants=[kind.value for kind in ot.applicants],
-        matters=[{"id": m.id, "title": m.title, "department": m.department} for m in ot.matters],
+        matters=[
+            {
+                "id": m.id,
+                "title": m.title,
+                "department": m.department,
+                "department_name": DEPARTMENTS[m.department],
+            }
+            for m in ot.matters
+        ],
         form={k: v.model_dump(exclude_none=True) for k, v in ot.form.items()},
         materials=[m.model_dump(mode="json", exclude_defaults=True) for m in ot.materials],
         example=ot.example.model_dump(mode="json"),
