@@ -156,7 +156,8 @@ async def test_a_supplement_is_answered_from_the_page_which_is_accessible_on_a_p
         await page.run(AXE.read_text(encoding="utf-8"))
         violations = await page.run(
             "axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21aa', 'best-practice']})"
-            ".then(r => r.violations.map(v => ({id: v.id, impact: v.impact, at: v.nodes.map(n => n.target.join(' ') + ': ' + n.failureSummary.slice(0, 160))})))"
+            ".then(r => r.violations.map(v => ({id: v.id, impact: v.impact,"
+            " at: v.nodes.map(n => n.target.join(' ') + ': ' + n.failureSummary.slice(0, 160))})))"
         )
         serious = [v for v in violations if v["impact"] in ("serious", "critical")]
         assert serious == [], violations
