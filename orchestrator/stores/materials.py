@@ -15,6 +15,7 @@ import hmac
 import io
 import os
 import tempfile
+from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -40,7 +41,7 @@ class StoredMaterial(BaseModel):
     content_type: str
 
 
-class MaterialStore:
+class MaterialStore(ABC):
     """Content-addressed documents: what both backends share."""
 
     def __init__(self, max_bytes: int) -> None:
@@ -63,15 +64,15 @@ class MaterialStore:
                 if given == SAMPLE:
                     self.put(sample_material(one_thing.id, name), "application/pdf")
 
-    def _keep(self, sha256: str, content: bytes, content_type: str) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def _keep(self, sha256: str, content: bytes, content_type: str) -> None: ...
 
-    def has(self, sha256: str) -> bool:
-        raise NotImplementedError
+    @abstractmethod
+    def has(self, sha256: str) -> bool: ...
 
+    @abstractmethod
     def get(self, sha256: str) -> tuple[bytes, str] | None:
         """The content and its type, or None if no such material was uploaded."""
-        raise NotImplementedError
 
 
 class FolderStore(MaterialStore):
