@@ -21,6 +21,7 @@ from infra.supervisor import free_port
 from orchestrator.cli.demo import example
 from tests.conftest import PORTAL_KEY
 from tests.e2e.helpers import CATALOGUE, finished, held_at_real_estate, status_becomes, submit
+from tests.faults.harness import deployment, portal
 
 pytestmark = pytest.mark.stack
 ARTIFACTS = Path(__file__).parent.parent / "artifacts"
@@ -174,3 +175,25 @@ async def test_a_supplement_is_answered_from_the_page_which_is_accessible_on_a_p
     done = await finished(http, app_id)
     assert done.status.value == "approved"
     assert "payroll_certificate_ref" in (done.task("social_insurance").timeline[-2].fields or [])
+
+
+async def test_the_page_rides_out_an_api_outage_and_has_a_large_text_mode(
+    tmp_path: Path,
+) -> None:
+    async with deployment() as running, portal(running.settings) as http:
+        opening = example("enterprise_opening")
+        del opening["form"]["payroll_certificate_ref"]  # it waits for the supplement
+        app_id = await submit(http, opening)
+        async with browsing(await link_to(http, app_id), tmp_path / "profile") as page:
+            await page.until("document.querySelectorAll('#tasks article').length > 0")
+            await page.run("document.getElementById('large').click(), true")
+            assert await page.run("document.body.classList.contains('large')")
+            size = "parseFloat(getComputedStyle(document.body).fontSize)"
+            assert await page.run(size) >= 21
+            await asyncio.to_thread(running.supervisor.stop, "api")  # the outage
+            notice = "document.getElementById('notice').innerText"
+            said = await page.until(f"{notice}.includes('暂时无法刷新') && {notice}", timeout=30)
+            assert "秒后重试" in said
+            await asyncio.to_thread(running.up, ("api",))
+            await page.until(f"{notice}.includes('已恢复')", timeout=90)
+            assert await page.run("document.body.classList.contains('large')")  # remembered
