@@ -57,7 +57,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     await producer.start()
     try:
         key_id = settings.reply_key_id
-        trail = audit_trail(settings, database.engine(database.url_of(settings, "audit")))
+        trail = audit_trail(settings)
         acts = TaskActivities(
             producer,
             key_id,

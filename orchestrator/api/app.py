@@ -125,7 +125,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         temporal = await connect(settings, give_up_after=TEMPORAL_PATIENCE)
         library = LicenceLibrary(database.engine(database.url_of(settings, "licences")))
-        trail = audit_trail(settings, database.engine(database.url_of(settings, "audit")))
+        trail = audit_trail(settings)
         intake = Intake(settings, catalogue, temporal, library, materials, trail)
         kafka.pace_fetches(settings)
         producer = kafka.producer(settings)

@@ -20,7 +20,7 @@ from events.contracts import (
     TaskResult,
 )
 from events.envelope import loads, traceparent_of
-from infra import database, tracing
+from infra import tracing
 from infra.kafka import Received
 from infra.logging import get_logger
 from infra.sealing import Sealer
@@ -55,7 +55,7 @@ class ResultApplier:
         self._reply_keys = settings.reply_key_bytes()
         self._sealer = Sealer.of(settings)
         self._secret_of = lambda key_id, department: settings.department_secret(department, key_id)
-        self._trail = audit_trail(settings, database.engine(database.url_of(settings, "audit")))
+        self._trail = audit_trail(settings)
         self.counters: Counter[str] = Counter()
 
     async def apply(self, raw: bytes, received: Received) -> None:

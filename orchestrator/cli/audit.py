@@ -4,23 +4,18 @@ from __future__ import annotations
 
 import typer
 
-from infra import database
 from infra.settings import Settings
 from orchestrator.cli.ops import AsJson
 from orchestrator.cli.output import console, exit_now, listing
-from orchestrator.stores.audit import AuditTrail, audit_trail
+from orchestrator.stores.audit import audit_trail
 
 audit_app = typer.Typer(help="The audit trail: exchanges and operator actions, hash-chained.")
-
-
-def _trail(settings: Settings) -> AuditTrail:
-    return audit_trail(settings, database.engine(database.url_of(settings, "audit")))
 
 
 @audit_app.command("show")
 def audit_show(application_id: str, as_json: AsJson = False) -> None:
     """Every entry of an application's trail, oldest first."""
-    entries = _trail(Settings()).entries(application_id)
+    entries = audit_trail(Settings()).entries(application_id)
     rows = [
         {
             "seq": str(e.seq),
@@ -41,7 +36,7 @@ def audit_show(application_id: str, as_json: AsJson = False) -> None:
 def audit_verify(application_id: str) -> None:
     """Check the chain: each entry's hash, its link to the one before, its signature. Exit 1
     naming the first broken entry."""
-    checked, broken = _trail(Settings()).verify(application_id)
+    checked, broken = audit_trail(Settings()).verify(application_id)
     if broken is not None:
         console.print(f"[red]broken:[/red] {application_id}: {broken} ({checked} entries hold)")
         exit_now(1)

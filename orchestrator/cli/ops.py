@@ -33,10 +33,9 @@ def ops_history(application_id: str, file: Path) -> None:
 
 def _read_by_operator(settings: Settings, application_id: str, what: str, why: str) -> None:
     """An operator read the application: it goes into the applicant's access log."""
-    from infra import database
     from orchestrator.stores.audit import audit_trail
 
-    trail = audit_trail(settings, database.engine(database.url_of(settings, "audit")))
+    trail = audit_trail(settings)
     trail.append(application_id, "read", settings.operator, {"what": what, "why": why})
 
 

@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field, JsonValue
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from infra import database
 from infra.database import audit
 from infra.settings import Settings
 
@@ -143,5 +144,7 @@ class AuditTrail:
         return len(entries), None
 
 
-def audit_trail(settings: Settings, db: Engine) -> AuditTrail:
+def audit_trail(settings: Settings) -> AuditTrail:
+    """The deployment's trail: its audit store, signed under its current reply key."""
+    db = database.engine(database.url_of(settings, "audit"))
     return AuditTrail(db, settings.reply_key_bytes(), settings.reply_key_id)
