@@ -195,15 +195,7 @@ class Platform:
             + ", ".join(waiting),
             ApplicationStatus.COMPENSATING.value: self._ending[1] if self._ending else None,
         }
-        self._statuses.append(
-            ApplicationStatusChanged(
-                application_id=self._progress.id,
-                one_thing=self._progress.one_thing,
-                status=shown,
-                reason=reasons.get(shown),
-                at=workflow.now(),
-            )
-        )
+        self._status_event(shown, reasons.get(shown))
 
     def _until_supplement_due(self) -> timedelta | None:
         assert self._progress is not None
@@ -249,12 +241,17 @@ class Platform:
 
     def _publish_status(self) -> None:
         assert self._progress is not None
+        self._status_event(self._progress.status.value, self._progress.reason)
+
+    def _status_event(self, status: str, reason: str | None) -> None:
+        """Tell the applicant, through the outbox, what the application is now and why."""
+        assert self._progress is not None
         self._statuses.append(
             ApplicationStatusChanged(
                 application_id=self._progress.id,
                 one_thing=self._progress.one_thing,
-                status=self._progress.status.value,
-                reason=self._progress.reason,
+                status=status,
+                reason=reason,
                 at=workflow.now(),
             )
         )

@@ -8,7 +8,6 @@ from datetime import timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from events.contracts import ApplicationStatusChanged
     from one_things.materials import PlannedMaterial, Settled
     from one_things.plan import PlannedTask
     from one_things.schema import OnFailure
@@ -25,31 +24,36 @@ class Promises(Platform):
         assert self._progress is not None
         return [m for m in self._progress.materials if task.matter in m.matters]
 
-    def _open_promises(self) -> list[PlannedMaterial]:
+    def _materials_settled(self, settled: Settled) -> list[PlannedMaterial]:
         assert self._progress is not None
-        return [m for m in self._progress.materials if m.settled is Settled.PROMISED]
+        return [m for m in self._progress.materials if m.settled is settled]
+
+    def _open_promises(self) -> list[PlannedMaterial]:
+        return self._materials_settled(Settled.PROMISED)
 
     def _materials_committed(self) -> list[PlannedMaterial]:
-        assert self._progress is not None
-        return [m for m in self._progress.materials if m.settled is Settled.COMMITTED]
+        return self._materials_settled(Settled.COMMITTED)
 
-    def _supply(self, supplied: SuppliedMaterial) -> None:
+    def _resettle(self, material_id: str, **changes: object) -> None:
+        """The material as it stands now: supplied, lapsed, or its commitment found untrue."""
         assert self._progress is not None
         self._progress.materials = [
-            m.model_copy(update={"settled": Settled.PROVIDED, "sha256": supplied.sha256})
-            if m.id == supplied.material
-            else m
+            m.model_copy(update=changes) if m.id == material_id else m
             for m in self._progress.materials
         ]
+
+    def _supply(self, supplied: SuppliedMaterial) -> None:
+        self._resettle(supplied.material, settled=Settled.PROVIDED, sha256=supplied.sha256)
 
     def _until_next_promise(self) -> timedelta | None:
         """Until the next reminder or due time of an open promise, if there is one."""
         assert self._progress is not None
+        promises = self._open_promises()
         times = [
             steps.reminder_at(m, self._progress.submitted_at)
-            for m in self._open_promises()
+            for m in promises
             if m.id not in self._reminded
-        ] + [m.due for m in self._open_promises() if m.due is not None]
+        ] + [m.due for m in promises if m.due is not None]
         if not times:
             return None
         return max(min(times) - workflow.now(), timedelta(0))
@@ -66,16 +70,9 @@ class Promises(Platform):
                 steps.reminder_at(material, self._progress.submitted_at) <= now
             ):
                 self._reminded.add(material.id)
-                self._statuses.append(
-                    ApplicationStatusChanged(
-                        application_id=self._progress.id,
-                        one_thing=self._progress.one_thing,
-                        status=self._progress.status.value,
-                        reason=f"reminder: {material.title} is due by "
-                        f"{steps.local_time(material.due)}",
-                        at=now,
-                    )
-                )
+                due = steps.local_time(material.due)
+                reminder = f"reminder: {material.title} is due by {due}"
+                self._status_event(self._progress.status.value, reminder)
 
     def _lapse(self, material: PlannedMaterial) -> None:
         assert material.due is not None
@@ -85,11 +82,7 @@ class Promises(Platform):
     def _material_failed(self, material: PlannedMaterial, settled: Settled, reason: str) -> None:
         """A promise lapsed or a commitment found untrue: each matter it went to fails as its
         failure policy says (abort: the application is rejected; continue: it is refused)."""
-        assert self._progress is not None
-        self._progress.materials = [
-            m.model_copy(update={"settled": settled}) if m.id == material.id else m
-            for m in self._progress.materials
-        ]
+        self._resettle(material.id, settled=settled)
         for matter in material.matters:
             task = self._planned_by_id.get(matter)
             if task is None:

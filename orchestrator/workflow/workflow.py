@@ -55,15 +55,10 @@ with workflow.unsafe.imports_passed_through():
     )
 
 from orchestrator.workflow.platform import Conflict
-from orchestrator.workflow.way_back import WayBack
+from orchestrator.workflow.way_back import OPEN_STATES, WayBack
 
 __all__ = ["Conflict", "OneThingWorkflow"]
-IN_FLIGHT = {
-    TaskState.DISPATCHED,
-    TaskState.ACCEPTED,
-    TaskState.AWAITING_SUPPLEMENT,
-    TaskState.ESCALATED,
-}
+IN_FLIGHT = OPEN_STATES - {TaskState.PENDING}  # dispatched, not yet answered for good
 
 
 @workflow.defn(name=WORKFLOW)
