@@ -70,10 +70,11 @@ def plan_materials(
     """
     errors: list[dict[str, Any]] = []
     planned = []
+    situation = dict(values)
     needed = {
         m.id: m
         for m in one_thing.materials
-        if m.needed(dict(values)) and any(matter in tasks for matter in m.matters)
+        if m.needed(situation) and any(matter in tasks for matter in m.matters)
     }
     known = {m.id for m in one_thing.materials}
     for name in given:  # one it knows and does not need (its matter skipped) is left out
@@ -130,10 +131,9 @@ def _due(
     limit = material.deferrable
     assert limit is not None
     if limit.working_days is not None:
-        due = calendar.deadline(start, limit.working_days)
-    else:
-        assert limit.duration is not None
-        due = start + limit.duration
+        return calendar.deadline_within(start, limit.working_days, cap)
+    assert limit.duration is not None
+    due = start + limit.duration
     return due if cap is None else min(due, start + timedelta(seconds=cap))
 
 

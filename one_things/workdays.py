@@ -60,6 +60,13 @@ class WorkingCalendar(BaseModel):
         last = self.working_day(start.astimezone(CHINA).date(), working_days)
         return datetime.combine(last + timedelta(days=1), time(), CHINA)
 
+    def deadline_within(
+        self, start: datetime, working_days: int, cap_seconds: float | None
+    ) -> datetime:
+        """`deadline`, or sooner if a cap (seconds from `start`) says so."""
+        due = self.deadline(start, working_days)
+        return due if cap_seconds is None else min(due, start + timedelta(seconds=cap_seconds))
+
     def window(self, start: date, days: int = SNAPSHOT_DAYS) -> WorkingCalendar:
         """The part from `start` for `days` days: what a plan submitted on `start` carries."""
         end = start + timedelta(days=days)

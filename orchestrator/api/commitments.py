@@ -3,6 +3,7 @@ fails its matters while the application runs, and stays on record either way."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -52,7 +53,7 @@ def commitments_router(
             at=datetime.now(UTC),
         )
         try:
-            up().commitments.record(verified)
+            await asyncio.to_thread(up().commitments.record, verified)
         except AlreadyVerified as exc:
             raise HTTPException(409, str(exc)) from exc
         response.headers["Location"] = "/v1/commitments"
@@ -67,6 +68,6 @@ def commitments_router(
     @router.get("/v1/commitments", dependencies=[operators])
     async def broken() -> list[VerifiedCommitment]:
         """Every commitment a department found untrue, newest first."""
-        return up().commitments.broken()
+        return await asyncio.to_thread(up().commitments.broken)
 
     return router

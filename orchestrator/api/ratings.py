@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
@@ -57,9 +57,13 @@ def ratings_router(
     calendar = workdays.official(settings.working_calendar)
 
     def due(now: datetime) -> datetime:
-        limit = calendar.deadline(now, settings.follow_up_working_days)
-        cap = settings.time_limit_cap_seconds
-        return limit if cap is None else min(limit, now + timedelta(seconds=cap))
+        days, cap = settings.follow_up_working_days, settings.time_limit_cap_seconds
+        return calendar.deadline_within(now, days, cap)
+
+    async def announce(event: PoorRatingReceived | ApplicationStatusChanged) -> None:
+        await up().producer.send(
+            topics.STATUS, dumps(wrap(event)), key=topics.key(event.application_id), headers=HEADERS
+        )
 
     async def keep(
         progress: Progress, task_id: str, department: str, matter: str, rating: Rating
@@ -83,9 +87,7 @@ def ratings_router(
                 due_at=follow_up.due_at,
                 at=now,
             )
-            await up().producer.send(
-                topics.STATUS, dumps(wrap(poor)), key=topics.key(progress.id), headers=HEADERS
-            )
+            await announce(poor)
         log.info("rated", application_id=progress.id, task_id=task_id, score=rating.score)
 
     @router.post("/v1/applications/{application_id}/tasks/{task_id}/rating", status_code=201)
@@ -170,9 +172,7 @@ def ratings_router(
             reason=body.answer,
             at=answered.answered_at or datetime.now(UTC),
         )
-        await up().producer.send(
-            topics.STATUS, dumps(wrap(told)), key=topics.key(application_id), headers=HEADERS
-        )
+        await announce(told)
         response.headers["Location"] = "/v1/follow-ups"
         return answered
 
