@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 
@@ -36,8 +37,12 @@ log = get_logger(__name__)
 
 # topic, key, value, headers
 Publish = Callable[[str, bytes, bytes, list[tuple[str, bytes]] | None], Awaitable[None]]
-RECORDING_GRACE = 10.0  # seconds a current dispatch's activity may take to be recorded
+RECORDING_GRACE = 30.0  # seconds a current dispatch's activity may take to be recorded
 WAITING_FOR_ANSWER = {TaskState.DISPATCHED, TaskState.ACCEPTED}
+
+
+class Unplaced(Exception):
+    """An answer whose dispatch cannot be found, though its workflow may still wait for it."""
 
 
 class ResultApplier:
@@ -48,8 +53,15 @@ class ResultApplier:
     message raises, it is dead-lettered with the reason and the next one is taken.
     """
 
-    def __init__(self, client: Client, publish: Publish, settings: Settings) -> None:
+    def __init__(
+        self,
+        client: Client,
+        publish: Publish,
+        settings: Settings,
+        recording_grace: float = RECORDING_GRACE,
+    ) -> None:
         self._client = client
+        self._recording_grace = recording_grace
         self._settings = settings
         self._publish = publish
         self._reply_keys = settings.reply_key_bytes()
@@ -109,6 +121,10 @@ class ResultApplier:
                 await self.dead_letter(f"reply token rejected: {exc}", raw, received)
                 return
             raise
+        except Unplaced as exc:  # an operator replays it (`onething ops dlq replay`)
+            self.counters["unplaced"] += 1
+            await self.dead_letter(f"answer not placed: {exc}", raw, received)
+            return
         if not completed:
             self.counters["stale"] += 1
             log.info("result_stale")
@@ -147,9 +163,11 @@ class ResultApplier:
 
         The command goes out from within the workflow task that starts the waiting activity,
         so a quick department can answer before Temporal has recorded that activity: while
-        the workflow says the dispatch is current, the completion is tried again for a while.
+        the workflow says the dispatch is current, or cannot say (a worker too busy to answer
+        a query in time), the completion is tried again for a while; then the answer is kept
+        for an operator, never dropped as stale on a guess.
         """
-        delay, waited, current = 0.05, 0.0, None
+        delay, since = 0.05, time.monotonic()
         while True:
             try:
                 await _retrying(lambda: self._complete(handle, result, claims))
@@ -157,27 +175,33 @@ class ResultApplier:
             except RPCError as exc:
                 if exc.status is not RPCStatusCode.NOT_FOUND:
                     raise
-            if current is None:
-                current = await self._dispatch_current(claims)
-            if not current or waited >= RECORDING_GRACE:
+            current = await self._dispatch_current(claims)
+            if current is False:
                 return False
+            waited = time.monotonic() - since
+            if waited >= self._recording_grace:
+                why = "is not recorded" if current else "did not answer whether it is current"
+                raise Unplaced(f"the dispatch this answer names {why} after {waited:.0f} s")
             await asyncio.sleep(delay)
-            waited += delay
             delay = min(delay * 2, 1.0)
 
-    async def _dispatch_current(self, claims: reply.Claims) -> bool:
-        """True if the workflow still waits for the dispatch the claims name."""
+    async def _dispatch_current(self, claims: reply.Claims) -> bool | None:
+        """Whether the workflow still waits for (or is about to record) the dispatch the
+        claims name; None if it does not answer."""
         workflow = self._client.get_workflow_handle(claims.w, run_id=claims.r)
         try:
             progress = await late.query_progress(workflow)
-        except (RPCError, WorkflowQueryFailedError):
-            return False
+        except RPCError as exc:
+            return False if exc.status is RPCStatusCode.NOT_FOUND else None
+        except WorkflowQueryFailedError:
+            return None
         task = progress.find(claims.task_id)
         if task is None or progress.finished:
             return False
         if claims.x is Action.HANDLE:
-            return task.attempt == claims.n and task.state in WAITING_FOR_ANSWER
-        return task.state is TaskState.COMPENSATING
+            recording = task.attempt == claims.n - 1  # the dispatch's workflow task is running
+            return recording or (task.attempt == claims.n and task.state in WAITING_FOR_ANSWER)
+        return task.state in (TaskState.COMPENSATING, TaskState.APPROVED)
 
     async def _refuse(
         self,

@@ -239,7 +239,8 @@ async def dead_lettered(settings: Settings, application_id: str, timeout: float 
         for value, _ in await every_record(settings, topics.DLQ):
             letter = orjson.loads(value)
             original = Sealer.of(settings).original(DeadLetter.model_validate(letter))
-            if application_id.encode() in original and "not applied" in letter["reason"]:
+            unapplied = "not applied" in letter["reason"] or "not placed" in letter["reason"]
+            if application_id.encode() in original and unapplied:
                 return True
         await asyncio.sleep(2)
     return False
