@@ -164,10 +164,11 @@ def engine(url: str) -> Engine:
 
 
 def _engine(url: str) -> Engine:
-    made = create_engine(url, pool_pre_ping=True)
-    if made.dialect.name == "sqlite":
+    if url.startswith("sqlite"):  # a file: no connection to go stale
+        made = create_engine(url)
         event.listen(made, "connect", _write_ahead)
-    return made
+        return made
+    return create_engine(url, pool_pre_ping=True)
 
 
 def version(db: Engine) -> str | None:
@@ -209,4 +210,7 @@ def insert_ignoring(table: Table, db: Engine) -> Insert:
 
 
 def _write_ahead(connection: Any, _: Any) -> None:
+    """Write-ahead log, synced at checkpoints: a commit survives the process dying (not the
+    machine losing power: production keeps its state in PostgreSQL)."""
     connection.execute("pragma journal_mode=wal")
+    connection.execute("pragma synchronous=normal")

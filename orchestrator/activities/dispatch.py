@@ -4,6 +4,7 @@ publish status events."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import timedelta
 
 from pydantic import JsonValue
@@ -15,7 +16,7 @@ from events.envelope import HEADERS, dumps, wrap
 from infra import tracing
 from infra.kafka import Producer
 from one_things.materials import PlannedMaterial
-from orchestrator.stores.audit import AuditTrail
+from orchestrator.stores.audit import AuditTrail, Link
 from orchestrator.stores.materials import MaterialLinks
 from orchestrator.workflow import reply
 from orchestrator.workflow.models import (
@@ -69,12 +70,19 @@ class TaskActivities:
     @activity.defn(name=PUBLISH_COMMANDS)
     async def publish_commands(self, batch: PublishCommands) -> None:
         """Publish the commands one workflow task dispatched, together (each command's own
-        state changes after it)."""
-        await asyncio.gather(*(self.publish_command(inp) for inp in batch.commands))
+        state changes after it), and note them in the audit trail in one transaction."""
+        links = await asyncio.gather(*(self._publish_command(inp) for inp in batch.commands))
+        application_id = batch.commands[0].application_id
+        await asyncio.to_thread(self._trail.append_many, application_id, list(links))
 
     @activity.defn(name=PUBLISH_COMMAND)
     async def publish_command(self, inp: PublishCommand) -> None:
         """Publish one dispatch's command (and say so on onething.status)."""
+        link = await self._publish_command(inp)
+        await asyncio.to_thread(self._trail.append_many, inp.application_id, [link])
+
+    async def _publish_command(self, inp: PublishCommand) -> Link:
+        """Send the command and its state changes; what the audit trail says of it."""
         command = TaskCommand(
             application_id=inp.application_id,
             task_id=inp.task.task_id,
@@ -89,7 +97,10 @@ class TaskActivities:
             reply_token=self._reply_token(inp),
             trace_id=inp.trace_id,
         )
-        await self._send(topics.department_tasks(inp.task.department), command)
+        await asyncio.gather(
+            self._send(topics.department_tasks(inp.task.department), command),
+            self._send_in_order(topics.STATUS, inp.announce),
+        )
         detail: dict[str, JsonValue] = {
             "task": inp.task.task_id,
             "department": inp.task.department,
@@ -98,10 +109,7 @@ class TaskActivities:
             "fields": list(sorted(inp.payload)),
             "materials": list(sorted(command.materials)),
         }
-        kind = "command" if inp.action is Action.HANDLE else "undo"
-        await asyncio.to_thread(self._trail.append, inp.application_id, kind, "onething", detail)
-        for event in inp.announce:
-            await self._send(topics.STATUS, event)
+        return ("command" if inp.action is Action.HANDLE else "undo", "onething", detail)
 
     def _material(self, material: PlannedMaterial, inp: PublishCommand) -> CommandMaterial:
         """What the department learns of a material: how it was settled, and a link to it."""
@@ -141,7 +149,8 @@ class TaskActivities:
     @activity.defn(name=PUBLISH_EVENTS)
     async def publish_events(self, batch: Announcements) -> None:
         """Tell notifiers and operators what changed, in the order it changed."""
-        for changed in batch.tasks:
-            await self._send(topics.STATUS, changed)
-        for status in batch.statuses:
-            await self._send(topics.STATUS, status)
+        await self._send_in_order(topics.STATUS, [*batch.tasks, *batch.statuses])
+
+    async def _send_in_order(self, topic: str, events: Sequence[Message]) -> None:
+        for event in events:
+            await self._send(topic, event)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import threading
 from datetime import UTC, datetime
 
 import orjson
@@ -28,6 +29,10 @@ from infra.settings import Settings
 AUDIT_PURPOSE = b"onething audit trail"
 GENESIS = "0" * 64
 APPEND_TRIES = 20
+HEADS_KEPT = 20_000  # applications whose head this process remembers
+LOCK_STRIPES = 64  # appends to one application from this process take turns
+
+Link = tuple[str, str, dict[str, JsonValue]]  # kind, actor, detail
 
 
 class AuditEntry(BaseModel):
@@ -56,6 +61,9 @@ class AuditTrail:
             k: hmac.new(v, AUDIT_PURPOSE, hashlib.sha256).digest() for k, v in keys.items()
         }
         self._key_id = key_id
+        self._heads: dict[str, tuple[int, str]] = {}  # the newest written here, oldest first
+        self._heads_lock = threading.Lock()
+        self._locks = [threading.Lock() for _ in range(LOCK_STRIPES)]
 
     def _sign(self, key_id: str, digest: str) -> str | None:
         key = self._keys.get(key_id)
@@ -65,22 +73,55 @@ class AuditTrail:
         self, application_id: str, kind: str, actor: str, detail: dict[str, JsonValue]
     ) -> AuditEntry:
         """Append an entry after the application's newest; raise if the chain stays contended."""
-        for _ in range(APPEND_TRIES):
-            with self._db.begin() as connection:
-                head = connection.execute(
-                    select(audit.c.seq, audit.c.hash)
-                    .where(audit.c.application_id == application_id)
-                    .order_by(audit.c.seq.desc())
-                    .limit(1)
-                ).first()
-                seq, prev = (1, GENESIS) if head is None else (head.seq + 1, head.hash)
-                entry = self._entry(application_id, seq, prev, kind, actor, detail)
-                try:
-                    connection.execute(insert(audit), self._row(entry))
-                except IntegrityError:
-                    continue  # another writer took this seq: read the new head
-            return entry
+        return self.append_many(application_id, [(kind, actor, detail)])[0]
+
+    def append_many(self, application_id: str, links: list[Link]) -> list[AuditEntry]:
+        """Append entries (kind, actor, detail) in order after the application's newest, in one
+        transaction. The head this process wrote last is taken as the newest without reading
+        it; if another writer moved on meanwhile, the insert collides on (application, seq)
+        and the head is read again."""
+        with self._lock_of(application_id):
+            head = self._heads.get(application_id)
+            for _ in range(APPEND_TRIES):
+                with self._db.begin() as connection:
+                    if head is None:
+                        row = connection.execute(
+                            select(audit.c.seq, audit.c.hash)
+                            .where(audit.c.application_id == application_id)
+                            .order_by(audit.c.seq.desc())
+                            .limit(1)
+                        ).first()
+                        head = (0, GENESIS) if row is None else (row.seq, row.hash)
+                    entries = self._chain(application_id, head, links)
+                    try:
+                        connection.execute(insert(audit), [self._row(e) for e in entries])
+                    except IntegrityError:
+                        head = None  # another writer took this seq: read the new head
+                        continue
+                self._remember(application_id, (entries[-1].seq, entries[-1].hash))
+                return entries
         raise RuntimeError(f"the audit trail of {application_id} stayed contended")
+
+    def _chain(
+        self, application_id: str, head: tuple[int, str], links: list[Link]
+    ) -> list[AuditEntry]:
+        entries: list[AuditEntry] = []
+        seq, prev = head
+        for kind, actor, detail in links:
+            seq += 1
+            entries.append(self._entry(application_id, seq, prev, kind, actor, detail))
+            prev = entries[-1].hash
+        return entries
+
+    def _lock_of(self, application_id: str) -> threading.Lock:
+        return self._locks[hash(application_id) % len(self._locks)]
+
+    def _remember(self, application_id: str, head: tuple[int, str]) -> None:
+        with self._heads_lock:
+            self._heads.pop(application_id, None)
+            self._heads[application_id] = head
+            while len(self._heads) > HEADS_KEPT:
+                del self._heads[next(iter(self._heads))]
 
     def _entry(
         self,

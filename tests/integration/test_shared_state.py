@@ -19,7 +19,7 @@ from infra.database import audit
 from infra.lease import Lease
 from one_things.licences import ELicence
 from orchestrator.errors import AlreadyRated
-from orchestrator.stores.audit import AuditTrail
+from orchestrator.stores.audit import AuditTrail, Link
 from orchestrator.stores.library import LicenceLibrary
 from orchestrator.stores.ratings import Answer, PoorReason, Rating, RatingBook
 from tests.postgres import postgres_server
@@ -151,9 +151,12 @@ def test_two_replicas_append_one_unbroken_audit_chain(url: str) -> None:
 
     with ThreadPoolExecutor(max_workers=6) as pool:
         list(pool.map(append, range(24)))
-    entries = trails[0].entries("ot-audit")
-    assert [e.seq for e in entries] == list(range(1, 25))
-    assert trails[1].verify("ot-audit") == (24, None)
+    batch: list[Link] = [("answer", "amr", {"task": f"b{n}", "outputs": []}) for n in range(3)]
+    trails[0].append_many("ot-audit", batch)  # after the other replica's newest, in one go
+    entries = trails[1].entries("ot-audit")
+    assert [e.seq for e in entries] == list(range(1, 28))
+    assert [e.detail["task"] for e in entries[-3:]] == ["b0", "b1", "b2"]
+    assert trails[1].verify("ot-audit") == (27, None)
 
 
 def test_an_altered_removed_or_forged_audit_entry_is_named(url: str) -> None:
