@@ -5,14 +5,16 @@ Every Kafka client (aiokafka and Faust) and every Temporal client is built from 
 from __future__ import annotations
 
 import ssl
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import faust
-import httpx
 from aiokafka.helpers import create_ssl_context
 from temporalio.service import TLSConfig
 
 from infra.settings import Settings
+
+if TYPE_CHECKING:  # imported where used: the worker needs neither (7 MiB)
+    import faust
+    import httpx
 
 
 def kafka_ssl_context(settings: Settings) -> ssl.SSLContext | None:
@@ -46,6 +48,8 @@ def kafka_options(settings: Settings) -> dict[str, Any]:
 
 def faust_credentials(settings: Settings) -> faust.SASLCredentials | faust.SSLCredentials | None:
     """The same login for Faust apps (`broker_credentials`)."""
+    import faust
+
     context = kafka_ssl_context(settings)
     if settings.kafka_security_protocol.startswith("SASL"):
         assert settings.kafka_sasl_password is not None
@@ -80,6 +84,8 @@ def temporal_options(settings: Settings) -> dict[str, Any]:
 
 def department_client(settings: Settings, department: str, base_url: str) -> httpx.AsyncClient:
     """The HTTP client of one department's system, with the credentials set for it."""
+    import httpx
+
     credentials = settings.department_credentials.get(department)
     headers: dict[str, str] = {}
     verify: ssl.SSLContext | bool = True

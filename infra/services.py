@@ -6,8 +6,6 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-import httpx
-
 from infra import keyset
 from infra.errors import StackError
 from infra.settings import Settings
@@ -130,6 +128,8 @@ class Deployment:
         """The instance runs and its `/readyz` says it is ready."""
         settings = instance.settings
         port = getattr(settings, HEALTH_PORTS[instance.service])
+        import httpx  # not in the processes this starts, which import this module too
+
         try:
             answer = httpx.get(f"http://{settings.host}:{port}/readyz", timeout=2)
         except httpx.HTTPError:

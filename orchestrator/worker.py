@@ -22,7 +22,8 @@ from orchestrator.client import connect
 from orchestrator.intake.service import Intake
 from orchestrator.stores.audit import audit_trail
 from orchestrator.stores.library import LicenceLibrary
-from orchestrator.stores.materials import material_links, material_store
+from orchestrator.stores.material_store import material_store
+from orchestrator.stores.materials import material_links
 from orchestrator.workflow.late import LateUndoWorkflow
 from orchestrator.workflow.workflow import OneThingWorkflow
 

@@ -71,7 +71,8 @@ from orchestrator.ops.metrics import applications_by_status, exposition, kafka_m
 from orchestrator.stores.audit import audit_trail
 from orchestrator.stores.commitments import CommitmentBook
 from orchestrator.stores.library import LicenceLibrary
-from orchestrator.stores.materials import material_links, material_store
+from orchestrator.stores.material_store import material_store
+from orchestrator.stores.materials import material_links
 from orchestrator.stores.ratings import RatingBook
 from orchestrator.workflow.models import (
     Progress,

@@ -13,8 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-import jwt
-
 from infra.settings import Settings
 from one_things.forms import ActingAs, Applicant
 from orchestrator.errors import NotAuthenticated
@@ -56,6 +54,8 @@ class IdentityVerifier:
             raise NotAuthenticated(f"an applicant assertion is needed (header {ASSERTION_HEADER})")
         if self._key is None:
             raise NotAuthenticated("this deployment has no identity provider key")
+        import jwt  # only where assertions are read: the worker never does (10 MiB)
+
         try:
             claims = jwt.decode(
                 assertion,
@@ -108,6 +108,8 @@ def issue_assertion(
         **({"represents": {k: v.value for k, v in represents.items()}} if represents else {}),
     }
     algorithm = "EdDSA" if key.startswith("-----BEGIN") else "HS256"
+    import jwt
+
     return jwt.encode(claims, key, algorithm=algorithm)
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import io
 import os
 import tempfile
 from abc import ABC, abstractmethod
@@ -21,8 +20,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
-from minio import Minio
-from minio.error import S3Error
 from pydantic import BaseModel, Field
 
 from infra.settings import Settings
@@ -30,7 +27,6 @@ from one_things.materials import SAMPLE, sample_material
 from one_things.schema import OneThing
 
 LINK_PURPOSE = b"onething material link"
-MISSING = ("NoSuchKey", "NoSuchObject", "NoSuchBucket")
 
 
 class StoredMaterial(BaseModel):
@@ -108,67 +104,6 @@ class FolderStore(MaterialStore):
         content = path.read_bytes()
         kind = path.with_suffix(".type")
         return content, kind.read_text() if kind.is_file() else "application/octet-stream"
-
-
-class S3Store(MaterialStore):
-    """One bucket of an S3-compatible object store, an object per hash."""
-
-    def __init__(self, client: Minio, bucket: str, max_bytes: int) -> None:
-        super().__init__(max_bytes)
-        self._client = client
-        self._bucket = bucket
-
-    def _keep(self, sha256: str, content: bytes, content_type: str) -> None:
-        def put() -> None:
-            self._client.put_object(
-                self._bucket, sha256, io.BytesIO(content), len(content), content_type=content_type
-            )
-
-        try:
-            put()
-        except S3Error as exc:
-            if exc.code != "NoSuchBucket":
-                raise
-            self._client.make_bucket(self._bucket)  # the first material of the deployment
-            put()
-
-    def has(self, sha256: str) -> bool:
-        try:
-            self._client.stat_object(self._bucket, sha256)
-        except S3Error as exc:
-            if exc.code in MISSING:
-                return False
-            raise
-        return True
-
-    def get(self, sha256: str) -> tuple[bytes, str] | None:
-        try:
-            response = self._client.get_object(self._bucket, sha256)
-        except S3Error as exc:
-            if exc.code in MISSING:
-                return None
-            raise
-        try:
-            kind = response.headers.get("Content-Type", "application/octet-stream")
-            return response.read(), kind
-        finally:
-            response.close()
-            response.release_conn()
-
-
-def material_store(settings: Settings) -> MaterialStore:
-    """The deployment's store: its S3-compatible bucket if it has one, else a folder."""
-    if settings.materials_s3_endpoint is None:
-        return FolderStore(settings.materials_root, settings.material_max_bytes)
-    keys = (settings.materials_s3_access_key, settings.materials_s3_secret_key)
-    client = Minio(
-        settings.materials_s3_endpoint,
-        access_key=None if keys[0] is None else keys[0].get_secret_value(),
-        secret_key=None if keys[1] is None else keys[1].get_secret_value(),
-        secure=settings.materials_s3_secure,
-        region=settings.materials_s3_region,
-    )
-    return S3Store(client, settings.materials_s3_bucket, settings.material_max_bytes)
 
 
 class Grant(BaseModel):

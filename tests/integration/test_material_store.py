@@ -19,8 +19,8 @@ from orchestrator.stores.materials import (
     Grant,
     MaterialLinks,
     MaterialStore,
-    S3Store,
 )
+from orchestrator.stores.s3 import S3Store
 
 PDF = b"%PDF-1.4\n% a material\n%%EOF\n"
 
