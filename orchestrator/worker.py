@@ -20,7 +20,7 @@ from orchestrator.activities.issuing import LicenceActivities
 from orchestrator.activities.proactive import ProactiveActivities
 from orchestrator.client import connect
 from orchestrator.intake.service import Intake
-from orchestrator.stores.audit import audit_trail
+from orchestrator.stores.audit import GroupCommit, audit_trail
 from orchestrator.stores.library import LicenceLibrary
 from orchestrator.stores.material_store import material_store
 from orchestrator.stores.materials import material_links
@@ -65,7 +65,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
             settings.reply_key_bytes()[key_id],
             material_links(settings),
             timedelta(hours=settings.material_link_hours),
-            trail,
+            GroupCommit(trail),
         )
         library = LicenceLibrary(database.engine(database.url_of(settings, "licences")))
         licences = LicenceActivities(library)

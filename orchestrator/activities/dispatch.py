@@ -16,7 +16,7 @@ from events.envelope import HEADERS, dumps, wrap
 from infra import tracing
 from infra.kafka import Producer
 from one_things.materials import PlannedMaterial
-from orchestrator.stores.audit import AuditTrail, Link
+from orchestrator.stores.audit import GroupCommit, Link
 from orchestrator.stores.materials import MaterialLinks
 from orchestrator.workflow import reply
 from orchestrator.workflow.models import (
@@ -50,7 +50,7 @@ class TaskActivities:
         reply_key: bytes,
         links: MaterialLinks,
         link_valid: timedelta,
-        trail: AuditTrail,
+        trail: GroupCommit,
     ) -> None:
         self._producer = producer
         self._reply_key_id = reply_key_id
@@ -73,13 +73,13 @@ class TaskActivities:
         state changes after it), and note them in the audit trail in one transaction."""
         links = await asyncio.gather(*(self._publish_command(inp) for inp in batch.commands))
         application_id = batch.commands[0].application_id
-        await asyncio.to_thread(self._trail.append_many, application_id, list(links))
+        await self._trail.append(application_id, list(links))
 
     @activity.defn(name=PUBLISH_COMMAND)
     async def publish_command(self, inp: PublishCommand) -> None:
         """Publish one dispatch's command (and say so on onething.status)."""
         link = await self._publish_command(inp)
-        await asyncio.to_thread(self._trail.append_many, inp.application_id, [link])
+        await self._trail.append(inp.application_id, [link])
 
     async def _publish_command(self, inp: PublishCommand) -> Link:
         """Send the command and its state changes; what the audit trail says of it."""

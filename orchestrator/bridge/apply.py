@@ -28,7 +28,7 @@ from infra.sealing import Sealer
 from infra.settings import Settings
 from orchestrator.bridge import checks, late
 from orchestrator.client import unavailable
-from orchestrator.stores.audit import audit_trail
+from orchestrator.stores.audit import GroupCommit, audit_trail
 from orchestrator.workflow import reply
 from orchestrator.workflow.models import TakenIn, TaskAnswer, TaskState
 from orchestrator.workflow.names import TAKEN_IN
@@ -67,7 +67,7 @@ class ResultApplier:
         self._reply_keys = settings.reply_key_bytes()
         self._sealer = Sealer.of(settings)
         self._secret_of = lambda key_id, department: settings.department_secret(department, key_id)
-        self._trail = audit_trail(settings)
+        self._trail = GroupCommit(audit_trail(settings))
         self.counters: Counter[str] = Counter()
 
     async def apply(self, raw: bytes, received: Received) -> None:
@@ -149,9 +149,8 @@ class ResultApplier:
             "outputs": list(sorted(result.outputs)),
         }
         try:
-            await asyncio.to_thread(
-                self._trail.append, claims.p or claims.w, "answer", result.department, detail
-            )
+            link = ("answer", result.department, detail)
+            await self._trail.append(claims.p or claims.w, [link])
         except Exception:  # the answer is applied: its trail entry alone is missing
             self.counters["audit_failed"] += 1
             log.exception("answer_not_in_audit_trail")

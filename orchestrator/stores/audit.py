@@ -12,14 +12,16 @@ reads the new head and tries again.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import threading
+from contextlib import ExitStack
 from datetime import UTC, datetime
 
 import orjson
 from pydantic import BaseModel, Field, JsonValue
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from infra import database
@@ -76,31 +78,45 @@ class AuditTrail:
         return self.append_many(application_id, [(kind, actor, detail)])[0]
 
     def append_many(self, application_id: str, links: list[Link]) -> list[AuditEntry]:
-        """Append entries (kind, actor, detail) in order after the application's newest, in one
-        transaction. The head this process wrote last is taken as the newest without reading
-        it; if another writer moved on meanwhile, the insert collides on (application, seq)
-        and the head is read again."""
-        with self._lock_of(application_id):
-            head = self._heads.get(application_id)
+        """Append entries (kind, actor, detail) in order after the application's newest."""
+        return self.append_groups({application_id: links})[application_id]
+
+    def append_groups(self, groups: dict[str, list[Link]]) -> dict[str, list[AuditEntry]]:
+        """Append each application's entries after its newest, all in one transaction.
+        The head this process wrote last is taken as the newest without reading it; if
+        another writer moved on meanwhile, an insert collides on (application, seq) and the
+        heads are read again."""
+        stripes = sorted({self._stripe(application_id) for application_id in groups})
+        with ExitStack() as held:
+            for stripe in stripes:  # in order: two writers never wait on each other
+                held.enter_context(self._locks[stripe])
+            heads = {a: self._heads.get(a) for a in groups}
             for _ in range(APPEND_TRIES):
-                with self._db.begin() as connection:
-                    if head is None:
-                        row = connection.execute(
-                            select(audit.c.seq, audit.c.hash)
-                            .where(audit.c.application_id == application_id)
-                            .order_by(audit.c.seq.desc())
-                            .limit(1)
-                        ).first()
-                        head = (0, GENESIS) if row is None else (row.seq, row.hash)
-                    entries = self._chain(application_id, head, links)
-                    try:
-                        connection.execute(insert(audit), [self._row(e) for e in entries])
-                    except IntegrityError:
-                        head = None  # another writer took this seq: read the new head
-                        continue
-                self._remember(application_id, (entries[-1].seq, entries[-1].hash))
-                return entries
-        raise RuntimeError(f"the audit trail of {application_id} stayed contended")
+                try:
+                    with self._db.begin() as connection:  # all rows or, rolled back, none
+                        written = {
+                            a: self._chain(a, heads[a] or self._head(connection, a), links)
+                            for a, links in groups.items()
+                        }
+                        rows = [self._row(e) for entries in written.values() for e in entries]
+                        connection.execute(insert(audit), rows)
+                except IntegrityError:
+                    heads = dict.fromkeys(groups)  # another writer took a seq: read again
+                    continue
+                for a, entries in written.items():
+                    self._remember(a, (entries[-1].seq, entries[-1].hash))
+                return written
+        raise RuntimeError(f"the audit trails of {sorted(groups)} stayed contended")
+
+    @staticmethod
+    def _head(connection: Connection, application_id: str) -> tuple[int, str]:
+        row = connection.execute(
+            select(audit.c.seq, audit.c.hash)
+            .where(audit.c.application_id == application_id)
+            .order_by(audit.c.seq.desc())
+            .limit(1)
+        ).first()
+        return (0, GENESIS) if row is None else (row.seq, row.hash)
 
     def _chain(
         self, application_id: str, head: tuple[int, str], links: list[Link]
@@ -113,8 +129,8 @@ class AuditTrail:
             prev = entries[-1].hash
         return entries
 
-    def _lock_of(self, application_id: str) -> threading.Lock:
-        return self._locks[hash(application_id) % len(self._locks)]
+    def _stripe(self, application_id: str) -> int:
+        return hash(application_id) % len(self._locks)
 
     def _remember(self, application_id: str, head: tuple[int, str]) -> None:
         with self._heads_lock:
@@ -183,6 +199,41 @@ class AuditTrail:
                 return expected - 1, f"{where}: its signature is not the deployment's"
             prev = entry.hash
         return len(entries), None
+
+
+class GroupCommit:
+    """Appends from many coroutines of one process, written together: whatever waits while a
+    transaction runs goes in the next one (the bridge answers 16 at a time; every answer used
+    to be a transaction of its own). Each caller returns once its entries are written."""
+
+    def __init__(self, trail: AuditTrail) -> None:
+        self._trail = trail
+        self._waiting: list[tuple[str, list[Link], asyncio.Future[None]]] = []
+        self._writing: asyncio.Task[None] | None = None
+
+    async def append(self, application_id: str, links: list[Link]) -> None:
+        written = asyncio.get_running_loop().create_future()
+        self._waiting.append((application_id, links, written))
+        if self._writing is None or self._writing.done():
+            self._writing = asyncio.create_task(self._write())
+        await written
+
+    async def _write(self) -> None:
+        while self._waiting:
+            turn, self._waiting = self._waiting, []
+            groups: dict[str, list[Link]] = {}
+            for application_id, links, _ in turn:
+                groups.setdefault(application_id, []).extend(links)
+            try:
+                await asyncio.to_thread(self._trail.append_groups, groups)
+            except Exception as exc:  # every caller of this turn hears of it
+                for *_, written in turn:
+                    if not written.done():
+                        written.set_exception(exc)
+            else:
+                for *_, written in turn:
+                    if not written.done():
+                        written.set_result(None)
 
 
 def audit_trail(settings: Settings) -> AuditTrail:

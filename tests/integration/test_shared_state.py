@@ -3,6 +3,7 @@ PostgreSQL server, as two replicas see it, and on the embedded default (SQLite).
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ from infra.database import audit
 from infra.lease import Lease
 from one_things.licences import ELicence
 from orchestrator.errors import AlreadyRated
-from orchestrator.stores.audit import AuditTrail, Link
+from orchestrator.stores.audit import AuditTrail, GroupCommit, Link
 from orchestrator.stores.library import LicenceLibrary
 from orchestrator.stores.ratings import Answer, PoorReason, Rating, RatingBook
 from tests.postgres import postgres_server
@@ -157,6 +158,26 @@ def test_two_replicas_append_one_unbroken_audit_chain(url: str) -> None:
     assert [e.seq for e in entries] == list(range(1, 28))
     assert [e.detail["task"] for e in entries[-3:]] == ["b0", "b1", "b2"]
     assert trails[1].verify("ot-audit") == (27, None)
+
+
+def test_audit_appends_written_together_keep_every_chain_whole(url: str) -> None:
+    first, second = replicas(url)
+    keys = {"k1": b"reply-key-one"}
+    grouped, other = GroupCommit(AuditTrail(first, keys, "k1")), AuditTrail(second, keys, "k1")
+    applications = ["ot-a", "ot-b", "ot-c"]
+
+    async def answer(n: int) -> None:
+        application_id = applications[n % 3]
+        if n % 5 == 0:  # another process writes between this one's turns
+            await asyncio.to_thread(other.append, application_id, "operator", "op", {"n": n})
+        await grouped.append(application_id, [("answer", "amr", {"n": n})])
+
+    async def all_at_once() -> None:
+        await asyncio.gather(*(answer(n) for n in range(60)))
+
+    asyncio.run(all_at_once())
+    for application_id in applications:
+        assert other.verify(application_id) == (24, None)
 
 
 def test_an_altered_removed_or_forged_audit_entry_is_named(url: str) -> None:
