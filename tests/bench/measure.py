@@ -110,6 +110,7 @@ async def cpu_per_run(
 
 # What Temporal Cloud bills as an action, as the history shows it (queries, heartbeats and
 # workflow-task heartbeats are actions too, but leave no event: the note says so).
+LOCAL_ACTIVITY_MARKER = "core_local_activity"
 BILLED = {
     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED: "workflow started",
     EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED: "activity",
@@ -127,6 +128,10 @@ def actions(history: WorkflowHistory) -> dict[str, int]:
     counted: dict[str, int] = {}
     for event in history.events:
         kind = BILLED.get(event.event_type)
+        if kind == "local activity" and event.marker_recorded_event_attributes.marker_name != (
+            LOCAL_ACTIVITY_MARKER
+        ):
+            kind = "patch marker"  # a versioning marker (`workflow.patched`), once per run
         if kind is not None:
             counted[kind] = counted.get(kind, 0) + 1
     return {**counted, "total": sum(counted.values())}

@@ -53,6 +53,7 @@ from orchestrator.workflow.names import (
     WITHDRAW,
 )
 from orchestrator.workflow.workflow import OneThingWorkflow
+from tests.bench.measure import LOCAL_ACTIVITY_MARKER
 
 CATALOGUE = load_catalogue()
 OPENING = CATALOGUE.get("enterprise_opening")
@@ -66,7 +67,6 @@ DELAYS = {
     "bank_account": 0.5,
 }
 MARKER = "marker_recorded_event_attributes"
-LOCAL_ACTIVITY_MARKER = "core_local_activity"
 SILENT, FAIL, CARELESS = "silent", "fail", "careless"  # careless: approved, no outputs
 
 
