@@ -22,10 +22,14 @@ from infra.services import Deployment
 from infra.settings import Settings
 from infra.supervisor import Supervisor
 from orchestrator.cli.demo import example
-from orchestrator.workflow.models import Progress
+from orchestrator.workflow.models import Progress, TaskState
+from orchestrator.workflow.way_back import OPEN_STATES
 from tests.conftest import API_KEYS, portal_client, stack_settings
 
 UNDONE_STATES = {"compensated", "voided"}
+
+
+OPEN = OPEN_STATES | {TaskState.COMPENSATING}  # what an application may still wait for
 
 
 @dataclass
@@ -185,8 +189,8 @@ async def settle(
     outcome.stuck = len(app_ids) - len(ended)
     for app_id in app_ids:
         if app_id not in ended and (progress := await read(http, app_id)):
-            waiting = [f"{t.task_id}={t.state.value}" for t in progress.tasks if t.deadline]
-            outcome.notes.append(f"{app_id}: stuck, {' '.join(waiting)}")
+            open_tasks = [f"{t.task_id}={t.state.value}" for t in progress.tasks if t.state in OPEN]
+            outcome.notes.append(f"{app_id}: stuck {progress.status.value}, {' '.join(open_tasks)}")
     found = await records(settings)
     for app_id, progress in ended.items():
         if progress.status.value == expected.get(app_id, "approved"):
