@@ -30,7 +30,7 @@ from orchestrator.bridge import checks, late
 from orchestrator.client import unavailable
 from orchestrator.stores.audit import GroupCommit, audit_trail
 from orchestrator.workflow import reply
-from orchestrator.workflow.models import TakenIn, TaskAnswer, TaskState
+from orchestrator.workflow.models import ApplicationStatus, TakenIn, TaskAnswer, TaskState
 from orchestrator.workflow.names import TAKEN_IN
 
 log = get_logger(__name__)
@@ -39,6 +39,9 @@ log = get_logger(__name__)
 Publish = Callable[[str, bytes, bytes, list[tuple[str, bytes]] | None], Awaitable[None]]
 RECORDING_GRACE = 30.0  # seconds a current dispatch's activity may take to be recorded
 WAITING_FOR_ANSWER = {TaskState.DISPATCHED, TaskState.ACCEPTED}
+# A workflow in these may still be recording a dispatch whose command is out; one that turned
+# back meanwhile (withdrawn) never records it: that answer is stale, and undone if approved.
+GOING_ON = {ApplicationStatus.RUNNING, ApplicationStatus.AWAITING_SUPPLEMENT}
 
 
 class Unplaced(Exception):
@@ -198,7 +201,7 @@ class ResultApplier:
         if task is None or progress.finished:
             return False
         if claims.x is Action.HANDLE:
-            recording = task.attempt == claims.n - 1  # the dispatch's workflow task is running
+            recording = task.attempt == claims.n - 1 and progress.status in GOING_ON
             return recording or (task.attempt == claims.n and task.state in WAITING_FOR_ANSWER)
         return task.state in (TaskState.COMPENSATING, TaskState.APPROVED)
 
