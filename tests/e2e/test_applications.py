@@ -300,7 +300,9 @@ async def test_our_messages_parse_with_the_cloudevents_sdk(
     enterprise: Progress, observer: Observer
 ) -> None:
     """A department using the CloudEvents SDK (Kafka binding) reads every message we send."""
-    records = [r for r in observer.records if r.key == enterprise.id.encode()]
+    # a dead letter is a sealed envelope, not a CloudEvent (its own schema is in the contracts)
+    ours = [r for r in observer.records if r.topic != topics.DLQ]
+    records = [r for r in ours if r.key == enterprise.id.encode()]
     seen = set()
     for record in records:
         message = kafka.KafkaMessage(
