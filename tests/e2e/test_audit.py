@@ -16,6 +16,7 @@ from infra.settings import Settings
 from orchestrator.cli.demo import example
 from tests.conftest import OPERATOR_KEY
 from tests.e2e.helpers import finished, ops, progress_of, submit
+from tests.e2e.test_unhappy_paths import SLOW_HPF
 
 pytestmark = pytest.mark.stack
 
@@ -33,7 +34,7 @@ def audit(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
 async def test_an_operator_s_withdrawal_is_in_the_trail_and_an_altered_entry_is_caught(
     http: httpx.AsyncClient, settings: Settings
 ) -> None:
-    body = example("enterprise_opening", company_name="广州留痕科技有限公司")
+    body = example("enterprise_opening", company_name=SLOW_HPF)  # still waited on when withdrawn
     app_id = await submit(http, body)
     async with asyncio.timeout(15):
         while (await progress_of(http, app_id)).task("business_registration").state.value != (
@@ -61,7 +62,7 @@ async def test_an_operator_s_withdrawal_is_in_the_trail_and_an_altered_entry_is_
     ]
     sent = next(e for e in entries if e["kind"] == "command")
     assert "company_name" in sent["detail"]["fields"]  # names of fields, never their values
-    assert "广州留痕科技有限公司" not in str(entries)
+    assert SLOW_HPF not in str(entries)
 
     intact = audit(settings, "verify", app_id)
     assert intact.returncode == 0 and f"{len(entries)} entries" in intact.stdout, intact.stdout
