@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import orjson
 from pydantic import JsonValue, ValidationError
@@ -34,6 +35,7 @@ from orchestrator.workflow.models import ApplicationStatus, TakenIn, TaskAnswer,
 from orchestrator.workflow.names import TAKEN_IN
 
 log = get_logger(__name__)
+T = TypeVar("T")
 
 # topic, key, value, headers
 Publish = Callable[[str, bytes, bytes, list[tuple[str, bytes]] | None], Awaitable[None]]
@@ -131,8 +133,10 @@ class ResultApplier:
         if not completed:
             self.counters["stale"] += 1
             log.info("result_stale")
-            if result.outcome is Outcome.APPROVED and await late.undo_if_given_up(
-                self._client, result, self._settings
+            if result.outcome is Outcome.APPROVED and await retrying(  # a busy workflow: ask again
+                lambda: late.undo_if_given_up(self._client, result, self._settings),
+                ceiling=2.0,
+                give_up_after=self._recording_grace,
             ):
                 self.counters["late_result_undone"] += 1
                 log.info("late_result_undo_started")
@@ -172,7 +176,7 @@ class ResultApplier:
         delay, since = 0.05, time.monotonic()
         while True:
             try:
-                await _retrying(lambda: self._complete(handle, result, claims))
+                await retrying(lambda: self._complete(handle, result, claims))
                 return True
             except RPCError as exc:
                 if exc.status is not RPCStatusCode.NOT_FOUND:
@@ -221,7 +225,7 @@ class ResultApplier:
             return
         failure = ApplicationError(f"answer refused: {refusal.reason}", type="AnswerRefused")
         try:
-            await _retrying(lambda: handle.fail(failure))
+            await retrying(lambda: handle.fail(failure))
         except RPCError as exc:
             if exc.status is not RPCStatusCode.NOT_FOUND:  # over already: nothing to fail
                 raise
@@ -259,15 +263,19 @@ class ResultApplier:
         )
 
 
-async def _retrying(call: Callable[[], Awaitable[None]], ceiling: float = 10.0) -> None:
-    """Retry transient Temporal errors with backoff: a result is never dropped for them."""
-    delay = 0.2
+async def retrying(
+    call: Callable[[], Awaitable[T]], ceiling: float = 10.0, give_up_after: float | None = None
+) -> T:
+    """Retry transient Temporal errors with backoff: a result is never dropped for them (after
+    `give_up_after` seconds, if given, the error is raised: the message is dead-lettered)."""
+    delay, since = 0.2, time.monotonic()
     while True:
         try:
-            await call()
-            return
+            return await call()
         except RPCError as exc:
             if not unavailable(exc):
+                raise
+            if give_up_after is not None and time.monotonic() - since >= give_up_after:
                 raise
             log.warning("temporal_unavailable_retrying", status=exc.status.name, delay=delay)
             await asyncio.sleep(delay)
