@@ -70,8 +70,12 @@ class TaskActivities:
     @activity.defn(name=PUBLISH_COMMANDS)
     async def publish_commands(self, batch: PublishCommands) -> None:
         """Publish the commands one workflow task dispatched, together (each command's own
-        state changes after it), and note them in the audit trail in one transaction."""
-        links = await asyncio.gather(*(self._publish_command(inp) for inp in batch.commands))
+        state changes after it, the rest of what changed beside them), and note them in the
+        audit trail in one transaction."""
+        links, _ = await asyncio.gather(
+            asyncio.gather(*(self._publish_command(inp) for inp in batch.commands)),
+            self.publish_events(batch.announce or Announcements()),
+        )
         application_id = batch.commands[0].application_id
         await self._trail.append(application_id, list(links))
 

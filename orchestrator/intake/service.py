@@ -35,7 +35,7 @@ from orchestrator.stores.audit import AuditTrail
 from orchestrator.stores.library import LicenceLibrary
 from orchestrator.stores.materials import MaterialStore
 from orchestrator.workflow.models import ApplicationInput
-from orchestrator.workflow.names import APPLICANT_REF, APPLICATION_STATUS, ONE_THING
+from orchestrator.workflow.names import APPLICANT_REF, APPLICATION_STATUS, ONE_THING, REVISION
 from orchestrator.workflow.workflow import OneThingWorkflow
 
 log = get_logger(__name__)
@@ -192,6 +192,7 @@ class Intake:
                     undo_attempts=self._settings.undo_attempts,
                     supplement_time_limit_seconds=self._settings.supplement_time_limit_seconds,
                     submitted_by=submitted_by,
+                    revision=REVISION,
                 ),
                 id=application_id,
                 task_queue=self._settings.task_queue,

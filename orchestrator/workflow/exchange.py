@@ -138,7 +138,7 @@ class Exchange(Promises):
             materials=self._materials_for(task) if action is Action.HANDLE else [],
             announce=self._take_task_events(self._task(task.task_id)),
         )
-        batched = workflow.patched(BATCHED_DISPATCH)
+        batched = self._since(BATCHED_DISPATCH)
         if batched:
             published = asyncio.ensure_future(self._publish_with_others(command))
         else:
@@ -167,7 +167,22 @@ class Exchange(Promises):
         await asyncio.sleep(0)  # the other dispatches of this workflow task join first
         commands, self._outgoing, self._batch = self._outgoing, [], None
         lifetime = max(c.deadline for c in commands) - workflow.now()
-        await self._publish(PUBLISH_COMMANDS, PublishCommands(commands=commands), lifetime)
+        assert self._inp is not None
+        with_all = self._inp.revision >= 1 and self._unannounced()  # the outbox has nothing left
+        announced = dict(self._announced)
+        announce = self._take_announcements() if with_all else None
+        try:
+            await self._publish(
+                PUBLISH_COMMANDS, PublishCommands(commands=commands, announce=announce), lifetime
+            )
+        except ActivityError:
+            if announce is not None:  # never published: the outbox sends them on its own
+                self._statuses[:0] = announce.statuses
+                for task_id in {e.task_id for e in announce.tasks}:
+                    self._announced[task_id] = min(
+                        self._announced[task_id], announced.get(task_id, 0)
+                    )
+            raise
 
     def _record_finished(self, in_flight: dict[str, asyncio.Task[TaskAnswer]]) -> None:
         for task_id, running in list(in_flight.items()):

@@ -72,6 +72,9 @@ class ApplicationInput(Contract):
     undo_attempts: int = Field(default=5, ge=1)
     supplement_time_limit_seconds: float = Field(default=30 * 86400, gt=0)
     submitted_by: str | None = Field(default=None, description="The portal that submitted it.")
+    revision: int = Field(
+        default=0, ge=0, description="The workflow code's revision the run started on."
+    )
 
 
 class LateApproval(Contract):
@@ -111,10 +114,20 @@ class PublishCommand(Contract):
     )
 
 
+class Announcements(Contract):
+    """Input of the `publish_events` activity: what changed since the last announcement."""
+
+    tasks: list[TaskStateChanged] = Field(default_factory=list)
+    statuses: list[ApplicationStatusChanged] = Field(default_factory=list)
+
+
 class PublishCommands(Contract):
     """Input of the `publish_commands` activity: the dispatches one workflow task made."""
 
     commands: list[PublishCommand] = Field(min_length=1)
+    announce: Announcements | None = Field(
+        default=None, description="What else changed in that workflow task, sent with them."
+    )
 
 
 class Awaiting(Contract):
@@ -126,13 +139,6 @@ class Awaiting(Contract):
     action: Action
     attempt: int
     fields: list[str]
-
-
-class Announcements(Contract):
-    """Input of the `publish_events` activity: what changed since the last announcement."""
-
-    tasks: list[TaskStateChanged] = Field(default_factory=list)
-    statuses: list[ApplicationStatusChanged] = Field(default_factory=list)
 
 
 class LicenceToIssue(Contract):

@@ -15,6 +15,12 @@ PUBLISH_EVENTS = "publish_events"
 ISSUE_LICENCES = "issue_licences"
 START_PROACTIVE = "start_proactive"
 
+# A new run starts on REVISION, recorded in its input: from revision 1 it takes every change
+# below with no marker (each marker also upserts TemporalChangeVersion: two billed actions a
+# run), keeps its search attributes once per workflow task and sends what changed in a
+# dispatching workflow task with its commands. A run of revision 0 keeps the patches' paths.
+REVISION = 1
+
 # patches: a running history keeps the code path it was recorded with
 BATCHED_DISPATCH = "batched-dispatch"  # one activity publishes a workflow task's commands
 STATUS_EVENTS = "status-events"  # every status the application enters is announced

@@ -186,7 +186,7 @@ class Platform:
         if shown == self._shown_status:
             return
         self._shown_status = shown
-        if not workflow.patched(STATUS_EVENTS):
+        if not self._since(STATUS_EVENTS):
             return
         waiting = [t.title for t in self._tasks_in(TaskState.AWAITING_SUPPLEMENT)]
         reasons = {
@@ -220,19 +220,41 @@ class Platform:
 
     # -- the platform ------------------------------------------------------------------------
 
+    def _since(self, patch: str) -> bool:
+        """Whether this run takes the change `patch` names: every run from revision 1, with no
+        marker; a run of revision 0 if its history has (or, new, records) the patch."""
+        assert self._inp is not None
+        return self._inp.revision >= 1 or workflow.patched(patch)
+
     def _index(self) -> None:
-        """Keep the operators' search attributes in step: status, departments, escalation."""
+        """Keep the operators' search attributes in step: status, departments, escalation (from
+        revision 1 once per workflow task, by `_keep_indexed`)."""
+        assert self._inp is not None
+        if self._inp.revision == 0:
+            self._upsert_index()
+
+    async def _keep_indexed(self) -> None:
+        """Upsert the search attributes once a workflow task has made all its changes: a
+        condition is checked only when nothing else in the workflow can run."""
+        while True:
+            await workflow.wait_condition(lambda: self._wanted_index() != self._indexed)
+            self._upsert_index()
+
+    def _wanted_index(self) -> tuple[str, list[str], bool]:
         assert self._progress is not None
         pending = sorted({t.department for t in self._tasks() if t.state in WAITED_ON})
         escalated = any(t.state in ESCALATED_DECISIONS for t in self._tasks())
-        indexed = (self._progress.status.value, pending, escalated)
+        return (self._progress.status.value, pending, escalated)
+
+    def _upsert_index(self) -> None:
+        indexed = self._wanted_index()
         if indexed != self._indexed:
             self._indexed = indexed
             workflow.upsert_search_attributes(
                 [
                     APPLICATION_STATUS.value_set(indexed[0]),
-                    PENDING_DEPARTMENTS.value_set(pending),
-                    ESCALATED.value_set(escalated),
+                    PENDING_DEPARTMENTS.value_set(indexed[1]),
+                    ESCALATED.value_set(indexed[2]),
                 ]
             )
 
@@ -282,17 +304,22 @@ class Platform:
 
     async def _announce(self) -> None:
         """Publish what changed, one activity per batch, until the application has ended and
-        everything is out. (A dispatch's own changes ride with its command instead.)"""
+        everything is out. (A dispatch's own changes ride with its command instead; from
+        revision 1, everything that changed in a workflow task that dispatches.)"""
         while True:
             await workflow.wait_condition(lambda: self._unannounced() or self._closing)
             if not self._unannounced():
                 return
-            batch = Announcements(
-                tasks=[e for t in self._tasks() for e in self._take_task_events(t)],
-                statuses=self._statuses,
-            )
-            self._statuses = []
-            await self._publish_events(batch)
+            await self._publish_events(self._take_announcements())
+
+    def _take_announcements(self) -> Announcements:
+        """Everything not yet announced; from now on it counts as announced."""
+        batch = Announcements(
+            tasks=[e for t in self._tasks() for e in self._take_task_events(t)],
+            statuses=self._statuses,
+        )
+        self._statuses = []
+        return batch
 
     async def _publish_events(self, batch: Announcements) -> None:
         try:

@@ -163,6 +163,7 @@ class OneThingWorkflow(WayBack):
         )
         self._publish_status()
         announcer = asyncio.ensure_future(self._announce())
+        indexer = asyncio.ensure_future(self._keep_indexed()) if inp.revision >= 1 else None
         in_flight: dict[str, asyncio.Task[TaskAnswer]] = {}
         try:
             await self._advance(in_flight)
@@ -178,7 +179,9 @@ class OneThingWorkflow(WayBack):
             progress.reason = steps.ending_reason(self._ending[1], self._not_undone)
         progress.completed_at = workflow.now()
         progress.supplement_due_at = None
-        self._index()
+        self._upsert_index()
+        if indexer is not None:
+            indexer.cancel()
         self._publish_status()
         self._closing = True
         await self._despite_cancellation(announcer)

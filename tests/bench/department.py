@@ -22,6 +22,7 @@ from infra import kafka
 from infra.settings import Settings
 from one_things.plan import ExecutionPlan, PlannedTask
 from orchestrator.workflow.models import ApplicationInput
+from orchestrator.workflow.names import REVISION
 from orchestrator.workflow.reply import Claims, _unb64
 from tests.e2e.helpers import proven_by
 
@@ -47,7 +48,10 @@ def fan_out_plan(tasks: int) -> ExecutionPlan:
 
 def bench_input(plan: ExecutionPlan) -> ApplicationInput:
     return ApplicationInput(
-        application_id=f"ot-{uuid.uuid4().hex}", plan=plan, submitted_at=datetime.now(UTC)
+        application_id=f"ot-{uuid.uuid4().hex}",
+        plan=plan,
+        submitted_at=datetime.now(UTC),
+        revision=REVISION,
     )
 
 

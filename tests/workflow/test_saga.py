@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 import pytest
 from temporalio import activity
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Replayer, Worker
@@ -46,11 +47,14 @@ from orchestrator.workflow.names import (
     AWAIT_ANSWER,
     ISSUE_LICENCES,
     OPERATOR,
+    PENDING_DEPARTMENTS,
     PUBLISH_COMMAND,
     PUBLISH_COMMANDS,
     PUBLISH_EVENTS,
+    REVISION,
     START_PROACTIVE,
     WITHDRAW,
+    WORKFLOW,
 )
 from orchestrator.workflow.workflow import OneThingWorkflow
 from tests.bench.measure import LOCAL_ACTIVITY_MARKER
@@ -67,6 +71,7 @@ DELAYS = {
     "bank_account": 0.5,
 }
 MARKER = "marker_recorded_event_attributes"
+CHANGE_VERSION = "TemporalChangeVersion"
 SILENT, FAIL, CARELESS = "silent", "fail", "careless"  # careless: approved, no outputs
 
 
@@ -111,6 +116,8 @@ class Departments:
         self.batches.append(len(batch.commands))
         for command in batch.commands:
             await self.publish_command(command)
+        if batch.announce is not None:
+            await self.publish_events(batch.announce)
 
     @activity.defn(name=PUBLISH_EVENTS)
     async def publish_events(self, batch: Announcements) -> None:
@@ -174,6 +181,7 @@ async def running(
             "submitted_at": datetime.now(UTC),
             "dispatch_attempts": 2,
             "undo_attempts": 2,
+            "revision": REVISION,
             **inputs,
         }
     )
@@ -199,7 +207,33 @@ async def ended(handle: WorkflowHandle[Any, Progress]) -> Progress:
     }
     assert PUBLISH_COMMANDS in kinds
     assert kinds <= {PUBLISH_COMMANDS, PUBLISH_EVENTS}  # publishing only, never a decision
+    if history.events[0].workflow_execution_started_event_attributes.workflow_type.name == (
+        WORKFLOW
+    ):  # from revision 1: no patch marker, nor the TemporalChangeVersion upsert each one brings
+        assert all(m.marker_name == LOCAL_ACTIVITY_MARKER for m in markers)
+        assert not any(CHANGE_VERSION in str(e) for e in history.events)
     return progress
+
+
+async def test_a_new_run_s_first_workflow_task_indexes_and_announces_once(client: Client) -> None:
+    """Its one upsert names the department it now waits on, and the application's status
+    rides with the command: one search-attribute upsert, one local activity."""
+    departments = Departments({("business_registration", Action.HANDLE): [SILENT]})
+    amr = next(t.department for t in opening_plan().tasks if t.task_id == "business_registration")
+    async with running(client, departments) as handle:
+        await state_of(handle, "business_registration", TaskState.DISPATCHED)
+        async with asyncio.timeout(10):
+            while (await handle.describe()).typed_search_attributes.get(PENDING_DEPARTMENTS) != [
+                amr
+            ]:
+                await asyncio.sleep(0.1)
+        history = await handle.fetch_history()
+        await handle.terminate("seen")
+    kinds = [EventType.Name(e.event_type) for e in history.events]
+    assert kinds.count("EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES") == 1
+    assert kinds.count("EVENT_TYPE_MARKER_RECORDED") == 1
+    assert departments.batches == [1]
+    assert departments.events == ["business_registration dispatched", "application running"]
 
 
 async def state_of(
