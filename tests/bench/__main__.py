@@ -70,12 +70,11 @@ async def one_round(scale: dict[str, int], deployment: Deployment) -> dict[str, 
     bare = await Client.connect(settings.temporal)
     with bare_worker(settings.temporal) as worker:
         pids = {name: pid for name, pid in deployment.status().items() if pid is not None}
+        pids["bare"] = worker.process.pid
         return {
             "opening": await step(
                 f"{scale['opening']} enterprise openings at once",
-                throughput.opening(
-                    scale["opening"], settings, client, bare, {**pids, "bare": worker.process.pid}
-                ),
+                throughput.opening(scale["opening"], settings, client, bare, pids),
             ),
             "intake": await step(
                 f"{scale['intake']} submissions",
@@ -95,10 +94,12 @@ async def one_round(scale: dict[str, int], deployment: Deployment) -> dict[str, 
             ),
             "drain": {
                 "onething": await step(
-                    f"drain of {scale['drain']}", drain.onething(scale["drain"], settings, client)
+                    f"drain of {scale['drain']}",
+                    drain.onething(scale["drain"], settings, client, pids),
                 ),
                 "bare": await step(
-                    f"bare drain of {scale['drain']}", drain.bare(scale["drain"], bare, worker)
+                    f"bare drain of {scale['drain']}",
+                    drain.bare(scale["drain"], bare, worker, pids),
                 ),
             },
         }

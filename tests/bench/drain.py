@@ -26,7 +26,7 @@ from orchestrator.cli.demo import example
 from orchestrator.workflow.workflow import OneThingWorkflow
 from tests.bench.bare import QUEUE, BareWaitWorkflow, BareWorker
 from tests.bench.department import approval, bench_input, command_reader, handling
-from tests.bench.measure import bounded, rss_mib, until_none_running
+from tests.bench.measure import CpuMeter, bounded, rss_mib, until_none_running
 
 SAMPLES = 5  # memory samples as the applications come in
 
@@ -56,7 +56,9 @@ async def growing(
     return samples
 
 
-async def onething(n: int, settings: Settings, client: Client) -> dict[str, object]:
+async def onething(
+    n: int, settings: Settings, client: Client, pids: dict[str, int]
+) -> dict[str, object]:
     snapshot = childcare_plan()
     supervisor = Supervisor(settings.state_dir)
 
@@ -80,6 +82,7 @@ async def onething(n: int, settings: Settings, client: Client) -> dict[str, obje
     answers = [approval(settings, command, i) for i, command in enumerate(waiting)]
     producer = kafka.producer(settings)
     await producer.start()
+    meter = CpuMeter(pids)
     started = time.perf_counter()
 
     def answer(i: int) -> Awaitable[None]:
@@ -92,10 +95,17 @@ async def onething(n: int, settings: Settings, client: Client) -> dict[str, obje
         await producer.stop()
     await until_none_running(client, "OneThingWorkflow")
     elapsed = time.perf_counter() - started
-    return {"ended_per_s": round(n / elapsed, 1), "drain_s": round(elapsed, 1), "memory": samples}
+    return {
+        "ended_per_s": round(n / elapsed, 1),
+        "drain_s": round(elapsed, 1),
+        "memory": samples,
+        "cpu_ms": meter.per_run(n),
+    }
 
 
-async def bare(n: int, bare_client: Client, worker: BareWorker) -> dict[str, object]:
+async def bare(
+    n: int, bare_client: Client, worker: BareWorker, pids: dict[str, int]
+) -> dict[str, object]:
     ids = [f"bare-{uuid.uuid4().hex}" for _ in range(n)]
 
     async def start(i: int) -> None:
@@ -105,6 +115,7 @@ async def bare(n: int, bare_client: Client, worker: BareWorker) -> dict[str, obj
     samples = await growing(n, start, lambda: {"worker": rss_mib(worker.process.pid)})
     while len(worker.tokens) < n:  # as OneThing's side waits for every command on the topic
         await asyncio.sleep(0.1)
+    meter = CpuMeter(pids)
     started = time.perf_counter()
 
     async def complete(i: int) -> None:
@@ -115,4 +126,9 @@ async def bare(n: int, bare_client: Client, worker: BareWorker) -> dict[str, obj
     await bounded(n, complete)
     await until_none_running(bare_client, "BareWaitWorkflow")
     elapsed = time.perf_counter() - started
-    return {"ended_per_s": round(n / elapsed, 1), "drain_s": round(elapsed, 1), "memory": samples}
+    return {
+        "ended_per_s": round(n / elapsed, 1),
+        "drain_s": round(elapsed, 1),
+        "memory": samples,
+        "cpu_ms": meter.per_run(n),
+    }

@@ -96,16 +96,27 @@ def cpu_seconds(pid: int) -> float:
     return own + sum(cpu_seconds(child) for child in children(pid))
 
 
+class CpuMeter:
+    """Each process's CPU milliseconds per run from now on."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self._pids = pids
+        self._before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+
+    def per_run(self, n: int) -> dict[str, float]:
+        return {
+            name: round((cpu_seconds(pid) - self._before[name]) * 1000 / n, 1)
+            for name, pid in self._pids.items()
+        }
+
+
 async def cpu_per_run(
     n: int, one: Callable[[int], Awaitable[object]], pids: dict[str, int]
 ) -> dict[str, object]:
     """`rate` of N runs at once, with each process's CPU milliseconds per run."""
-    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    meter = CpuMeter(pids)
     measured = await rate(n, one)
-    used = {
-        name: round((cpu_seconds(pid) - before[name]) * 1000 / n, 1) for name, pid in pids.items()
-    }
-    return {**measured, "cpu_ms": used}
+    return {**measured, "cpu_ms": meter.per_run(n)}
 
 
 # What Temporal Cloud bills as an action, as the history shows it (queries, heartbeats and

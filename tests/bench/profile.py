@@ -60,7 +60,7 @@ async def run_step(step: str, n: int, settings: Settings) -> None:
     bare = await Client.connect(settings.temporal)
     with bare_worker(settings.temporal):
         if step == "drain":
-            await drain.onething(n, settings, client)
+            await drain.onething(n, settings, client, {})
         elif step == "opening":
             await throughput.opening(n, settings, client, bare, {})
         else:

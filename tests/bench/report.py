@@ -173,6 +173,23 @@ def cpu_rows(rounds: list[Round]) -> list[tuple[str, ...]]:
     return [*out, ("all of them", *(f"{t:.1f}" for t in totals))]
 
 
+def drain_cpu_rows(rounds: list[Round]) -> list[tuple[str, ...]]:
+    """CPU milliseconds per drained application by process, ours and bare; then the sum."""
+    sides = ("onething", "bare")
+    if any("cpu_ms" not in r["drain"][side] for r in rounds for side in sides):
+        return []  # rounds measured before the drain's CPU was
+    processes = list(rounds[0]["drain"]["bare"]["cpu_ms"])
+    out = [
+        (name, *(str(median(rounds, f"drain.{side}.cpu_ms.{name}")) for side in sides))
+        for name in processes
+    ]
+    totals = (
+        statistics.median(sum(r["drain"][side]["cpu_ms"].values()) for r in rounds)
+        for side in sides
+    )
+    return [*out, ("all of them", *(f"{t:.1f}" for t in totals))]
+
+
 def markdown(document: dict[str, Any]) -> str:
     rounds = document["rounds"]
     lines = [
@@ -193,6 +210,12 @@ def markdown(document: dict[str, Any]) -> str:
         "| process | full path | through the API | bare Temporal |",
         "| --- | --- | --- | --- |",
         *(f"| {' | '.join(r)} |" for r in cpu_rows(rounds)),
+        "",
+        "CPU milliseconds per application ended in the drain, by process:",
+        "",
+        "| process | OneThing | bare Temporal |",
+        "| --- | --- | --- |",
+        *(f"| {' | '.join(r)} |" for r in drain_cpu_rows(rounds)),
         "",
         f"Settings: {json.dumps(document['settings'])}",
         f"Versions: {json.dumps(document['versions'])}",
