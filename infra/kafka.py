@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
@@ -81,12 +82,27 @@ class Producer:
         self, topic: str, value: bytes, key: bytes | None = None, headers: Headers = None
     ) -> None:
         """Send and wait for the broker's acknowledgement; raise after `patience` seconds."""
+        await self.send_in_order(topic, [(key, value)], headers)
+
+    async def send_in_order(
+        self, topic: str, records: Sequence[tuple[bytes | None, bytes]], headers: Headers = None
+    ) -> None:
+        """Send (key, value) records in their order, in as few requests as the producer's
+        batches hold, and wait for every acknowledgement; if one fails, all are sent again on
+        a new producer (a record may then arrive twice, never out of order), until `patience`
+        seconds have passed."""
         deadline = time.monotonic() + self._patience
         delay = 0.1
         while True:
             current = self._producer
             try:
-                await current.send_and_wait(topic, value, key=key, headers=headers)
+                sent = [
+                    await current.send(topic, value, key=key, headers=headers)
+                    for key, value in records
+                ]
+                for outcome in await asyncio.gather(*sent, return_exceptions=True):
+                    if isinstance(outcome, BaseException):
+                        raise outcome
                 return
             except KafkaError as exc:
                 if time.monotonic() + delay > deadline:

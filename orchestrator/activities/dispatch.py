@@ -61,11 +61,12 @@ class TaskActivities:
 
     async def _send(self, topic: str, event: Message) -> None:
         await self._producer.send(
-            topic,
-            dumps(wrap(event, traceparent=tracing.traceparent())),
-            key=topics.key(event.application_id),
-            headers=HEADERS,
+            topic, self._envelope(event), key=topics.key(event.application_id), headers=HEADERS
         )
+
+    @staticmethod
+    def _envelope(event: Message) -> bytes:
+        return dumps(wrap(event, traceparent=tracing.traceparent()))
 
     @activity.defn(name=PUBLISH_COMMANDS)
     async def publish_commands(self, batch: PublishCommands) -> None:
@@ -156,5 +157,6 @@ class TaskActivities:
         await self._send_in_order(topics.STATUS, [*batch.tasks, *batch.statuses])
 
     async def _send_in_order(self, topic: str, events: Sequence[Message]) -> None:
-        for event in events:
-            await self._send(topic, event)
+        if events:  # one request for them all, as the producer batches them
+            records = [(topics.key(e.application_id), self._envelope(e)) for e in events]
+            await self._producer.send_in_order(topic, records, headers=HEADERS)

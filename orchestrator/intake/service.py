@@ -35,7 +35,8 @@ from orchestrator.stores.audit import AuditTrail
 from orchestrator.stores.library import LicenceLibrary
 from orchestrator.stores.materials import MaterialStore
 from orchestrator.workflow.models import ApplicationInput
-from orchestrator.workflow.names import APPLICANT_REF, APPLICATION_STATUS, ONE_THING, REVISION
+from orchestrator.workflow.names import APPLICANT_REF, REVISION
+from orchestrator.workflow.platform import start_index
 from orchestrator.workflow.workflow import OneThingWorkflow
 
 log = get_logger(__name__)
@@ -204,8 +205,7 @@ class Intake:
                 },
                 search_attributes=TypedSearchAttributes(
                     [
-                        SearchAttributePair(ONE_THING, one_thing.id),
-                        SearchAttributePair(APPLICATION_STATUS, "running"),
+                        *start_index(snapshot),
                         SearchAttributePair(
                             APPLICANT_REF, self.applicant_ref(body.applicant.id_number)
                         ),

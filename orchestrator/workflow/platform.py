@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, SearchAttributePair
 from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import JsonValue
 
     from events.contracts import ApplicationStatusChanged, TaskStateChanged
-    from one_things.plan import PlannedTask
+    from one_things.plan import ExecutionPlan, PlannedTask
     from one_things.schema import OnFailure
+    from orchestrator.workflow import steps
     from orchestrator.workflow.models import (
         ESCALATED_DECISIONS,
         Announcements,
@@ -30,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
     from orchestrator.workflow.names import (
         APPLICATION_STATUS,
         ESCALATED,
+        ONE_THING,
         OPERATOR,
         PENDING_DEPARTMENTS,
         PROGRESS,
@@ -50,6 +53,19 @@ PUBLISH_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_inter
 STATUS_EVENT_LIFETIME = timedelta(hours=1)  # a status event not out by then is given up
 LOCAL_PUBLISH_TIMEOUT = timedelta(seconds=5)  # far below the SDK's local retry threshold (60 s)
 LOCAL_PUBLISH_RETRY = RetryPolicy(maximum_attempts=2, initial_interval=timedelta(seconds=1))
+Indexed = tuple[str, list[str], bool]  # status, departments waited on, escalated
+
+
+def start_index(plan: ExecutionPlan) -> list[SearchAttributePair[Any]]:
+    """The search attributes to start a run with: what its first workflow task would upsert
+    (the departments of the tasks it dispatches at once), so that task upserts nothing."""
+    first = steps.ready(plan, {t.task_id: TaskState.PENDING for t in plan.tasks})
+    return [
+        SearchAttributePair(ONE_THING, plan.one_thing),
+        SearchAttributePair(APPLICATION_STATUS, ApplicationStatus.RUNNING.value),
+        SearchAttributePair(PENDING_DEPARTMENTS, sorted({t.department for t in first})),
+        SearchAttributePair(ESCALATED, False),
+    ]
 
 
 class Conflict(ApplicationError):
@@ -78,7 +94,7 @@ class Platform:
         self._statuses: list[ApplicationStatusChanged] = []
         self._announced: dict[str, int] = {}
         self._closing = False
-        self._indexed: tuple[str, list[str], bool] | None = None
+        self._indexed: Indexed | None = None
         self._refused: list[str] = []  # refusals the application goes on without
         self._outgoing: list[PublishCommand] = []
         self._batch: asyncio.Future[None] | None = None
@@ -234,13 +250,19 @@ class Platform:
             self._upsert_index()
 
     async def _keep_indexed(self) -> None:
-        """Upsert the search attributes once a workflow task has made all its changes: a
-        condition is checked only when nothing else in the workflow can run."""
+        """Upsert the search attributes once a workflow task has made all its changes (a
+        condition is checked only when nothing else in the workflow can run), starting from
+        those the run was started with."""
+        attributes = workflow.info().typed_search_attributes
+        status = attributes.get(APPLICATION_STATUS)
+        if status is not None:
+            pending = sorted(attributes.get(PENDING_DEPARTMENTS) or [])
+            self._indexed = (status, pending, bool(attributes.get(ESCALATED)))
         while True:
             await workflow.wait_condition(lambda: self._wanted_index() != self._indexed)
             self._upsert_index()
 
-    def _wanted_index(self) -> tuple[str, list[str], bool]:
+    def _wanted_index(self) -> Indexed:
         assert self._progress is not None
         pending = sorted({t.department for t in self._tasks() if t.state in WAITED_ON})
         escalated = any(t.state in ESCALATED_DECISIONS for t in self._tasks())

@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import TypedSearchAttributes
 
 from events import TaskResult, dumps, topics, wrap
 from events.contracts import Outcome
@@ -21,9 +23,11 @@ from events.envelope import HEADERS
 from infra import kafka
 from infra.settings import Settings
 from one_things.plan import ExecutionPlan, PlannedTask
-from orchestrator.workflow.models import ApplicationInput
+from orchestrator.workflow.models import ApplicationInput, Progress
 from orchestrator.workflow.names import REVISION
+from orchestrator.workflow.platform import start_index
 from orchestrator.workflow.reply import Claims, _unb64
+from orchestrator.workflow.workflow import OneThingWorkflow
 from tests.e2e.helpers import proven_by
 
 DEPARTMENT = "nhc"  # its simulated system is skipped in the bench's deployment: the bench is it
@@ -46,12 +50,22 @@ def fan_out_plan(tasks: int) -> ExecutionPlan:
     return ExecutionPlan(one_thing="childcare_subsidy", catalogue_version="bench", tasks=planned)
 
 
-def bench_input(plan: ExecutionPlan) -> ApplicationInput:
-    return ApplicationInput(
+async def start_application(
+    client: Client, settings: Settings, plan: ExecutionPlan
+) -> WorkflowHandle[OneThingWorkflow, Progress]:
+    """Start an application of `plan` as the intake does: this revision, these attributes."""
+    inp = ApplicationInput(
         application_id=f"ot-{uuid.uuid4().hex}",
         plan=plan,
         submitted_at=datetime.now(UTC),
         revision=REVISION,
+    )
+    return await client.start_workflow(
+        OneThingWorkflow.run,
+        inp,
+        id=inp.application_id,
+        task_queue=settings.task_queue,
+        search_attributes=TypedSearchAttributes(start_index(plan)),
     )
 
 

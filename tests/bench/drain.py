@@ -23,9 +23,8 @@ from infra.supervisor import Supervisor
 from one_things import Applicant, form_model, load_catalogue, plan
 from one_things.plan import ExecutionPlan
 from orchestrator.cli.demo import example
-from orchestrator.workflow.workflow import OneThingWorkflow
 from tests.bench.bare import QUEUE, BareWaitWorkflow, BareWorker
-from tests.bench.department import approval, bench_input, command_reader, handling
+from tests.bench.department import approval, command_reader, handling, start_application
 from tests.bench.measure import CpuMeter, bounded, rss_mib, until_none_running
 
 SAMPLES = 5  # memory samples as the applications come in
@@ -68,10 +67,7 @@ async def onething(
         }
 
     async def start(_: int) -> None:
-        inp = bench_input(snapshot)
-        await client.start_workflow(
-            OneThingWorkflow.run, inp, id=inp.application_id, task_queue=settings.task_queue
-        )
+        await start_application(client, settings, snapshot)
 
     waiting: list[dict[str, object]] = []
     async with command_reader(settings) as consumer:

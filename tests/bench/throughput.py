@@ -20,9 +20,8 @@ from one_things import Applicant, form_model, load_catalogue, plan
 from one_things.plan import ExecutionPlan
 from orchestrator.cli.demo import example
 from orchestrator.workflow.models import Progress
-from orchestrator.workflow.workflow import OneThingWorkflow
 from tests.bench.bare import QUEUE, BareShapeWorkflow
-from tests.bench.department import BenchDepartment, bench_input, fan_out_plan
+from tests.bench.department import BenchDepartment, fan_out_plan, start_application
 from tests.bench.measure import actions, cpu_per_run, rate
 from tests.conftest import portal_client
 
@@ -43,12 +42,10 @@ def stages(snapshot: ExecutionPlan) -> list[list[str]]:
 
 
 async def run_app(client: Client, settings: Settings, snapshot: ExecutionPlan) -> str:
-    inp = bench_input(snapshot)
-    result = await client.execute_workflow(
-        OneThingWorkflow.run, inp, id=inp.application_id, task_queue=settings.task_queue
-    )
+    handle = await start_application(client, settings, snapshot)
+    result = await handle.result()
     assert result.status.value == "approved", result.reason
-    return inp.application_id
+    return handle.id
 
 
 async def run_bare(bare: Client, snapshot: ExecutionPlan) -> str:

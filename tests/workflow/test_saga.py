@@ -15,6 +15,7 @@ import pytest
 from temporalio import activity
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
+from temporalio.common import TypedSearchAttributes
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Replayer, Worker
 
@@ -56,6 +57,7 @@ from orchestrator.workflow.names import (
     WITHDRAW,
     WORKFLOW,
 )
+from orchestrator.workflow.platform import start_index
 from orchestrator.workflow.workflow import OneThingWorkflow
 from tests.bench.measure import LOCAL_ACTIVITY_MARKER
 
@@ -170,9 +172,12 @@ def opening_plan() -> ExecutionPlan:
 
 @asynccontextmanager
 async def running(
-    client: Client, departments: Departments, **inputs: object
+    client: Client,
+    departments: Departments,
+    attributes: TypedSearchAttributes | None = None,
+    **inputs: object,
 ) -> AsyncIterator[WorkflowHandle[OneThingWorkflow, Progress]]:
-    """One enterprise opening, on a worker of its own."""
+    """One enterprise opening, on a worker of its own (started with `attributes`)."""
     queue = f"saga-{uuid.uuid4().hex[:8]}"
     inp = ApplicationInput.model_validate(
         {
@@ -187,7 +192,11 @@ async def running(
     )
     async with worker(client, departments, queue):
         handle = await client.start_workflow(
-            OneThingWorkflow.run, inp, id=inp.application_id, task_queue=queue
+            OneThingWorkflow.run,
+            inp,
+            id=inp.application_id,
+            task_queue=queue,
+            search_attributes=attributes,
         )
         yield handle
 
@@ -215,12 +224,17 @@ async def ended(handle: WorkflowHandle[Any, Progress]) -> Progress:
     return progress
 
 
-async def test_a_new_run_s_first_workflow_task_indexes_and_announces_once(client: Client) -> None:
-    """Its one upsert names the department it now waits on, and the application's status
-    rides with the command: one search-attribute upsert, one local activity."""
+@pytest.mark.parametrize("started_indexed", [False, True], ids=["bare start", "as the intake"])
+async def test_a_new_run_s_first_workflow_task_indexes_and_announces_once(
+    client: Client, started_indexed: bool
+) -> None:
+    """Its upsert names the department it now waits on (none, if the run started with those
+    attributes, as the intake starts it), and the application's status rides with the
+    command: one local activity."""
     departments = Departments({("business_registration", Action.HANDLE): [SILENT]})
     amr = next(t.department for t in opening_plan().tasks if t.task_id == "business_registration")
-    async with running(client, departments) as handle:
+    attributes = TypedSearchAttributes(start_index(opening_plan())) if started_indexed else None
+    async with running(client, departments, attributes) as handle:
         await state_of(handle, "business_registration", TaskState.DISPATCHED)
         async with asyncio.timeout(10):
             while (await handle.describe()).typed_search_attributes.get(PENDING_DEPARTMENTS) != [
@@ -230,7 +244,8 @@ async def test_a_new_run_s_first_workflow_task_indexes_and_announces_once(client
         history = await handle.fetch_history()
         await handle.terminate("seen")
     kinds = [EventType.Name(e.event_type) for e in history.events]
-    assert kinds.count("EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES") == 1
+    upserts = kinds.count("EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES")
+    assert upserts == (0 if started_indexed else 1)
     assert kinds.count("EVENT_TYPE_MARKER_RECORDED") == 1
     assert departments.batches == [1]
     assert departments.events == ["business_registration dispatched", "application running"]
