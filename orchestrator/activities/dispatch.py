@@ -59,15 +59,6 @@ class TaskActivities:
         self._link_valid = link_valid
         self._trail = trail
 
-    async def _send(self, topic: str, event: Message) -> None:
-        await self._producer.send(
-            topic, self._envelope(event), key=topics.key(event.application_id), headers=HEADERS
-        )
-
-    @staticmethod
-    def _envelope(event: Message) -> bytes:
-        return dumps(wrap(event, traceparent=tracing.traceparent()))
-
     @activity.defn(name=PUBLISH_COMMANDS)
     async def publish_commands(self, batch: PublishCommands) -> None:
         """Publish the commands one workflow task dispatched, together (each command's own
@@ -103,7 +94,7 @@ class TaskActivities:
             trace_id=inp.trace_id,
         )
         await asyncio.gather(
-            self._send(topics.department_tasks(inp.task.department), command),
+            self._send_in_order(topics.department_tasks(inp.task.department), [command]),
             self._send_in_order(topics.STATUS, inp.announce),
         )
         detail: dict[str, JsonValue] = {
@@ -158,5 +149,9 @@ class TaskActivities:
 
     async def _send_in_order(self, topic: str, events: Sequence[Message]) -> None:
         if events:  # one request for them all, as the producer batches them
-            records = [(topics.key(e.application_id), self._envelope(e)) for e in events]
+            traceparent = tracing.traceparent()
+            records = [
+                (topics.key(e.application_id), dumps(wrap(e, traceparent=traceparent)))
+                for e in events
+            ]
             await self._producer.send_in_order(topic, records, headers=HEADERS)
