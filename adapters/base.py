@@ -24,7 +24,8 @@ class DepartmentAdapter(ABC):
     async def handle(self, command: TaskCommand) -> TaskResult | None:
         """Handle (or undo) one command; the same idempotency key, the same answer.
 
-        None: no answer now (the department will answer later, or the time limit runs out).
+        None: no answer now; the department answers later (the runtime says it took the
+        command in, so it is not sent again).
         """
 
 

@@ -22,10 +22,10 @@ from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 from structlog.contextvars import bound_contextvars
 
-from adapters.base import DepartmentAdapter, signed
+from adapters.base import DepartmentAdapter, answer, signed
 from adapters.offsets import OffsetTracker
 from events import topics
-from events.contracts import TaskCommand, TaskResult
+from events.contracts import Outcome, TaskCommand, TaskResult
 from events.envelope import HEADERS, dumps, loads, traceparent_of, wrap
 from infra import kafka, tracing
 from infra.logging import get_logger
@@ -131,9 +131,8 @@ class AdapterRuntime:
                 log.exception("command_not_handled")
                 await self._dead_letter(record, f"the adapter failed: {type(exc).__name__}")
                 return
-            if result is None:
-                log.info("task_unanswered")
-                return
+            if result is None:  # answered later: say it is taken in, or it is sent again
+                result = answer(command, Outcome.ACCEPTED)
             log.info("task_answered", outcome=result.outcome.value)
             await self._publish(result)
 

@@ -205,6 +205,13 @@ class Settings(BaseSettings):
     undo_attempts: int = Field(
         default=5, ge=1, description="Tries of one undo before an operator is asked to decide."
     )
+    redelivery_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="A command neither answered nor taken in after this long is sent again "
+        "(then after twice as long, up to an hour): a command or an answer lost on the way "
+        "costs minutes, not the matter's time limit.",
+    )
     time_limit_cap_seconds: float | None = Field(
         default=None, gt=0, description="Shorten every matter's time limit to this (tests, demo)."
     )

@@ -191,6 +191,7 @@ class Intake:
                     submitted_at=submitted_at,
                     dispatch_attempts=self._settings.dispatch_attempts,
                     undo_attempts=self._settings.undo_attempts,
+                    redelivery_seconds=self._settings.redelivery_seconds,
                     supplement_time_limit_seconds=self._settings.supplement_time_limit_seconds,
                     submitted_by=submitted_by,
                     revision=REVISION,

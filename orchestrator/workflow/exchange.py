@@ -35,7 +35,7 @@ with workflow.unsafe.imports_passed_through():
         PUBLISH_COMMANDS,
     )
 
-from orchestrator.workflow.promises import Promises
+from orchestrator.workflow.redelivery import Redelivery
 
 T = TypeVar("T")
 BACKOFF_CEILING = 60.0  # seconds between two tries after a `failed` answer
@@ -47,7 +47,7 @@ def _retrieve(done: asyncio.Future[None]) -> None:
         done.exception()
 
 
-class Exchange(Promises):
+class Exchange(Redelivery):
     """Dispatches a task until it is answered, and sends undos until one is answered."""
 
     async def _handle(self, task: PlannedTask) -> TaskAnswer:
@@ -143,9 +143,11 @@ class Exchange(Promises):
             published = asyncio.ensure_future(self._publish_with_others(command))
         else:
             published = asyncio.ensure_future(self._publish(PUBLISH_COMMAND, command, time_limit))
+        self._expect_answer(activity_id, command, published)
         try:
             return await answer
         finally:
+            self._unanswered.pop(activity_id, None)
             if not published.done():  # answered before its publish was recorded
                 published.cancel()
                 published.add_done_callback(_retrieve)

@@ -75,6 +75,12 @@ class ApplicationInput(Contract):
     revision: int = Field(
         default=0, ge=0, description="The workflow code's revision the run started on."
     )
+    redelivery_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="How long a command waits for an answer or a receipt before it is sent "
+        "again (doubling each time, up to an hour); from revision 2.",
+    )
 
 
 class LateApproval(Contract):

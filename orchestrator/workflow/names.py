@@ -19,7 +19,8 @@ START_PROACTIVE = "start_proactive"
 # below with no marker (each marker also upserts TemporalChangeVersion: two billed actions a
 # run), keeps its search attributes once per workflow task and sends what changed in a
 # dispatching workflow task with its commands. A run of revision 0 keeps the patches' paths.
-REVISION = 1
+# From revision 2 a command that neither an answer nor a receipt followed is sent again.
+REVISION = 2
 
 # patches: a running history keeps the code path it was recorded with
 BATCHED_DISPATCH = "batched-dispatch"  # one activity publishes a workflow task's commands

@@ -86,6 +86,7 @@ class OneThingWorkflow(WayBack):
         task = None if self._progress is None else self._progress.find(news.task_id)
         if task is not None and task.state is TaskState.DISPATCHED and task.attempt == news.attempt:
             task.enter(TaskState.ACCEPTED, workflow.now(), "taken in by the department")
+        self._receipt(news.task_id, news.attempt)
 
     @workflow.update(name=WITHDRAW)
     def withdraw(self, withdrawal: Withdrawal) -> str:
@@ -164,6 +165,8 @@ class OneThingWorkflow(WayBack):
         self._publish_status()
         announcer = asyncio.ensure_future(self._announce())
         indexer = asyncio.ensure_future(self._keep_indexed()) if inp.revision >= 1 else None
+        if inp.revision >= 2:
+            self._start_redelivering()
         in_flight: dict[str, asyncio.Task[TaskAnswer]] = {}
         try:
             await self._advance(in_flight)

@@ -53,12 +53,15 @@ def fan_out_plan(tasks: int) -> ExecutionPlan:
 async def start_application(
     client: Client, settings: Settings, plan: ExecutionPlan
 ) -> WorkflowHandle[OneThingWorkflow, Progress]:
-    """Start an application of `plan` as the intake does: this revision, these attributes."""
+    """Start an application of `plan` as the intake does: this revision, these attributes.
+    Its commands are sent again only after an hour: the bench's department
+    reads every one, and its applications wait minutes on purpose."""
     inp = ApplicationInput(
         application_id=f"ot-{uuid.uuid4().hex}",
         plan=plan,
         submitted_at=datetime.now(UTC),
         revision=REVISION,
+        redelivery_seconds=3600.0,
     )
     return await client.start_workflow(
         OneThingWorkflow.run,

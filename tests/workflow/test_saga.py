@@ -40,6 +40,7 @@ from orchestrator.workflow.models import (
     PublishCommand,
     PublishCommands,
     StartProactive,
+    TakenIn,
     TaskAnswer,
     TaskState,
     Withdrawal,
@@ -54,6 +55,7 @@ from orchestrator.workflow.names import (
     PUBLISH_EVENTS,
     REVISION,
     START_PROACTIVE,
+    TAKEN_IN,
     WITHDRAW,
     WORKFLOW,
 )
@@ -88,6 +90,8 @@ class Departments:
     licences_issued: asyncio.Event = field(default_factory=asyncio.Event)
     hold_licences: bool = False
     broker_down: bool = False
+    lost_once: Client | None = None  # given: a command sent again is answered approved
+    published: list[str] = field(default_factory=list)  # the awaiting activity of each command
 
     @activity.defn(name=AWAIT_ANSWER)
     async def await_answer(self, awaiting: Awaiting) -> TaskAnswer:
@@ -112,6 +116,13 @@ class Departments:
     async def publish_command(self, inp: PublishCommand) -> None:
         assert inp.awaiting and inp.attempt >= 1
         self.events += [f"{e.task_id} {e.state}" for e in inp.announce]
+        self.published.append(inp.awaiting)
+        if self.lost_once is not None and self.published.count(inp.awaiting) == 2:
+            outputs = {o: f"{o}-1" for o in OPENING.matter(inp.task.task_id).outputs}
+            answer = TaskAnswer(outcome=Outcome.APPROVED, attempt=inp.attempt, outputs=outputs)
+            await self.lost_once.get_async_activity_handle(
+                workflow_id=inp.application_id, run_id=None, activity_id=inp.awaiting
+            ).complete(answer)
 
     @activity.defn(name=PUBLISH_COMMANDS)
     async def publish_commands(self, batch: PublishCommands) -> None:
@@ -271,9 +282,49 @@ async def test_all_approved_in_dependency_order(client: Client) -> None:
     assert departments.awaited[0][0] == "business_registration"  # the others need its code
     assert departments.batches == [1, 6]  # the six it unblocks go out in one publish
     assert departments.statuses() == ["application running", "application approved"]
+    kinds = await event_kinds(handle)  # one timer watches the commands, left running at the end
+    assert (kinds.count("EVENT_TYPE_TIMER_STARTED"), kinds.count("EVENT_TYPE_TIMER_CANCELED")) == (
+        1,
+        0,
+    )
     announced = [e for e in departments.events if not e.startswith("application ")]
     timelines = [f"{t.task_id} {e.state.value}" for t in progress.tasks for e in t.timeline]
     assert sorted(announced) == sorted(timelines)  # every change, once: commands carry some
+
+
+def opening_plan_of_days() -> ExecutionPlan:
+    form = form_model(OPENING).model_validate(OPENING.example.form)
+    return plan(OPENING, Applicant.model_validate(OPENING.example.applicant), form)
+
+
+async def test_a_command_lost_on_the_way_is_sent_again_and_answered(client: Client) -> None:
+    """No answer nor receipt within `redelivery_seconds`: the same dispatch goes out again
+    (long before its time limit of days), and its answer completes it."""
+    departments = Departments({("business_registration", Action.HANDLE): [SILENT]})
+    departments.lost_once = client
+    inputs = {"plan": opening_plan_of_days(), "redelivery_seconds": 1.0}
+    async with running(client, departments, **inputs) as handle:
+        progress = await ended(handle)
+    assert progress.status.value == "approved"
+    registration = progress.task("business_registration")
+    assert registration.attempt == 1
+    assert "sent again: no answer nor receipt in 1 s" in [e.detail for e in registration.timeline]
+    assert departments.published.count("business_registration:handle:1") == 2
+    assert len(departments.published) == len(set(departments.published)) + 1  # only that one
+
+
+async def test_a_command_taken_in_is_not_sent_again(client: Client) -> None:
+    departments = Departments({("business_registration", Action.HANDLE): [SILENT]})
+    inputs = {"plan": opening_plan_of_days(), "redelivery_seconds": 1.0}
+    async with running(client, departments, **inputs) as handle:
+        await state_of(handle, "business_registration", TaskState.DISPATCHED)
+        await handle.signal(TAKEN_IN, TakenIn(task_id="business_registration", attempt=1))
+        await state_of(handle, "business_registration", TaskState.ACCEPTED)
+        await asyncio.sleep(2.5)
+        kinds = await event_kinds(handle)
+        await handle.terminate("seen")
+    assert departments.published == ["business_registration:handle:1"]
+    assert kinds.count("EVENT_TYPE_TIMER_STARTED") == 1
 
 
 async def test_a_late_rejection_undoes_the_completed_tasks_newest_first(client: Client) -> None:
