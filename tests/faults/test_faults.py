@@ -8,6 +8,7 @@ from tests.faults.harness import Outcome
 from tests.faults.scenarios import (
     SCENARIOS,
     broker_down,
+    commands_lost,
     killed_while_dispatching,
     one_of_each_killed,
     results_replayed,
@@ -33,6 +34,10 @@ async def test_a_broker_restart_under_load_escalates_nothing() -> None:
     assert_clean(outcome)
     assert outcome.escalated == 0
     assert outcome.during_outage[201] + outcome.during_outage[200] > 0  # served throughout
+
+
+async def test_a_command_lost_on_the_way_is_sent_again_and_answered() -> None:
+    assert_clean(await commands_lost(N, 0))
 
 
 async def test_a_poison_stale_result_leaves_the_bridge_consuming() -> None:
