@@ -121,12 +121,16 @@ def command_reader(settings: Settings) -> AbstractAsyncContextManager[AIOKafkaCo
 
 @dataclass
 class BenchDepartment:
-    """Answers every command after `latency` seconds; records when it saw and answered them."""
+    """Answers every command after `latency` seconds; records when it saw and answered them.
+    `loses_first`: each dispatch is answered only when it comes again (its first delivery
+    lost, as a broker that acknowledged it and lost it would leave it)."""
 
     settings: Settings
     latency: float = 0.0
+    loses_first: bool = False
     seen: dict[str, float] = field(default_factory=dict)  # application/task → on the topic
     answered: dict[str, float] = field(default_factory=dict)
+    lost: dict[str, bool] = field(default_factory=dict)  # application/task/attempt → came again
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[BenchDepartment]:
@@ -152,6 +156,11 @@ class BenchDepartment:
                 if command is None:
                     continue
                 key = f"{command['application_id']}/{command['task_id']}"
+                if self.loses_first:
+                    dispatch = f"{key}/{command['attempt']}"
+                    self.lost[dispatch] = dispatch in self.lost  # it came again
+                    if not self.lost[dispatch]:
+                        continue
                 self.seen[key] = record.timestamp / 1000
                 answer = asyncio.create_task(self._answer(producer, command, key))
                 pending.add(answer)

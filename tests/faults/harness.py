@@ -170,7 +170,7 @@ def double_effects(progress: Progress, found: dict[str, dict[str, str]]) -> int:
     for task in progress.tasks:
         if task.department not in found:
             continue
-        state = found.get(task.department, {}).get(f"{progress.id}/{task.task_id}/handle")
+        state = found[task.department].get(f"{progress.id}/{task.task_id}/handle")
         if (task.state.value == "approved" and state != "approved") or (
             task.state.value in UNDONE_STATES and state in (None, "approved")
         ):

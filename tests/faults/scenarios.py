@@ -19,7 +19,6 @@ from temporalio.client import Client
 from events import TaskResult, dumps, topics, wrap
 from events.contracts import Action, DeadLetter
 from events.contracts import Outcome as Answer
-from events.envelope import HEADERS
 from events.proof import prove, result_signing_bytes
 from infra import kafka
 from infra.sealing import Sealer
@@ -28,7 +27,7 @@ from infra.stack import KAFKA, TEMPORAL
 from infra.supervisor import Supervisor
 from orchestrator.client import connect
 from orchestrator.workflow import reply
-from tests.bench.department import DEPARTMENT, approval, command_reader, handling
+from tests.bench.department import DEPARTMENT, BenchDepartment
 from tests.faults.harness import (
     Outcome,
     deployment,
@@ -125,42 +124,15 @@ async def commands_lost(n: int, outage: float) -> Outcome:
     outcome = Outcome("every nhc command lost once")
     async with deployment(sim_skip=[DEPARTMENT], redelivery_seconds=3.0) as running:
         settings = running.settings
-        dropped: set[str] = set()
-        answered: set[str] = set()
-        producer = kafka.producer(settings)
-        await producer.start()
-
-        reading = asyncio.Event()
-
-        async def answer_what_comes_again() -> None:
-            async with command_reader(settings) as reader:
-                reading.set()
-                async for record in reader:
-                    if (command := handling(record.value)) is None:
-                        continue
-                    dispatch = (
-                        f"{command['application_id']}/{command['task_id']}/{command['attempt']}"
-                    )
-                    if dispatch not in dropped:
-                        dropped.add(dispatch)
-                        continue
-                    answered.add(dispatch)
-                    key = str(command["application_id"]).encode()
-                    await producer.send(topics.RESULTS, approval(settings, command), key, HEADERS)
-
-        department = asyncio.create_task(answer_what_comes_again())
-        try:
-            await asyncio.wait_for(reading.wait(), 30)
-            async with portal(settings) as http:
-                app_ids = await submit(http, n)
-                await settle(outcome, settings, http, app_ids, {}, time.monotonic(), timeout=60)
-        finally:
-            department.cancel()
-            await asyncio.gather(department, return_exceptions=True)
-            await producer.stop()
+        async with (
+            BenchDepartment(settings, loses_first=True).running() as department,
+            portal(settings) as http,
+        ):
+            app_ids = await submit(http, n)
+            await settle(outcome, settings, http, app_ids, {}, time.monotonic(), timeout=60)
         # (a birth's approval starts a childcare subsidy: its commands may be lost still)
-        ours = {d for d in dropped if d.split("/")[0] in app_ids}
-        outcome.checks["every lost command sent again"] = bool(ours) and ours <= answered
+        ours = [again for d, again in department.lost.items() if d.split("/")[0] in app_ids]
+        outcome.checks["every lost command sent again"] = bool(ours) and all(ours)
     return outcome
 
 
