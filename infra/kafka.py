@@ -185,6 +185,9 @@ def pace_fetches(settings: Settings) -> None:
         started = time.monotonic()
         before = dict(self._records)
         needs_wakeup = await original(self, *args)
+        if needs_wakeup:  # hand the records over now; only the next fetch waits
+            for waiter in self._fetch_waiters:
+                self._notify(waiter)
         fetched = any(before.get(tp) is not result for tp, result in self._records.items())
         empties = 0 if fetched else getattr(self, "_empty_fetches", 0) + 1
         self._empty_fetches = empties
