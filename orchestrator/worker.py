@@ -7,7 +7,6 @@ from datetime import timedelta
 
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from infra import database, kafka
 from infra.health import Health, kafka_reachable, temporal_reachable
@@ -25,35 +24,17 @@ from orchestrator.stores.library import LicenceLibrary
 from orchestrator.stores.material_store import material_store
 from orchestrator.stores.materials import material_links
 from orchestrator.workflow.late import LateUndoWorkflow
+from orchestrator.workflow.sandbox import check_context_free, sandbox
 from orchestrator.workflow.workflow import OneThingWorkflow
 
 log = get_logger(__name__)
-# Imported once, not once per workflow run: the models and the saga's own modules. Executing
-# them per run took a third of the worker's CPU (a profile of the drain: 31 % in creating
-# workflow instances, half of it compiling `workflow.py` again). They hold no state of their
-# own and reach time, randomness and I/O only through `temporalio.workflow`;
-# `tests/unit/test_architecture.py` keeps I/O libraries out of workflow/ and the replay
-# suite catches a non-deterministic change.
-PASSED_THROUGH = (
-    "pydantic",
-    "events",
-    "one_things",
-    "orchestrator.workflow",
-    "orchestrator.errors",
-    "opentelemetry",  # the tracing interceptor's, when traces are exported
-)
-
-
-def sandbox() -> SandboxedWorkflowRunner:
-    """The workflow sandbox, with immutable model code passed through."""
-    restrictions = SandboxRestrictions.default.with_passthrough_modules(*PASSED_THROUGH)
-    return SandboxedWorkflowRunner(restrictions=restrictions)
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
     address = f"{settings.host}:{settings.worker_metrics_port}"
     telemetry = TelemetryConfig(metrics=PrometheusConfig(bind_address=address))
     client = await connect(settings, runtime=Runtime(telemetry=telemetry))
+    check_context_free(client.data_converter)
     producer = kafka.producer(settings)
     await producer.start()
     try:

@@ -25,7 +25,6 @@ from one_things.plan import ExecutionPlan
 from one_things.schema import OnFailure
 from orchestrator.errors import UpdateRefused
 from orchestrator.ops import updates
-from orchestrator.worker import sandbox
 from orchestrator.workflow.late import LateUndoWorkflow
 from orchestrator.workflow.models import (
     Announcements,
@@ -60,6 +59,7 @@ from orchestrator.workflow.names import (
     WORKFLOW,
 )
 from orchestrator.workflow.platform import start_index
+from orchestrator.workflow.sandbox import sandbox
 from orchestrator.workflow.workflow import OneThingWorkflow
 from tests.bench.measure import LOCAL_ACTIVITY_MARKER
 
