@@ -19,11 +19,14 @@ demo: install  ## start everything on free ports, run three applications, stop e
 	$(BIN)/onething demo --json demo-results.json
 
 chromium:  ## headless Chromium, a CJK font and axe-core (npm) for the tracking-page tests
-	@if ! command -v chromium >/dev/null || ! fc-list :lang=zh | grep -q . \
-			|| ! command -v npm >/dev/null; then \
+	@missing=""; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	fc-list :lang=zh 2>/dev/null | grep -q . || missing="$$missing fonts-wqy-zenhei"; \
+	command -v npm >/dev/null || missing="$$missing nodejs npm"; \
+	if [ -n "$$missing" ]; then \
 		$(SUDO) apt-get update -qq && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-			chromium fonts-wqy-zenhei nodejs npm >/dev/null; \
+			$$missing >/dev/null; \
 	fi
 	@if [ ! -f tests/artifacts/node_modules/axe-core/axe.min.js ]; then \
 		npm install --silent --no-save --no-package-lock --prefix tests/artifacts axe-core@4; \
