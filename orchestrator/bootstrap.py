@@ -7,6 +7,7 @@ document needs the API's app).
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -15,6 +16,15 @@ from typing import Any
 from infra import tracing
 from infra.logging import configure
 from infra.settings import Settings
+
+
+def _loaded() -> None:
+    """Leave what the process has loaded out of every garbage collection from now on.
+
+    A full collection walks every object the process holds, the imported code's included:
+    in the worker it paused everything for 86 ms, and a dispatch waiting behind it took 120
+    to 140 ms to send its command (the unloaded p99); with the code frozen, 13 ms."""
+    gc.freeze()
 
 
 def _serve(main: Callable[..., Awaitable[None]], settings: Settings) -> None:
@@ -28,6 +38,7 @@ def _serve(main: Callable[..., Awaitable[None]], settings: Settings) -> None:
         await main(settings, stop=stop)
 
     configure()
+    _loaded()
     asyncio.run(runner())
 
 
@@ -35,6 +46,7 @@ def _serve_http(asgi: Any, settings: Settings, port: int, **log_context: str) ->
     import uvicorn
 
     configure(**log_context)
+    _loaded()
     uvicorn.run(
         asgi,
         host=settings.host,
@@ -81,6 +93,7 @@ def serve_bridge(settings: Settings) -> None:
 
     configure()
     tracing.configure(settings, "bridge")
+    _loaded()
     run_bridge(settings)
 
 

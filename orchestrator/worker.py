@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from datetime import timedelta
 
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
@@ -71,6 +72,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
         health = Health(
             temporal=temporal_reachable(client), kafka=kafka_reachable(producer.reachable)
         )
+        gc.freeze()  # and what starting built: the catalogue, the worker (gen2 pauses 32 → 13 ms)
         log.info("worker_started", task_queue=settings.task_queue)
         await run_until_stopped(
             stop, worker.run(), health.serve(settings.host, settings.worker_health_port)
