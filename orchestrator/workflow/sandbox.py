@@ -1,4 +1,4 @@
-"""The workflow sandbox the worker, the tests and the replayer run workflows in.
+"""The workflow sandbox the worker and the workflow tests run workflows in.
 
 Model code is passed through instead of executed again per run. And payloads are encoded
 without asking the sandboxed workflow which serialization context each one belongs to: the
