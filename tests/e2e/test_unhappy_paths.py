@@ -73,7 +73,8 @@ async def test_rejection_late_in_the_application_undoes_completed_tasks_newest_f
     assert progress.reason and "bank account booking" in progress.reason
     assert all(t.completed_at and t.compensated_at for t in progress.tasks if t.compensated_at)
     tax = progress.task("tax_registration")
-    assert tax.completed_at and tax.completed_at > progress.task("bank_account").completed_at  # type: ignore[operator]
+    # not done before the bank refused (answers taken in one workflow task share its time)
+    assert tax.completed_at and tax.completed_at >= progress.task("bank_account").completed_at  # type: ignore[operator]
     await eventually(lambda: len(undo_commands(observer, app_id)) == 6)
     assert_undone_newest_first(progress, observer)
     assert {c["action"] for _, c in undo_commands(observer, app_id)} == {"compensate"}
