@@ -1,5 +1,5 @@
 """The Kafka hop alone on the embedded broker: one record every 50 ms, from an idempotent
-producer (acks=all, as ours) to a consumer paced as ours, at several pacings.
+producer to a consumer, both made as ours (`infra.kafka`), the consumer paced, at several pacings.
 
 Usage: python -m tests.bench.kafka_hop [N]   (N records per pacing, default 100)
 Prints, per pacing, the producer's acknowledgement time and the time from send to the
@@ -15,8 +15,6 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from infra import kafka
 from infra.services import Deployment
@@ -40,14 +38,10 @@ async def hop(settings: Settings, pacing_ms: float, n: int) -> str:
     )
     kafka.pace_fetches(paced)
     topic = f"bench-hop-{uuid.uuid4().hex[:8]}"
-    producer = AIOKafkaProducer(
-        bootstrap_servers=settings.kafka, acks="all", enable_idempotence=True, linger_ms=2
-    )
+    producer = kafka.producer(settings)
     await producer.start()
-    await producer.send_and_wait(topic, b"first")
-    consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=settings.kafka, group_id=topic, auto_offset_reset="earliest"
-    )
+    await producer.send(topic, b"first")
+    consumer = kafka.consumer(settings, topic, group_id=topic)
     await consumer.start()
     await consumer.getone()
     acknowledged: list[float] = []
@@ -61,7 +55,7 @@ async def hop(settings: Settings, pacing_ms: float, n: int) -> str:
     try:
         for _ in range(n):
             sent = time.perf_counter()
-            await producer.send_and_wait(topic, b"x" * 500)
+            await producer.send(topic, b"x" * 500)
             acknowledged.append((time.perf_counter() - sent) * 1000)
             await asyncio.sleep(0.05)
         await asyncio.sleep(0.3)

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from pathlib import Path
 from typing import Self
 
 import pytest
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import SerializationContext, WithSerializationContext
 
-from orchestrator.client import EncryptionCodec, SharedPayloadConverter
+from infra.settings import Settings
+from orchestrator.client import EncryptionCodec, SharedPayloadConverter, data_converter
 from orchestrator.workflow.sandbox import check_context_free
-
-
-def codec() -> EncryptionCodec:
-    return EncryptionCodec({"k1": os.urandom(32)}, "k1")
 
 
 class ContextAwareCodec(EncryptionCodec, WithSerializationContext):
@@ -23,19 +20,13 @@ class ContextAwareCodec(EncryptionCodec, WithSerializationContext):
         return type(self)({"k1": os.urandom(32)}, "k1")
 
 
-def test_our_converter_takes_no_context() -> None:
-    ours = dataclasses.replace(
-        pydantic_data_converter,
-        payload_converter_class=SharedPayloadConverter,
-        payload_codec=codec(),
-    )
-    check_context_free(ours)
+def test_our_converter_takes_no_context(tmp_path: Path) -> None:
+    check_context_free(data_converter(Settings.model_validate({"state_dir": tmp_path})))
 
 
-def test_a_codec_that_takes_context_is_refused() -> None:
-    aware = dataclasses.replace(
-        pydantic_data_converter, payload_codec=ContextAwareCodec({"k1": os.urandom(32)}, "k1")
-    )
+def test_a_codec_that_takes_context_is_refused(tmp_path: Path) -> None:
+    ours = data_converter(Settings.model_validate({"state_dir": tmp_path}))
+    aware = dataclasses.replace(ours, payload_codec=ContextAwareCodec({"k1": os.urandom(32)}, "k1"))
     with pytest.raises(ValueError, match="workflow's context"):
         check_context_free(aware)
 
