@@ -40,6 +40,7 @@ def create_app(settings: Settings) -> faust.App:
         key_serializer="raw",
         processing_guarantee="at_least_once",
         producer_acks=-1,
+        producer_compression_type=kafka.COMPRESSION,
         store="memory://",
         web_host=settings.host,
         web_port=settings.bridge_port,
