@@ -25,8 +25,9 @@ from infra.settings import Settings
 
 log = get_logger(__name__)
 Headers = list[tuple[str, bytes]] | None
-# Batches of JSON events shrink many times (5,000 status events: 2.52 → 0.15 MB on the embedded
-# broker, whose cost grows with the data it keeps); zlib is in the standard library.
+# Batches of JSON events shrink (5,000 identical status-event-sized records: 2.52 → 0.15 MB on
+# the embedded broker, whose cost grows with the data it keeps; varied events shrink less);
+# zlib is in the standard library.
 COMPRESSION = "gzip"
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Self
 
 import pytest
-from temporalio.converter import SerializationContext, WithSerializationContext
+from temporalio.converter import DataConverter, SerializationContext, WithSerializationContext
 
 from infra.settings import Settings
 from orchestrator.client import EncryptionCodec, SharedPayloadConverter, data_converter
@@ -20,12 +20,17 @@ class ContextAwareCodec(EncryptionCodec, WithSerializationContext):
         return type(self)({"k1": os.urandom(32)}, "k1")
 
 
-def test_our_converter_takes_no_context(tmp_path: Path) -> None:
-    check_context_free(data_converter(Settings.model_validate({"state_dir": tmp_path})))
+@pytest.fixture
+def ours(tmp_path: Path) -> DataConverter:
+    """The deployment's own data converter."""
+    return data_converter(Settings.model_validate({"state_dir": tmp_path}))
 
 
-def test_a_codec_that_takes_context_is_refused(tmp_path: Path) -> None:
-    ours = data_converter(Settings.model_validate({"state_dir": tmp_path}))
+def test_our_converter_takes_no_context(ours: DataConverter) -> None:
+    check_context_free(ours)
+
+
+def test_a_codec_that_takes_context_is_refused(ours: DataConverter) -> None:
     aware = dataclasses.replace(ours, payload_codec=ContextAwareCodec({"k1": os.urandom(32)}, "k1"))
     with pytest.raises(ValueError, match="workflow's context"):
         check_context_free(aware)
