@@ -27,6 +27,7 @@ from orchestrator.client import connect
 from tests.bench import drain, hops, intake, report, throughput
 from tests.bench.bare import bare_worker
 from tests.bench.department import DEPARTMENT
+from tests.bench.measure import in_turn
 from tests.conftest import stack_settings
 
 T = TypeVar("T")
@@ -64,44 +65,50 @@ async def step(name: str, work: Awaitable[T]) -> T:
     return result
 
 
-async def one_round(scale: dict[str, int], deployment: Deployment) -> dict[str, Any]:
+async def one_round(scale: dict[str, int], deployment: Deployment, turn: int) -> dict[str, Any]:
+    """Every step of one round; a step's OneThing and bare halves run in the order `turn`
+    gives (`measure.in_turn`)."""
     settings = deployment.settings
     client = await connect(settings)
     bare = await Client.connect(settings.temporal)
     with bare_worker(settings.temporal) as worker:
         pids = {name: pid for name, pid in deployment.status().items() if pid is not None}
         pids["bare"] = worker.process.pid
+        halves = {
+            "hops": {
+                "onething": lambda: hops.onething_hops(scale["hops"], settings, client),
+                "bare": lambda: hops.bare_hops(scale["hops"], bare),
+            },
+            "drain": {
+                "onething": lambda: drain.onething(scale["drain"], settings, client, pids),
+                "bare": lambda: drain.bare(scale["drain"], bare, worker, pids),
+            },
+        }
+
+        async def both(name: str) -> dict[str, Any]:
+            return {
+                half: await step(f"{name}: {half}", halves[name][half]())
+                for half in in_turn(turn, list(halves[name]))
+            }
+
         return {
             "opening": await step(
                 f"{scale['opening']} enterprise openings at once",
-                throughput.opening(scale["opening"], settings, client, bare, pids),
+                throughput.opening(scale["opening"], settings, client, bare, pids, turn),
             ),
             "intake": await step(
                 f"{scale['intake']} submissions",
-                intake.intake(scale["intake"], settings, client, bare),
+                intake.intake(scale["intake"], settings, client, bare, turn),
             ),
-            "hops": {
-                "onething": await step(
-                    "hops, unloaded", hops.onething_hops(scale["hops"], settings, client)
-                ),
-                "bare": await step("bare hops", hops.bare_hops(scale["hops"], bare)),
-            },
+            "hops": await both("hops"),
             "by_tasks": await step(
-                "3, 6 and 12 tasks", throughput.by_tasks(scale["by_tasks"], settings, client, bare)
+                "3, 6 and 12 tasks",
+                throughput.by_tasks(scale["by_tasks"], settings, client, bare, turn),
             ),
             "critical_path": await step(
                 "critical path", throughput.critical_path(scale["path"], settings, client)
             ),
-            "drain": {
-                "onething": await step(
-                    f"drain of {scale['drain']}",
-                    drain.onething(scale["drain"], settings, client, pids),
-                ),
-                "bare": await step(
-                    f"bare drain of {scale['drain']}",
-                    drain.bare(scale["drain"], bare, worker, pids),
-                ),
-            },
+            "drain": await both("drain"),
         }
 
 
@@ -119,7 +126,7 @@ def main() -> None:
         deployment = Deployment(settings)
         try:
             deployment.up()
-            results.append(asyncio.run(one_round(scale, deployment)))
+            results.append(asyncio.run(one_round(scale, deployment, i)))
             RESULTS.mkdir(parents=True, exist_ok=True)
             (RESULTS / "rounds.json").write_text(json.dumps(results, indent=1))  # kept if one fails
         finally:

@@ -13,7 +13,7 @@ from temporalio.client import Client
 from infra.settings import Settings
 from orchestrator.cli.demo import example
 from tests.bench.bare import QUEUE, BareWaitWorkflow
-from tests.bench.measure import rate, terminate_running
+from tests.bench.measure import in_turn, rate, terminate_running
 from tests.conftest import portal_client
 
 AT_ONCE = 32
@@ -21,7 +21,7 @@ CHILDCARE = example("childcare_subsidy")  # one task, at the bench's department
 
 
 async def intake(
-    n: int, settings: Settings, client: Client, bare: Client
+    n: int, settings: Settings, client: Client, bare: Client, turn: int = 0
 ) -> dict[str, dict[str, float]]:
     http = portal_client(settings, timeout=120)
 
@@ -34,10 +34,12 @@ async def intake(
             BareWaitWorkflow.run, id=f"bare-{uuid.uuid4().hex}", task_queue=QUEUE
         )
 
+    halves = {"via_api": post, "bare": start}
+    order = in_turn(turn, list(halves))
     try:
-        await rate(10, post, AT_ONCE)
-        await rate(10, start, AT_ONCE)
-        measured = {"via_api": await rate(n, post, AT_ONCE), "bare": await rate(n, start, AT_ONCE)}
+        for name in order:
+            await rate(10, halves[name], AT_ONCE)
+        measured = {name: await rate(n, halves[name], AT_ONCE) for name in order}
     finally:
         await http.aclose()
         await terminate_running(client, "OneThingWorkflow")

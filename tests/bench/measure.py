@@ -7,11 +7,21 @@ import asyncio
 import os
 import statistics
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistory
+
+T = TypeVar("T")
+
+
+def in_turn(turn: int, items: Sequence[T]) -> list[T]:
+    """`items` rotated by `turn`: over as many rounds as items, each runs once in every place,
+    so that drift in the machine's speed or in the broker's state falls on each alike."""
+    k = turn % len(items)
+    return [*items[k:], *items[:k]]
 
 
 def percentile(values: Iterable[float], share: float) -> float:

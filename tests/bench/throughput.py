@@ -22,7 +22,7 @@ from orchestrator.cli.demo import example
 from orchestrator.workflow.models import Progress
 from tests.bench.bare import QUEUE, BareShapeWorkflow
 from tests.bench.department import BenchDepartment, fan_out_plan, start_application
-from tests.bench.measure import actions, cpu_per_run, rate
+from tests.bench.measure import actions, cpu_per_run, in_turn, rate
 from tests.conftest import portal_client
 
 OPENING = example("enterprise_opening")
@@ -57,10 +57,10 @@ async def run_bare(bare: Client, snapshot: ExecutionPlan) -> str:
 
 
 async def opening(
-    n: int, settings: Settings, client: Client, bare: Client, pids: dict[str, int]
+    n: int, settings: Settings, client: Client, bare: Client, pids: dict[str, int], turn: int = 0
 ) -> dict[str, object]:
-    """Full path, via the API, and bare: N at once each, after a warm-up of 10, with the CPU
-    time each process (`pids`) spent per application."""
+    """Full path, via the API, and bare (in the order `turn` gives): N at once each, after a
+    warm-up of 10, with the CPU time each process (`pids`) spent per application."""
     snapshot = opening_plan()
     http = portal_client(settings, timeout=120)
 
@@ -75,25 +75,28 @@ async def opening(
         "full_path": lambda _: run_app(client, settings, snapshot),
         "via_api": via_api,
     }
+    order = in_turn(turn, list(variants))
     try:
-        for one in variants.values():
-            await rate(10, one)
-        return {name: await cpu_per_run(n, one, pids) for name, one in variants.items()}
+        for name in order:
+            await rate(10, variants[name])
+        return {name: await cpu_per_run(n, variants[name], pids) for name in order}
     finally:
         await http.aclose()
 
 
-async def by_tasks(n: int, settings: Settings, client: Client, bare: Client) -> dict[str, object]:
+async def by_tasks(
+    n: int, settings: Settings, client: Client, bare: Client, turn: int = 0
+) -> dict[str, object]:
     """Plans of 3, 6 and 12 tasks, the bench their department: rate and actions per app."""
     async with BenchDepartment(settings).running():
         return {
-            str(tasks): await _of_size(n, fan_out_plan(tasks), settings, client, bare)
+            str(tasks): await _of_size(n, fan_out_plan(tasks), settings, client, bare, turn)
             for tasks in TASK_COUNTS
         }
 
 
 async def _of_size(
-    n: int, snapshot: ExecutionPlan, settings: Settings, client: Client, bare: Client
+    n: int, snapshot: ExecutionPlan, settings: Settings, client: Client, bare: Client, turn: int
 ) -> dict[str, object]:
     app_ids: list[str] = []
     bare_ids: list[str] = []
@@ -104,12 +107,14 @@ async def _of_size(
     async def twin(_: int) -> None:
         bare_ids.append(await run_bare(bare, snapshot))
 
-    await rate(5, full)
-    await rate(5, twin)
-    full_rate, bare_rate = await rate(n, full), await rate(n, twin)
+    halves = {"full_path": full, "bare": twin}
+    order = in_turn(turn, list(halves))
+    for name in order:
+        await rate(5, halves[name])
+    rates = {name: await rate(n, halves[name]) for name in order}
     return {
-        "full_path": full_rate,
-        "bare": bare_rate,
+        "full_path": rates["full_path"],
+        "bare": rates["bare"],
         "actions": actions(await client.get_workflow_handle(app_ids[-1]).fetch_history()),
         "bare_actions": actions(await bare.get_workflow_handle(bare_ids[-1]).fetch_history()),
     }
