@@ -98,6 +98,11 @@ def rss_mib(pid: int) -> float:
     return round(total + sum(rss_mib(child) for child in children(pid)), 1)
 
 
+def du_mib(folder: Path) -> float:
+    """What the files under `folder` take, in MiB."""
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 2**20
+
+
 def cpu_seconds(pid: int) -> float:
     """CPU time (user and system) a process and its living children have used."""
     with open(f"/proc/{pid}/stat") as stat:

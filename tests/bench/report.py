@@ -190,6 +190,17 @@ def drain_cpu_rows(rounds: list[Round]) -> list[tuple[str, ...]]:
     return [*out, ("all of them", *(f"{t:.1f}" for t in totals))]
 
 
+def broker_lines(rounds: list[Round]) -> list[str]:
+    """What the embedded broker kept by the end of each step (each on a fresh deployment)."""
+    if any("broker_mib" not in r for r in rounds):
+        return []  # rounds measured before each step had a deployment of its own
+    kept = ", ".join(
+        f"{step.replace('_', ' ')} {median(rounds, f'broker_mib.{step}')}"
+        for step in rounds[0]["broker_mib"]
+    )
+    return [f"The embedded broker's data at the end of each step (MiB): {kept}.", ""]
+
+
 def markdown(document: dict[str, Any]) -> str:
     rounds = document["rounds"]
     lines = [
@@ -217,6 +228,7 @@ def markdown(document: dict[str, Any]) -> str:
         "| --- | --- | --- |",
         *(f"| {' | '.join(r)} |" for r in drain_cpu_rows(rounds)),
         "",
+        *broker_lines(rounds),
         f"Settings: {json.dumps(document['settings'])}",
         f"Versions: {json.dumps(document['versions'])}",
     ]
