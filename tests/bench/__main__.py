@@ -12,9 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Awaitable
 from pathlib import Path
@@ -26,8 +24,7 @@ from infra.services import Deployment
 from orchestrator.client import connect
 from tests.bench import drain, hops, intake, measure, report, throughput
 from tests.bench.bare import bare_worker
-from tests.bench.department import DEPARTMENT
-from tests.conftest import stack_settings
+from tests.bench.department import bench_deployment
 
 T = TypeVar("T")
 SCALES = {  # applications at once, submissions, unloaded, per plan size, one by one, waiting
@@ -106,16 +103,10 @@ async def one_step(name: str, scale: dict[str, int], deployment: Deployment, tur
 
 def on_fresh_deployment(name: str, scale: dict[str, int], turn: int) -> tuple[Any, float]:
     """The step's figures, and the MiB the embedded broker kept by its end."""
-    state = Path(tempfile.mkdtemp(prefix="onething-bench-"))
-    settings = stack_settings(state, sim_skip=[DEPARTMENT], sim_latency={}, sim_default_latency=0.0)
-    deployment = Deployment(settings)
-    try:
-        deployment.up()
+    with bench_deployment("onething-bench-") as deployment:
         figures = asyncio.run(one_step(name, scale, deployment, turn))
-        return figures, round(measure.du_mib(state / "data" / "kafka"), 1)
-    finally:
-        deployment.down()
-        shutil.rmtree(state, ignore_errors=True)
+        kept = measure.du_mib(deployment.settings.state_dir / "data" / "kafka")
+        return figures, round(kept, 1)
 
 
 def main() -> None:

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
+import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -21,6 +24,7 @@ from events import TaskResult, dumps, topics, wrap
 from events.contracts import Outcome
 from events.envelope import HEADERS
 from infra import kafka
+from infra.services import Deployment
 from infra.settings import Settings
 from one_things.plan import ExecutionPlan, PlannedTask
 from orchestrator.workflow.models import ApplicationInput, Progress
@@ -28,9 +32,25 @@ from orchestrator.workflow.names import REVISION
 from orchestrator.workflow.platform import start_index
 from orchestrator.workflow.reply import Claims, _unb64
 from orchestrator.workflow.workflow import OneThingWorkflow
+from tests.conftest import stack_settings
 from tests.e2e.helpers import proven_by
 
 DEPARTMENT = "nhc"  # its simulated system is skipped in the bench's deployment: the bench is it
+
+
+@contextmanager
+def bench_deployment(prefix: str, replicas: int = 1) -> Iterator[Deployment]:
+    """The bench's deployment, up on free ports in a state dir of its own (departments answer
+    at once, the bench plays DEPARTMENT); down, and its data gone, when the block ends."""
+    state = Path(tempfile.mkdtemp(prefix=prefix))
+    settings = stack_settings(state, sim_skip=[DEPARTMENT], sim_latency={}, sim_default_latency=0.0)
+    deployment = Deployment.with_replicas(settings, replicas)
+    try:
+        deployment.up()
+        yield deployment
+    finally:
+        deployment.down()
+        shutil.rmtree(state, ignore_errors=True)
 
 
 def fan_out_plan(tasks: int) -> ExecutionPlan:

@@ -9,23 +9,19 @@ and time with what they call), from py-spy's collapsed stacks kept in tests/benc
 from __future__ import annotations
 
 import asyncio
-import shutil
 import subprocess
 import sys
-import tempfile
 from collections import Counter
 from pathlib import Path
 
 from temporalio.client import Client
 
-from infra.services import Deployment
 from infra.settings import Settings
 from infra.supervisor import Supervisor
 from orchestrator.client import connect
 from tests.bench import drain, intake, throughput
 from tests.bench.bare import bare_worker
-from tests.bench.department import DEPARTMENT
-from tests.conftest import stack_settings
+from tests.bench.department import bench_deployment
 
 PROFILED = ("worker", "bridge", "departments", "api")
 OUT = Path(__file__).parent / "results" / "profiles"
@@ -70,12 +66,9 @@ async def run_step(step: str, n: int, settings: Settings) -> None:
 def main() -> None:
     step = sys.argv[1] if len(sys.argv) > 1 else "drain"
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 2000
-    state = Path(tempfile.mkdtemp(prefix="onething-profile-"))
-    settings = stack_settings(state, sim_skip=[DEPARTMENT], sim_latency={}, sim_default_latency=0.0)
-    deployment = Deployment(settings)
     OUT.mkdir(parents=True, exist_ok=True)
-    try:
-        deployment.up()
+    with bench_deployment("onething-profile-") as deployment:
+        settings = deployment.settings
         supervisor = Supervisor(settings.state_dir)
         spies = {
             name: subprocess.Popen(
@@ -102,9 +95,6 @@ def main() -> None:
         for spy in spies.values():
             spy.send_signal(2)
             spy.wait(60)
-    finally:
-        deployment.down()
-        shutil.rmtree(state, ignore_errors=True)
     for name in spies:
         own, inclusive = top(OUT / f"{step}-{name}.txt")
         print(f"\n## {name}: own time")

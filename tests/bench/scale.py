@@ -9,20 +9,16 @@ correctly and what running two costs, not how a cluster scales.
 from __future__ import annotations
 
 import asyncio
-import shutil
 import statistics
 import sys
-import tempfile
-from pathlib import Path
 
-from infra.services import Deployment
 from infra.settings import Settings
 from orchestrator.client import connect
 from orchestrator.workflow.models import Progress
-from tests.bench.department import DEPARTMENT
+from tests.bench.department import bench_deployment
 from tests.bench.measure import rate
 from tests.bench.throughput import OPENING
-from tests.conftest import portal_client, stack_settings
+from tests.conftest import portal_client
 
 
 async def openings(n: int, apis: list[Settings]) -> float:
@@ -45,15 +41,8 @@ async def openings(n: int, apis: list[Settings]) -> float:
 
 
 def one_round(replicas: int, n: int) -> float:
-    state = Path(tempfile.mkdtemp(prefix="onething-scale-"))
-    settings = stack_settings(state, sim_skip=[DEPARTMENT], sim_latency={}, sim_default_latency=0.0)
-    deployment = Deployment.with_replicas(settings, replicas)
-    try:
-        deployment.up()
-        return asyncio.run(openings(n, [settings, *deployment.replicas]))
-    finally:
-        deployment.down()
-        shutil.rmtree(state, ignore_errors=True)
+    with bench_deployment("onething-scale-", replicas) as deployment:
+        return asyncio.run(openings(n, [deployment.settings, *deployment.replicas]))
 
 
 def main() -> None:
