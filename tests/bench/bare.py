@@ -1,8 +1,10 @@
 """The bare-Temporal references: the least the same shapes cost on Temporal alone.
 
-Their worker runs as a process of its own (`python -m tests.bench.bare HOST:PORT`), as
+Their worker runs as a process of its own (`python -m tests.bench.bare HOST:PORT EAGER`), as
 OneThing's does, so both are measured alike: rate, latency and resident memory. It talks to
-Temporal with the SDK's defaults: no codec, no interceptors.
+Temporal with the SDK's defaults (no codec, no interceptors), but for the one tuning of
+Temporal's own that OneThing's worker makes: as many activities started eagerly per workflow
+task (`EAGER_ACTIVITIES`), so that the reference gains what Temporal gains, too.
 """
 
 from __future__ import annotations
@@ -84,8 +86,11 @@ class BareWorker:
 @contextmanager
 def bare_worker(address: str) -> Iterator[BareWorker]:
     """The bare worker's process, polling `QUEUE` until the block ends."""
+    from orchestrator.worker import EAGER_ACTIVITIES  # here: the reference loads none of ours
+
+    eager = str(EAGER_ACTIVITIES)
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.bench.bare", address], stdout=subprocess.PIPE
+        [sys.executable, "-m", "tests.bench.bare", address, eager], stdout=subprocess.PIPE
     )
     try:
         assert process.stdout is not None and process.stdout.readline().strip() == b"ready"
@@ -95,7 +100,7 @@ def bare_worker(address: str) -> Iterator[BareWorker]:
         process.wait(30)
 
 
-async def _serve(address: str) -> None:
+async def _serve(address: str, eager: int) -> None:
     from temporalio.client import Client
     from temporalio.worker import Worker
 
@@ -105,10 +110,11 @@ async def _serve(address: str) -> None:
         task_queue=QUEUE,
         workflows=[BareShapeWorkflow, BareWaitWorkflow],
         activities=[handle_directly, wait_for_department],
+        max_eager_activity_reservations_per_workflow_task=eager,
     ):
         print("ready", flush=True)
         await asyncio.Event().wait()
 
 
 if __name__ == "__main__":
-    asyncio.run(_serve(sys.argv[1]))
+    asyncio.run(_serve(sys.argv[1], int(sys.argv[2])))
