@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 from temporalio import activity
@@ -21,7 +22,7 @@ class LicenceActivities:
     @activity.defn(name=ISSUE_LICENCES)
     async def issue_licences(self, inp: IssueLicences) -> None:
         today = datetime.now(UTC).date()
-        self._library.issue(
+        issued = [
             ELicence(
                 id=lic.id,
                 type=lic.type,
@@ -34,4 +35,5 @@ class LicenceActivities:
                 task_id=lic.task_id,
             )
             for lic in inp.licences
-        )
+        ]
+        await asyncio.to_thread(self._library.issue, issued)  # the worker's loop never waits

@@ -20,7 +20,8 @@ START_PROACTIVE = "start_proactive"
 # run), keeps its search attributes once per workflow task and sends what changed in a
 # dispatching workflow task with its commands. A run of revision 0 keeps the patches' paths.
 # From revision 2 a command that neither an answer nor a receipt followed is sent again.
-REVISION = 2
+# From revision 3 an approval's e-licences are kept within the workflow task that approves.
+REVISION = 3
 
 # patches: a running history keeps the code path it was recorded with
 BATCHED_DISPATCH = "batched-dispatch"  # one activity publishes a workflow task's commands

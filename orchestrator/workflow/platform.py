@@ -51,8 +51,8 @@ WAITED_ON = {
 PUBLISH_TIMEOUT = timedelta(seconds=10)  # one try at publishing a command or an event
 PUBLISH_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=PUBLISH_TIMEOUT)
 STATUS_EVENT_LIFETIME = timedelta(hours=1)  # a status event not out by then is given up
-LOCAL_PUBLISH_TIMEOUT = timedelta(seconds=5)  # far below the SDK's local retry threshold (60 s)
-LOCAL_PUBLISH_RETRY = RetryPolicy(maximum_attempts=2, initial_interval=timedelta(seconds=1))
+WITHIN_TASK_TIMEOUT = timedelta(seconds=5)  # far below the SDK's local retry threshold (60 s)
+WITHIN_TASK_RETRY = RetryPolicy(maximum_attempts=2, initial_interval=timedelta(seconds=1))
 Indexed = tuple[str, list[str], bool]  # status, departments waited on, escalated
 
 
@@ -350,23 +350,12 @@ class Platform:
             workflow.logger.warning("status events not published: %s", err.cause)
 
     async def _publish(self, name: str, what: object, lifetime: timedelta) -> None:
-        """Publish to the broker: first within the workflow task (a local activity, so no
-        round trip to the server: what a dispatch or an application's end would otherwise
-        wait for); if the broker does not take it within seconds, as an ordinary activity
-        that keeps trying for `lifetime`. The local try ends well inside the SDK's local retry
-        threshold, so it never leaves a backoff timer behind: a restarted worker replays its
-        marker, whatever became of it; a worker dying during it fails the workflow task, which
-        runs again on another worker within seconds."""
-        try:
-            await workflow.execute_local_activity(
-                name,
-                what,
-                schedule_to_close_timeout=LOCAL_PUBLISH_TIMEOUT,
-                retry_policy=LOCAL_PUBLISH_RETRY,
-            )
+        """Publish to the broker: first within the workflow task (no round trip to the
+        server: what a dispatch or an application's end would otherwise wait for); if the
+        broker does not take it within seconds, as an ordinary activity that keeps trying for
+        `lifetime`."""
+        if await self._within_task(name, what):
             return
-        except FailureError:  # a local activity's own failure, or its time-out
-            pass
         await workflow.execute_activity(
             name,
             what,
@@ -374,3 +363,20 @@ class Platform:
             schedule_to_close_timeout=lifetime,
             retry_policy=PUBLISH_RETRY,
         )
+
+    async def _within_task(self, name: str, what: object) -> bool:
+        """Run the activity `name` as a local activity, within the workflow task; False if it
+        failed or timed out (the caller then runs it as an ordinary activity). The try ends
+        well inside the SDK's local retry threshold, so it never leaves a backoff timer behind:
+        a restarted worker replays its marker, whatever became of it; a worker dying during it
+        fails the workflow task, which runs again on another worker within seconds."""
+        try:
+            await workflow.execute_local_activity(
+                name,
+                what,
+                schedule_to_close_timeout=WITHIN_TASK_TIMEOUT,
+                retry_policy=WITHIN_TASK_RETRY,
+            )
+            return True
+        except FailureError:  # a local activity's own failure, or its time-out
+            return False

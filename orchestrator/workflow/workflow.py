@@ -204,10 +204,8 @@ class OneThingWorkflow(WayBack):
         )
         if licences:
             await self._despite_cancellation(
-                workflow.execute_activity(
-                    ISSUE_LICENCES,
-                    IssueLicences(application_id=self._inp.application_id, licences=licences),
-                    start_to_close_timeout=timedelta(seconds=30),
+                self._issue(
+                    IssueLicences(application_id=self._inp.application_id, licences=licences)
                 )
             )
             self._progress.licences = [lic.id for lic in licences]
@@ -217,6 +215,17 @@ class OneThingWorkflow(WayBack):
         if self._refused:
             self._progress.status = ApplicationStatus.PARTIALLY_APPROVED
             self._progress.reason = "refused: " + "; ".join(self._refused)
+
+    async def _issue(self, licences: IssueLicences) -> None:
+        """Keep the e-licences in the library: from revision 3 first within the workflow task
+        that approves (no activity and workflow task more between the last answer and the
+        end); else, or if the library does not take them within seconds, as an activity."""
+        assert self._inp is not None
+        if self._inp.revision >= 3 and await self._within_task(ISSUE_LICENCES, licences):
+            return
+        await workflow.execute_activity(
+            ISSUE_LICENCES, licences, start_to_close_timeout=timedelta(seconds=30)
+        )
 
     async def _advance(self, in_flight: dict[str, asyncio.Task[TaskAnswer]]) -> None:
         """Dispatch ready tasks and record answers until all are done or the end is decided."""

@@ -226,7 +226,8 @@ async def ended(handle: WorkflowHandle[Any, Progress]) -> Progress:
         if m.marker_name == LOCAL_ACTIVITY_MARKER
     }
     assert PUBLISH_COMMANDS in kinds
-    assert kinds <= {PUBLISH_COMMANDS, PUBLISH_EVENTS}  # publishing only, never a decision
+    # publishing and keeping licences only, never a decision
+    assert kinds <= {PUBLISH_COMMANDS, PUBLISH_EVENTS, ISSUE_LICENCES}
     if history.events[0].workflow_execution_started_event_attributes.workflow_type.name == (
         WORKFLOW
     ):  # from revision 1: no patch marker, nor the TemporalChangeVersion upsert each one brings
