@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 
 import orjson
 from pydantic import BaseModel, Field, JsonValue
-from sqlalchemy import Connection, Engine, func, insert, select
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from infra import database
@@ -34,6 +34,15 @@ APPEND_TRIES = 20
 LOCK_STRIPES = 64  # appends to one application from this process take turns
 
 Link = tuple[str, str, dict[str, JsonValue]]  # kind, actor, detail
+_NEWEST = (  # built once: appends are on the path of every dispatch and every answer
+    select(audit.c.application_id, func.max(audit.c.seq).label("seq"))
+    .where(audit.c.application_id.in_(bindparam("ids", expanding=True)))
+    .group_by(audit.c.application_id)
+    .subquery()
+)
+HEADS = select(audit.c.application_id, audit.c.seq, audit.c.hash).join(
+    _NEWEST, (audit.c.application_id == _NEWEST.c.application_id) & (audit.c.seq == _NEWEST.c.seq)
+)
 
 
 class AuditEntry(BaseModel):
@@ -106,18 +115,7 @@ class AuditTrail:
         Read, not remembered: the worker and the bridge take turns on one chain, so a head
         this process wrote last was stale at nearly every append (one failed transaction
         per application in each, measured over 100 openings)."""
-        newest = (
-            select(audit.c.application_id, func.max(audit.c.seq).label("seq"))
-            .where(audit.c.application_id.in_(application_ids))
-            .group_by(audit.c.application_id)
-            .subquery()
-        )
-        rows = connection.execute(
-            select(audit.c.application_id, audit.c.seq, audit.c.hash).join(
-                newest,
-                (audit.c.application_id == newest.c.application_id) & (audit.c.seq == newest.c.seq),
-            )
-        )
+        rows = connection.execute(HEADS, {"ids": application_ids})
         found = {row.application_id: (row.seq, row.hash) for row in rows}
         return {a: found.get(a, (0, GENESIS)) for a in application_ids}
 
