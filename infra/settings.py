@@ -101,6 +101,13 @@ class Settings(BaseSettings):
         default=None, description="Temporal Cloud API key (TLS is then on)."
     )
     task_queue: str = "onething"
+    worker_cached_runs: int = Field(
+        default=10_000,
+        ge=1,
+        description="Workflow runs a worker keeps in memory between their workflow tasks, "
+        "about 14 KiB each; a run not kept is rebuilt from its history when its next task "
+        "comes (the SDK keeps 1,000).",
+    )
 
     api_port: int = 8080
     http_keep_alive_s: int = Field(

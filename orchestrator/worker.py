@@ -74,6 +74,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
             ],
             workflow_runner=sandbox(),
             max_eager_activity_reservations_per_workflow_task=EAGER_ACTIVITIES,
+            max_cached_workflows=settings.worker_cached_runs,
         )
         health = Health(
             temporal=temporal_reachable(client), kafka=kafka_reachable(producer.reachable)

@@ -70,7 +70,7 @@ async def one_step(name: str, scale: dict[str, int], deployment: Deployment, tur
     settings = deployment.settings
     client = await connect(settings)
     bare = await Client.connect(settings.temporal)
-    with bare_worker(settings.temporal) as worker:
+    with bare_worker(settings) as worker:
         pids = {process: pid for process, pid in deployment.status().items() if pid is not None}
         pids["bare"] = worker.process.pid
         halves = {

@@ -17,8 +17,12 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from temporalio import activity, workflow
+
+if TYPE_CHECKING:  # the bare worker's process loads none of our modules
+    from infra.settings import Settings
 
 QUEUE = "bench-bare"
 
@@ -84,13 +88,15 @@ class BareWorker:
 
 
 @contextmanager
-def bare_worker(address: str) -> Iterator[BareWorker]:
-    """The bare worker's process, polling `QUEUE` until the block ends."""
+def bare_worker(settings: Settings) -> Iterator[BareWorker]:
+    """The bare worker's process, polling `QUEUE` until the block ends; it starts activities
+    eagerly and keeps runs in memory as our worker does."""
     from orchestrator.worker import EAGER_ACTIVITIES  # here: the reference loads none of ours
 
-    eager = str(EAGER_ACTIVITIES)
+    tuning = [str(EAGER_ACTIVITIES), str(settings.worker_cached_runs)]
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.bench.bare", address, eager], stdout=subprocess.PIPE
+        [sys.executable, "-m", "tests.bench.bare", settings.temporal, *tuning],
+        stdout=subprocess.PIPE,
     )
     try:
         assert process.stdout is not None and process.stdout.readline().strip() == b"ready"
@@ -100,7 +106,7 @@ def bare_worker(address: str) -> Iterator[BareWorker]:
         process.wait(30)
 
 
-async def _serve(address: str, eager: int) -> None:
+async def _serve(address: str, eager: int, cached_runs: int) -> None:
     from temporalio.client import Client
     from temporalio.worker import Worker
 
@@ -111,10 +117,11 @@ async def _serve(address: str, eager: int) -> None:
         workflows=[BareShapeWorkflow, BareWaitWorkflow],
         activities=[handle_directly, wait_for_department],
         max_eager_activity_reservations_per_workflow_task=eager,
+        max_cached_workflows=cached_runs,
     ):
         print("ready", flush=True)
         await asyncio.Event().wait()
 
 
 if __name__ == "__main__":
-    asyncio.run(_serve(sys.argv[1], int(sys.argv[2])))
+    asyncio.run(_serve(sys.argv[1], int(sys.argv[2]), int(sys.argv[3])))

@@ -54,7 +54,7 @@ def top(collapsed: Path) -> tuple[list[tuple[str, float]], list[tuple[str, float
 async def run_step(step: str, n: int, settings: Settings) -> None:
     client = await connect(settings)
     bare = await Client.connect(settings.temporal)
-    with bare_worker(settings.temporal):
+    with bare_worker(settings):
         if step == "drain":
             await drain.onething(n, settings, client, {})
         elif step == "opening":
