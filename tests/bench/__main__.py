@@ -21,7 +21,9 @@ from typing import Any, TypeVar
 from temporalio.client import Client
 
 from infra.services import Deployment
+from infra.settings import Settings
 from orchestrator.client import connect
+from orchestrator.worker import EAGER_ACTIVITIES
 from tests.bench import drain, hops, intake, measure, report, throughput
 from tests.bench.bare import bare_worker
 from tests.bench.department import bench_deployment
@@ -122,7 +124,14 @@ def main() -> None:
         results.append(measured)
         RESULTS.mkdir(parents=True, exist_ok=True)
         (RESULTS / "rounds.json").write_text(json.dumps(results, indent=1))  # kept if one fails
-    used = {"scale": scale_name, **scale, "rounds": rounds, "cores": os.cpu_count()}
+    used = {
+        "scale": scale_name,
+        **scale,
+        "rounds": rounds,
+        "cores": os.cpu_count(),
+        "eager_activities": EAGER_ACTIVITIES,  # both workers'
+        "cached_runs": Settings().worker_cached_runs,
+    }
     document = report.write(results, used, RESULTS)
     print(report.markdown(document))
 
