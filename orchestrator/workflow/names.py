@@ -21,7 +21,8 @@ START_PROACTIVE = "start_proactive"
 # dispatching workflow task with its commands. A run of revision 0 keeps the patches' paths.
 # From revision 2 a command that neither an answer nor a receipt followed is sent again.
 # From revision 3 an approval's e-licences are kept within the workflow task that approves.
-REVISION = 3
+# From revision 4 what changes while a run is approved is announced and indexed with the approval.
+REVISION = 4
 
 # patches: a running history keeps the code path it was recorded with
 BATCHED_DISPATCH = "batched-dispatch"  # one activity publishes a workflow task's commands

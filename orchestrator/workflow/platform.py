@@ -259,7 +259,9 @@ class Platform:
             pending = sorted(attributes.get(PENDING_DEPARTMENTS) or [])
             self._indexed = (status, pending, bool(attributes.get(ESCALATED)))
         while True:
-            await workflow.wait_condition(lambda: self._wanted_index() != self._indexed)
+            await workflow.wait_condition(
+                lambda: not self._approving_since_r4() and self._wanted_index() != self._indexed
+            )
             self._upsert_index()
 
     def _wanted_index(self) -> Indexed:
@@ -329,10 +331,20 @@ class Platform:
         everything is out. (A dispatch's own changes ride with its command instead; from
         revision 1, everything that changed in a workflow task that dispatches.)"""
         while True:
-            await workflow.wait_condition(lambda: self._unannounced() or self._closing)
+            await workflow.wait_condition(
+                lambda: (self._unannounced() and not self._approving_since_r4()) or self._closing
+            )
             if not self._unannounced():
                 return
             await self._publish_events(self._take_announcements())
+
+    def _approving_since_r4(self) -> bool:
+        """From revision 4 what changes while the application is approved (its last answers,
+        the departments no longer waited on) is announced and indexed with the approval:
+        one status event batch and one upsert, not two of each, in the workflow task that
+        ends it."""
+        assert self._inp is not None
+        return self._approving and self._inp.revision >= 4
 
     def _take_announcements(self) -> Announcements:
         """Everything not yet announced; from now on it counts as announced."""
