@@ -4,6 +4,7 @@ the `X-Applicant-Assertion` header, so no ID number travels in a query string.""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 from collections.abc import Callable
@@ -99,6 +100,7 @@ def applicants_router(up: Callable[[], Services], applicants_side: Any) -> APIRo
     async def licences(assertion: Assertion = None) -> list[ELicence]:
         """The asserted person's valid e-licences, and those of whom they act for (their
         companies, their principals)."""
-        return up().licences.held_by(up().intake.identity.vouch(assertion).holders())
+        holders = up().intake.identity.vouch(assertion).holders()
+        return await asyncio.to_thread(up().licences.held_by, holders)
 
     return router

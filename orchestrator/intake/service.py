@@ -151,7 +151,8 @@ class Intake:
         # what they already hold; a form naming someone else reads nothing of theirs
         applicant = body.applicant.id_number
         wanted = holders(one_thing, applicant, body.form)
-        held = [lic for lic in self._library.current_of(wanted) if lic.holder == applicant]
+        current = await asyncio.to_thread(self._library.current_of, wanted)
+        held = [lic for lic in current if lic.holder == applicant]
         try:
             own = with_applicant(one_thing, body.form, applicant)
         except ValueError as exc:

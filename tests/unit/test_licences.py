@@ -1,13 +1,22 @@
+import threading
+from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
+from typing import cast
 
 import pytest
+from temporalio.client import Client
 
 from infra import database
+from infra.settings import Settings
 from one_things import Applicant, form_model, load_catalogue, plan
 from one_things.forms import with_applicant
 from one_things.licences import ELicence, content_hash, holders, licence_id, prefill
+from orchestrator.cli.demo import example
+from orchestrator.intake.service import Intake, SubmitApplication
+from orchestrator.stores.audit import audit_trail
 from orchestrator.stores.library import LicenceLibrary
+from orchestrator.stores.material_store import material_store
 
 CATALOGUE = load_catalogue()
 DISABILITY = CATALOGUE.get("disability_services")
@@ -100,3 +109,28 @@ def test_the_library_gives_intake_the_newest_licence_of_each_type(tmp_path: Path
     library.issue([older, newer, other, licence("business_licence", "Y")])
     assert [lic.id for lic in library.held_by(["X"])] == ["newer", "other", older.id]
     assert [lic.id for lic in library.current_of(["X"])] == ["newer", "other"]
+
+
+class LookedUpOffTheLoop(Exception):
+    """Stops the intake once the library was asked."""
+
+
+async def test_the_intake_reads_the_library_off_its_event_loop(tmp_path: Path) -> None:
+    """A library in PostgreSQL answers over the network: the API's loop must not wait on it."""
+    asked_in: list[int] = []
+
+    class Library(LicenceLibrary):
+        def current_of(self, holders: Iterable[str]) -> list[ELicence]:
+            asked_in.append(threading.get_ident())
+            raise LookedUpOffTheLoop
+
+    settings = Settings(state_dir=tmp_path)
+    for name in ("licences", "audit"):
+        database.migrate(database.url_of(settings, name))
+    library = Library(database.engine(database.url_of(settings, "licences")))
+    store, trail = material_store(settings), audit_trail(settings)
+    intake = Intake(settings, CATALOGUE, cast(Client, None), library, store, trail)
+    body = SubmitApplication.model_validate(example("retirement"))
+    with pytest.raises(LookedUpOffTheLoop):
+        await intake.start(body, None, "portal", started_by="ot-parent")
+    assert asked_in and asked_in != [threading.get_ident()]
