@@ -132,7 +132,7 @@ def main() -> None:
         "eager_activities": EAGER_ACTIVITIES,  # both workers'
         "cached_runs": Settings().worker_cached_runs,
     }
-    document = report.write(results, used, RESULTS)
+    document = report.write(results, used, report.installed(), RESULTS)
     print(report.markdown(document))
 
 

@@ -1,11 +1,14 @@
 """The bench's output: medians over rounds, each OneThing figure beside its bare twin of the
-same round, as one JSON document, a Markdown table and PNG charts."""
+same round, as one JSON document, a Markdown table and PNG charts.
+
+`python -m tests.bench.report DIR` writes them again from the rounds kept in DIR/bench.json."""
 
 from __future__ import annotations
 
 import json
 import platform
 import statistics
+from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -13,6 +16,7 @@ from typing import Any, NamedTuple
 Round = dict[str, Any]
 PACKAGES = ("temporalio", "aiokafka", "faust-streaming", "pydantic", "fastapi", "noida-db")
 PROCESSES = ("worker", "bridge", "departments")  # what the memory goal adds up
+WORKER_MEMORY_GOAL = 1.2  # × bare's
 
 
 def dig(data: Any, path: str) -> Any:
@@ -190,6 +194,102 @@ def drain_cpu_rows(rounds: list[Round]) -> list[tuple[str, ...]]:
     return [*out, ("all of them", *(f"{t:.1f}" for t in totals))]
 
 
+class Floor(NamedTuple):
+    """A throughput goal read against the CPU each side spent on one application."""
+
+    pair: Pair
+    ours: str  # where ours' CPU ms per application, by process, sit in a round
+    bare: str
+
+    @property
+    def goal(self) -> float:
+        return float(self.pair.goal.removeprefix("≥ "))
+
+
+FLOORS = (
+    Floor(THROUGHPUT[0], "opening.full_path.cpu_ms", "opening.bare.cpu_ms"),
+    Floor(THROUGHPUT[1], "opening.via_api.cpu_ms", "opening.bare.cpu_ms"),
+    Floor(THROUGHPUT[3], "drain.onething.cpu_ms", "drain.bare.cpu_ms"),
+)
+
+
+def over_rounds(rounds: list[Round], figure: Callable[[Round], float]) -> float:
+    return round(statistics.median(figure(r) for r in rounds), 2)
+
+
+def floor_row(rounds: list[Round], floor: Floor) -> tuple[str, ...]:
+    """The measured ratio beside what the CPU tables predict of it: with every process on the
+    same cores (bare's CPU in all ÷ ours), and with each on cores of its own (bare's busiest
+    process ÷ ours'); then the most ours may cost for the goal, and what it costs with and
+    without its worker."""
+
+    def ours(r: Round) -> dict[str, float]:
+        return dict(dig(r, floor.ours))
+
+    def bare(r: Round) -> dict[str, float]:
+        return dict(dig(r, floor.bare))
+
+    return (
+        f"{floor.pair.short} ({floor.pair.goal})",
+        str(ratio(rounds, floor.pair.ours, floor.pair.bare)),
+        str(over_rounds(rounds, lambda r: sum(bare(r).values()) / sum(ours(r).values()))),
+        str(over_rounds(rounds, lambda r: max(bare(r).values()) / max(ours(r).values()))),
+        f"{over_rounds(rounds, lambda r: sum(bare(r).values()) / floor.goal):.1f}",
+        f"{over_rounds(rounds, lambda r: sum(ours(r).values()) - ours(r)['worker']):.1f}",
+        f"{over_rounds(rounds, lambda r: sum(ours(r).values())):.1f}",
+    )
+
+
+FLOOR_COLUMNS = (
+    "figure",
+    "measured",
+    "predicted_shared_cores",
+    "predicted_own_cores",
+    "most_cpu_ms_for_goal",
+    "cpu_ms_without_worker",
+    "cpu_ms",
+)
+
+
+def floor_rows(rounds: list[Round]) -> list[tuple[str, ...]]:
+    """A row for each goal whose CPU the rounds measured (the drain's was not, at first)."""
+    return [floor_row(rounds, f) for f in FLOORS if all(_holds(r, f.ours) for r in rounds)]
+
+
+def _holds(data: Any, path: str) -> bool:
+    try:
+        dig(data, path)
+    except KeyError:
+        return False
+    return True
+
+
+def memory_floor(rounds: list[Round]) -> str:
+    """What the worker's memory goal leaves for the runs once ours has loaded its code."""
+    drains = [r["drain"] for r in rounds]
+    waiting = int(drains[0]["onething"]["memory"][-1]["in_flight"])
+    start = statistics.median(d["onething"]["memory"][0]["worker"] for d in drains)
+    bare = statistics.median(peak(d["bare"]["memory"], ("worker",)) for d in drains)
+    ours = statistics.median(peak(d["onething"]["memory"], ("worker",)) for d in drains)
+    bare_start = statistics.median(d["bare"]["memory"][0]["worker"] for d in drains)
+    allowed = bare * WORKER_MEMORY_GOAL
+
+    def kib_a_run(mib: float) -> float:
+        return mib * 1024 / waiting
+
+    left = allowed - start
+    leaves = (
+        f"{left:.1f} MiB, {kib_a_run(left):.0f} KiB a run" if left > 0 else "nothing for the runs"
+    )
+    return (
+        f"Worker memory (≤ {WORKER_MEMORY_GOAL}× of bare's): with {waiting:,} waiting bare's"
+        f" held {bare:.1f} MiB, so the goal allows {allowed:.1f}; ours held {start:.1f} before"
+        f" the first was started, which leaves {leaves}. A run takes"
+        f" {kib_a_run(bare - bare_start):.0f} KiB in bare's worker, {kib_a_run(ours - start):.0f}"
+        " in ours."
+    )
+
+
 def broker_lines(rounds: list[Round]) -> list[str]:
     """What the embedded broker kept by the end of each step (each on a fresh deployment)."""
     if any("broker_mib" not in r for r in rounds):
@@ -229,6 +329,17 @@ def markdown(document: dict[str, Any]) -> str:
         *(f"| {' | '.join(r)} |" for r in drain_cpu_rows(rounds)),
         "",
         *broker_lines(rounds),
+        "What the CPU tables predict: on one machine every process shares the same cores, so"
+        " the ratio follows the CPU an application costs in all; with each process on cores"
+        " of its own the busiest process would set the pace. CPU ms per application:",
+        "",
+        "| figure (goal) | measured | predicted, shared cores | predicted, own cores"
+        " | most ours may cost for the goal | ours without its worker | ours |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+        *(f"| {' | '.join(r)} |" for r in floor_rows(rounds)),
+        "",
+        memory_floor(rounds),
+        "",
         f"Settings: {json.dumps(document['settings'])}",
         f"Versions: {json.dumps(document['versions'])}",
     ]
@@ -291,7 +402,18 @@ def charts(document: dict[str, Any], out: Path) -> None:
     plt.close(fig)
 
 
-def write(rounds: list[Round], settings: dict[str, Any], out: Path) -> dict[str, Any]:
+def installed() -> dict[str, str]:
+    """The versions a round ran with."""
+    return {
+        "python": platform.python_version(),
+        **{name: version(name) for name in PACKAGES},
+        "machine": f"{platform.machine()}, {platform.node()}",
+    }
+
+
+def write(
+    rounds: list[Round], settings: dict[str, Any], versions: dict[str, str], out: Path
+) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     document = {
         "rounds": rounds,
@@ -303,14 +425,19 @@ def write(rounds: list[Round], settings: dict[str, Any], out: Path) -> dict[str,
         "cpu_ms_per_opening": [
             dict(zip(("process", *VARIANTS), r, strict=True)) for r in cpu_rows(rounds)
         ],
+        "floors": [dict(zip(FLOOR_COLUMNS, r, strict=True)) for r in floor_rows(rounds)],
         "settings": settings,
-        "versions": {
-            "python": platform.python_version(),
-            **{name: version(name) for name in PACKAGES},
-            "machine": f"{platform.machine()}, {platform.node()}",
-        },
+        "versions": versions,
     }
     (out / "bench.json").write_text(json.dumps(document, indent=1))
     (out / "bench.md").write_text(markdown(document))
     charts(document, out)
     return document
+
+
+if __name__ == "__main__":
+    import sys
+
+    folder = Path(sys.argv[1])
+    kept = json.loads((folder / "bench.json").read_text())
+    write(kept["rounds"], kept["settings"], kept["versions"], folder)
