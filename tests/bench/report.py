@@ -25,17 +25,37 @@ def dig(data: Any, path: str) -> Any:
     return data
 
 
+def over_rounds(rounds: list[Round], figure: Callable[[Round], float]) -> float:
+    """The median of a figure taken in each round."""
+    return round(statistics.median(figure(r) for r in rounds), 2)
+
+
 def median(rounds: list[Round], path: str) -> float:
-    return round(statistics.median(float(dig(r, path)) for r in rounds), 2)
+    return over_rounds(rounds, lambda r: float(dig(r, path)))
 
 
 def ratio(rounds: list[Round], ours: str, bare: str) -> float:
     """The median of the per-round ratios: each pair from the same round."""
-    return round(statistics.median(float(dig(r, ours)) / float(dig(r, bare)) for r in rounds), 2)
+    return over_rounds(rounds, lambda r: float(dig(r, ours)) / float(dig(r, bare)))
+
+
+def measured(rounds: list[Round], path: str) -> bool:
+    """Whether every round has the figure (rounds kept from older benches may not)."""
+    try:
+        for r in rounds:
+            dig(r, path)
+    except KeyError:
+        return False
+    return True
 
 
 def peak(samples: list[dict[str, float]], names: tuple[str, ...]) -> float:
     return max(sum(s.get(n, 0.0) for n in names) for s in samples)
+
+
+def worker_peaks(rounds: list[Round], side: str) -> list[float]:
+    """The worker's most resident MiB in each round's drain, while all waited."""
+    return [peak(r["drain"][side]["memory"], ("worker",)) for r in rounds]
 
 
 class Pair(NamedTuple):
@@ -112,8 +132,8 @@ def row(rounds: list[Round], pair: Pair) -> tuple[str, str, str, str, str]:
 def rows(rounds: list[Round]) -> list[tuple[str, str, str, str, str]]:
     """(figure, OneThing, bare, ratio, goal) for the Markdown table."""
     out = [row(rounds, pair) for pair in THROUGHPUT]
-    worker = [peak(r["drain"]["onething"]["memory"], ("worker",)) for r in rounds]
-    bare_worker = [peak(r["drain"]["bare"]["memory"], ("worker",)) for r in rounds]
+    worker = worker_peaks(rounds, "onething")
+    bare_worker = worker_peaks(rounds, "bare")
     together = [peak(r["drain"]["onething"]["memory"], PROCESSES) for r in rounds]
     out.append(
         (
@@ -180,7 +200,7 @@ def cpu_rows(rounds: list[Round]) -> list[tuple[str, ...]]:
 def drain_cpu_rows(rounds: list[Round]) -> list[tuple[str, ...]]:
     """CPU milliseconds per drained application by process, ours and bare; then the sum."""
     sides = ("onething", "bare")
-    if any("cpu_ms" not in r["drain"][side] for r in rounds for side in sides):
+    if not all(measured(rounds, f"drain.{side}.cpu_ms") for side in sides):
         return []  # rounds measured before the drain's CPU was
     processes = list(rounds[0]["drain"]["bare"]["cpu_ms"])
     out = [
@@ -213,10 +233,6 @@ FLOORS = (
 )
 
 
-def over_rounds(rounds: list[Round], figure: Callable[[Round], float]) -> float:
-    return round(statistics.median(figure(r) for r in rounds), 2)
-
-
 def floor_row(rounds: list[Round], floor: Floor) -> tuple[str, ...]:
     """The measured ratio beside what the CPU tables predict of it: with every process on the
     same cores (bare's CPU in all ÷ ours), and with each on cores of its own (bare's busiest
@@ -224,10 +240,12 @@ def floor_row(rounds: list[Round], floor: Floor) -> tuple[str, ...]:
     without its worker."""
 
     def ours(r: Round) -> dict[str, float]:
-        return dict(dig(r, floor.ours))
+        spent: dict[str, float] = dig(r, floor.ours)
+        return spent
 
     def bare(r: Round) -> dict[str, float]:
-        return dict(dig(r, floor.bare))
+        spent: dict[str, float] = dig(r, floor.bare)
+        return spent
 
     return (
         f"{floor.pair.short} ({floor.pair.goal})",
@@ -253,15 +271,7 @@ FLOOR_COLUMNS = (
 
 def floor_rows(rounds: list[Round]) -> list[tuple[str, ...]]:
     """A row for each goal whose CPU the rounds measured (the drain's was not, at first)."""
-    return [floor_row(rounds, f) for f in FLOORS if all(_holds(r, f.ours) for r in rounds)]
-
-
-def _holds(data: Any, path: str) -> bool:
-    try:
-        dig(data, path)
-    except KeyError:
-        return False
-    return True
+    return [floor_row(rounds, f) for f in FLOORS if measured(rounds, f.ours)]
 
 
 def memory_floor(rounds: list[Round]) -> str:
@@ -269,8 +279,8 @@ def memory_floor(rounds: list[Round]) -> str:
     drains = [r["drain"] for r in rounds]
     waiting = int(drains[0]["onething"]["memory"][-1]["in_flight"])
     start = statistics.median(d["onething"]["memory"][0]["worker"] for d in drains)
-    bare = statistics.median(peak(d["bare"]["memory"], ("worker",)) for d in drains)
-    ours = statistics.median(peak(d["onething"]["memory"], ("worker",)) for d in drains)
+    bare = statistics.median(worker_peaks(rounds, "bare"))
+    ours = statistics.median(worker_peaks(rounds, "onething"))
     bare_start = statistics.median(d["bare"]["memory"][0]["worker"] for d in drains)
     allowed = bare * WORKER_MEMORY_GOAL
 
