@@ -76,16 +76,30 @@ async def submit(http: httpx.AsyncClient, payload: dict[str, Any]) -> str:
 
 
 async def finished(http: httpx.AsyncClient, application_id: str, timeout: float = 60) -> Progress:
-    async with asyncio.timeout(timeout):
-        while True:
-            response = await http.get(f"/v1/applications/{application_id}")
-            if response.status_code == 503:  # no worker at the moment
-                continue
-            assert response.status_code == 200, response.text
-            progress = Progress.model_validate(response.json())
-            if progress.finished:
-                return progress
-            await asyncio.sleep(0.2)
+    """The application once finished; failing after `timeout`, with where it was last seen."""
+    progress: Progress | None = None
+    try:
+        async with asyncio.timeout(timeout):
+            while True:
+                response = await http.get(f"/v1/applications/{application_id}")
+                if response.status_code == 503:  # no worker at the moment
+                    continue
+                assert response.status_code == 200, response.text
+                progress = Progress.model_validate(response.json())
+                if progress.finished:
+                    return progress
+                await asyncio.sleep(0.2)
+    except TimeoutError:
+        raise AssertionError(
+            f"{application_id} not finished after {timeout:.0f} s; last seen: {where(progress)}"
+        ) from None
+
+
+def where(progress: Progress | None) -> str:
+    if progress is None:
+        return "never (no answer but 503)"
+    tasks = (f"{t.task_id} {t.state.value} ({t.reason or '-'})" for t in progress.tasks)
+    return f"{progress.status.value} ({progress.reason or '-'}); " + ", ".join(tasks)
 
 
 async def eventually(check: Any, timeout: float = 15) -> Any:
