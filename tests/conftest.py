@@ -160,8 +160,8 @@ class Observer:
         return [r for r in self.records if r.topic == topic and r.key == application_id.encode()]
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def observer(settings: Settings) -> AsyncIterator[Observer]:
+@contextlib.asynccontextmanager
+async def observing(settings: Settings) -> AsyncIterator[Observer]:
     kafka.pace_fetches(settings)
     names = topics.all_topics(load_catalogue().departments())
     consumer = AIOKafkaConsumer(
@@ -183,3 +183,9 @@ async def observer(settings: Settings) -> AsyncIterator[Observer]:
     with contextlib.suppress(asyncio.CancelledError):
         await task
     await consumer.stop()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def observer(settings: Settings) -> AsyncIterator[Observer]:
+    async with observing(settings) as seen:
+        yield seen

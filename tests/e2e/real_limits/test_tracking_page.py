@@ -1,10 +1,6 @@
 """The applicant's tracking page, in headless Chromium while the application runs: words
 instead of codes, the plan, a supplement answered from the page, screenshots at desktop and
-phone width, and axe-core's accessibility check.
-
-The module has a deployment of its own with every matter at its real time limit: a browser
-starting on a loaded machine takes seconds, and the shared deployment's limits of seconds
-would escalate the matter the page is shown waiting on."""
+phone width, and axe-core's accessibility check."""
 
 from __future__ import annotations
 
@@ -19,33 +15,18 @@ from typing import Any
 import aiohttp
 import httpx
 import pytest
-import pytest_asyncio
 
 from infra.services import Deployment
+from infra.settings import Settings
 from infra.supervisor import free_port
 from orchestrator.cli.demo import example
 from tests.conftest import PORTAL_KEY
 from tests.e2e.helpers import CATALOGUE, finished, held_at_real_estate, status_becomes, submit
-from tests.faults.harness import deployment, portal
 
 pytestmark = pytest.mark.stack
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def tracked(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Deployment]:
-    """Real estate (mnr) trades batch files, so a test can keep its batch window closed."""
-    exchange = tmp_path_factory.mktemp("exchange")
-    async with deployment(file_departments={"mnr": exchange / "mnr"}) as running:
-        yield running
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def http(tracked: Deployment) -> AsyncIterator[httpx.AsyncClient]:
-    async with portal(tracked.settings) as client:
-        yield client
-
-
-ARTIFACTS = Path(__file__).parent.parent / "artifacts"
+ARTIFACTS = Path(__file__).parents[2] / "artifacts"
 AXE = ARTIFACTS / "node_modules" / "axe-core" / "axe.min.js"
 CHROMIUM_FLAGS = [
     "--headless",
@@ -142,9 +123,9 @@ async def link_to(http: httpx.AsyncClient, app_id: str) -> str:
 
 
 async def test_the_tracking_page_shows_a_running_application_in_words(
-    http: httpx.AsyncClient, tracked: Deployment, tmp_path: Path
+    http: httpx.AsyncClient, settings: Settings, tmp_path: Path
 ) -> None:
-    async with held_at_real_estate(http, tracked.settings) as app_id:
+    async with held_at_real_estate(http, settings) as app_id:
         url = await link_to(http, app_id)
         async with browsing(url, tmp_path / "profile") as page:
             await page.until("document.querySelectorAll('#tasks article').length > 0")
@@ -199,7 +180,7 @@ async def test_a_supplement_is_answered_from_the_page_which_is_accessible_on_a_p
 
 
 async def test_the_page_rides_out_an_api_outage_and_has_a_large_text_mode(
-    http: httpx.AsyncClient, tracked: Deployment, tmp_path: Path
+    http: httpx.AsyncClient, patient: Deployment, tmp_path: Path
 ) -> None:
     opening = example("enterprise_opening")
     del opening["form"]["payroll_certificate_ref"]  # it waits for the supplement
@@ -210,10 +191,10 @@ async def test_the_page_rides_out_an_api_outage_and_has_a_large_text_mode(
         assert await page.run("document.body.classList.contains('large')")
         size = "parseFloat(getComputedStyle(document.body).fontSize)"
         assert await page.run(size) >= 21
-        await asyncio.to_thread(tracked.supervisor.stop, "api")  # the outage
+        await asyncio.to_thread(patient.supervisor.stop, "api")  # the outage
         notice = "document.getElementById('notice').innerText"
         said = await page.until(f"{notice}.includes('暂时无法刷新') && {notice}", timeout=30)
         assert "秒后重试" in said
-        await asyncio.to_thread(tracked.up, ("api",))
+        await asyncio.to_thread(patient.up, ("api",))
         await page.until(f"{notice}.includes('已恢复')", timeout=90)
         assert await page.run("document.body.classList.contains('large')")  # remembered
