@@ -91,11 +91,18 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
         time_limit_cap_seconds=3,
         supplement_time_limit_seconds=6,
     )
-    deployment = Deployment(s)
+    with running(s):
+        yield s
+
+
+@contextlib.contextmanager
+def running(settings: Settings) -> Iterator[Deployment]:
+    """A deployment up for as long as the block, and down after it."""
+    deployment = Deployment(settings)
     atexit.register(deployment.down)  # also if pytest itself is interrupted (no-op once down)
     try:
         deployment.up()
-        yield s
+        yield deployment
     finally:
         deployment.down()
 

@@ -5,9 +5,7 @@ limits of seconds, and the matter would rightly escalate to an operator."""
 
 from __future__ import annotations
 
-import asyncio
-import atexit
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
@@ -15,24 +13,19 @@ import pytest_asyncio
 
 from infra.services import Deployment
 from infra.settings import Settings
-from tests.conftest import Observer, observing, portal_client, stack_settings
-
-
-@pytest_asyncio.fixture(scope="package", loop_scope="session")
-async def patient(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Deployment]:
-    state = tmp_path_factory.mktemp("real-limits")
-    running = Deployment(stack_settings(state, file_departments={"mnr": state / "mnr"}))
-    atexit.register(running.down)  # also if pytest itself is interrupted (no-op once down)
-    try:
-        await asyncio.to_thread(running.up)
-        yield running
-    finally:
-        await asyncio.to_thread(running.down)
+from tests.conftest import Observer, observing, portal_client, running, stack_settings
 
 
 @pytest.fixture(scope="package")
-def settings(patient: Deployment) -> Settings:
-    return patient.settings
+def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    state = tmp_path_factory.mktemp("real-limits")
+    with running(stack_settings(state, file_departments={"mnr": state / "mnr"})) as up:
+        yield up
+
+
+@pytest.fixture(scope="package")
+def settings(deployment: Deployment) -> Settings:
+    return deployment.settings
 
 
 @pytest_asyncio.fixture(scope="package", loop_scope="session")

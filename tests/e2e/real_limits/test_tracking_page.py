@@ -24,8 +24,6 @@ from tests.conftest import PORTAL_KEY
 from tests.e2e.helpers import CATALOGUE, finished, held_at_real_estate, status_becomes, submit
 
 pytestmark = pytest.mark.stack
-
-
 ARTIFACTS = Path(__file__).parents[2] / "artifacts"
 AXE = ARTIFACTS / "node_modules" / "axe-core" / "axe.min.js"
 CHROMIUM_FLAGS = [
@@ -180,7 +178,7 @@ async def test_a_supplement_is_answered_from_the_page_which_is_accessible_on_a_p
 
 
 async def test_the_page_rides_out_an_api_outage_and_has_a_large_text_mode(
-    http: httpx.AsyncClient, patient: Deployment, tmp_path: Path
+    http: httpx.AsyncClient, deployment: Deployment, tmp_path: Path
 ) -> None:
     opening = example("enterprise_opening")
     del opening["form"]["payroll_certificate_ref"]  # it waits for the supplement
@@ -191,10 +189,10 @@ async def test_the_page_rides_out_an_api_outage_and_has_a_large_text_mode(
         assert await page.run("document.body.classList.contains('large')")
         size = "parseFloat(getComputedStyle(document.body).fontSize)"
         assert await page.run(size) >= 21
-        await asyncio.to_thread(patient.supervisor.stop, "api")  # the outage
+        await asyncio.to_thread(deployment.supervisor.stop, "api")  # the outage
         notice = "document.getElementById('notice').innerText"
         said = await page.until(f"{notice}.includes('暂时无法刷新') && {notice}", timeout=30)
         assert "秒后重试" in said
-        await asyncio.to_thread(patient.up, ("api",))
+        await asyncio.to_thread(deployment.up, ("api",))
         await page.until(f"{notice}.includes('已恢复')", timeout=90)
         assert await page.run("document.body.classList.contains('large')")  # remembered
