@@ -58,6 +58,11 @@ def worker_peaks(rounds: list[Round], side: str) -> list[float]:
     return [peak(r["drain"][side]["memory"], ("worker",)) for r in rounds]
 
 
+def worker_at_start(rounds: list[Round], side: str) -> float:
+    """The worker's resident MiB before the drain's first run was started (median)."""
+    return statistics.median(r["drain"][side]["memory"][0]["worker"] for r in rounds)
+
+
 class Pair(NamedTuple):
     """A OneThing figure and its bare twin: where each sits in a round, and the goal."""
 
@@ -141,7 +146,7 @@ def rows(rounds: list[Round]) -> list[tuple[str, str, str, str, str]]:
             str(statistics.median(worker)),
             str(statistics.median(bare_worker)),
             f"{statistics.median(w / b for w, b in zip(worker, bare_worker, strict=True)):.2f}×",
-            "≤ 1.2×",
+            f"≤ {WORKER_MEMORY_GOAL}×",
         )
     )
     out.append(
@@ -233,6 +238,12 @@ FLOORS = (
 )
 
 
+def cpu_ms(r: Round, path: str) -> dict[str, float]:
+    """CPU milliseconds per application, by process, where `path` puts them in a round."""
+    spent: dict[str, float] = dig(r, path)
+    return spent
+
+
 def floor_row(rounds: list[Round], floor: Floor) -> tuple[str, ...]:
     """The measured ratio beside what the CPU tables predict of it: with every process on the
     same cores (bare's CPU in all ÷ ours), and with each on cores of its own (bare's busiest
@@ -240,12 +251,10 @@ def floor_row(rounds: list[Round], floor: Floor) -> tuple[str, ...]:
     without its worker."""
 
     def ours(r: Round) -> dict[str, float]:
-        spent: dict[str, float] = dig(r, floor.ours)
-        return spent
+        return cpu_ms(r, floor.ours)
 
     def bare(r: Round) -> dict[str, float]:
-        spent: dict[str, float] = dig(r, floor.bare)
-        return spent
+        return cpu_ms(r, floor.bare)
 
     return (
         f"{floor.pair.short} ({floor.pair.goal})",
@@ -276,12 +285,11 @@ def floor_rows(rounds: list[Round]) -> list[tuple[str, ...]]:
 
 def memory_floor(rounds: list[Round]) -> str:
     """What the worker's memory goal leaves for the runs once ours has loaded its code."""
-    drains = [r["drain"] for r in rounds]
-    waiting = int(drains[0]["onething"]["memory"][-1]["in_flight"])
-    start = statistics.median(d["onething"]["memory"][0]["worker"] for d in drains)
+    waiting = int(rounds[0]["drain"]["onething"]["memory"][-1]["in_flight"])
+    start = worker_at_start(rounds, "onething")
     bare = statistics.median(worker_peaks(rounds, "bare"))
     ours = statistics.median(worker_peaks(rounds, "onething"))
-    bare_start = statistics.median(d["bare"]["memory"][0]["worker"] for d in drains)
+    bare_start = worker_at_start(rounds, "bare")
     allowed = bare * WORKER_MEMORY_GOAL
 
     def kib_a_run(mib: float) -> float:
