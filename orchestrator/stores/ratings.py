@@ -11,6 +11,7 @@ be answered by a due time; the answer is told to the applicant; operators list t
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Self
@@ -92,8 +93,9 @@ class RatingSummary(BaseModel):
 
 
 class RatingBook:
-    def __init__(self, db: Engine) -> None:
+    def __init__(self, db: Engine, clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
         self._db = db
+        self._clock = clock
 
     def add(
         self,
@@ -145,9 +147,7 @@ class RatingBook:
             done = connection.execute(
                 update(follow_ups)
                 .where(where & follow_ups.c.answered_at.is_(None))
-                .values(
-                    answered_at=datetime.now(UTC).isoformat(), answer=answer.answer, answered_by=by
-                )
+                .values(answered_at=self._clock().isoformat(), answer=answer.answer, answered_by=by)
             )
             found = connection.execute(select(follow_ups).where(where)).mappings().first()
         if found is None:
@@ -177,7 +177,7 @@ class RatingBook:
         )
         with self._db.connect() as connection:
             rows = connection.execute(query).all()
-        now = datetime.now(UTC)
+        now = self._clock()
         loops: dict[tuple[str, str], Counter[str]] = {}
         for follow_up in self.follow_ups():
             key = (follow_up.department, follow_up.matter)

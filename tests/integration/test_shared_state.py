@@ -74,8 +74,8 @@ def test_a_licence_issued_by_one_replica_is_read_by_another(url: str) -> None:
 
 
 def test_one_rating_per_task_whichever_replica_takes_it(url: str) -> None:
-    first, second = (RatingBook(e) for e in replicas(url))
     at = datetime(2026, 11, 27, tzinfo=UTC)
+    first, second = (RatingBook(e, clock=lambda: at) for e in replicas(url))
     application = f"ot-{url[-6:]}"
     poor = Rating(score=2, reasons=[PoorReason.SLOW])
     due = datetime(2026, 12, 4, tzinfo=UTC)
