@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any
 
 from events.contracts import Outcome, TaskCommand, TaskResult
-from events.proof import key_id_of, prove, result_signing_bytes
+from events.proof import result_signing_bytes
 from infra.settings import Settings
+from infra.signing import Signer
 
 
 class AdapterError(Exception):
@@ -70,13 +72,17 @@ def answer_from(command: TaskCommand, body: Mapping[str, Any]) -> TaskResult:
 
 
 def signed(result: TaskResult, settings: Settings) -> TaskResult:
-    """The result with its department's proof: our adapters answer for their departments.
-
-    A reply token whose key id is unknown gets no proof (the bridge refuses the answer).
-    """
-    key_id = key_id_of(result.reply_token)
-    if key_id is None or key_id not in settings.reply_keys:
+    """The result with its department's proof: our adapters answer for their departments,
+    each with that department's own signing key. A department without one here gets no proof
+    (the bridge refuses the answer)."""
+    key = settings.answer_signing_key(result.department)
+    if key is None:
         return result
-    secret = settings.department_secret(result.department, key_id)
-    proof = prove(secret, result_signing_bytes(result.model_dump(mode="json")))
-    return result.model_copy(update={"proof": proof})
+    signer = _signer(*key)
+    proof = signer.sign(result_signing_bytes(result.model_dump(mode="json")))
+    return result.model_copy(update={"proof": proof, "proof_key_id": signer.key_id})
+
+
+@functools.cache
+def _signer(key_id: str, pem: str) -> Signer:
+    return Signer(key_id, pem)

@@ -70,6 +70,8 @@ async def run_departments(
     consumer group, which divides the partitions of all their topics among them."""
     catalogue = load_catalogue(settings.catalogue_dir)
     departments = [d for d in only or catalogue.departments() if d not in settings.sim_skip]
+    if keyless := [d for d in departments if settings.answer_signing_key(d) is None]:
+        log.warning("answers_unproven", departments=keyless, setting="department_signing_keys")
     kafka.pace_fetches(settings)
     producer = kafka.producer(settings)
     await producer.start()

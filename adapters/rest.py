@@ -33,6 +33,8 @@ STATUS_OUTCOMES: dict[int, Outcome] = {
 }
 TRANSIENT = {408, 429}  # and every 5xx: tried again
 LONGEST_RETRY_AFTER = 30.0
+# checked here before the call; the call's own credentials prove OneThing to the department
+NOT_SENT = {"reply_token", "signature", "signature_key_id"}
 
 
 class RestDepartment(DepartmentAdapter):
@@ -67,7 +69,7 @@ class RestDepartment(DepartmentAdapter):
             try:
                 response = await self._client.post(
                     f"/tasks/{command.action.value}",
-                    json=command.model_dump(mode="json", exclude={"reply_token"}),
+                    json=command.model_dump(mode="json", exclude=NOT_SENT),
                     headers={"Idempotency-Key": command.idempotency_key},
                 )
             except httpx.TransportError as exc:  # timeouts included

@@ -3,7 +3,8 @@
 At least once: an offset is committed only after the results of it and of every earlier
 record of its partition are published; records are handled concurrently. A result that
 cannot be published (the broker is away) is tried again until it is; a command the adapter
-cannot handle at all is dead-lettered with the reason. No record stops the consumer.
+cannot handle at all, or one OneThing's signature does not prove, is dead-lettered with the
+reason and never reaches the department's system. No record stops the consumer.
 
 Every department of the process shares one consumer (one fetch loop instead of one per
 department: idle consumers cost a broker round trip each per fetch). A department with
@@ -26,9 +27,10 @@ from adapters.base import DepartmentAdapter, answer, signed
 from adapters.offsets import OffsetTracker
 from events import topics
 from events.contracts import Outcome, TaskCommand, TaskResult
-from events.envelope import HEADERS, dumps, loads, traceparent_of, wrap
+from events.envelope import ENVELOPES, HEADERS, dumps, traceparent_of, wrap
 from infra import kafka, tracing
 from infra.logging import get_logger
+from infra.message_signing import command_refusal
 from infra.sealing import Sealer
 from infra.settings import Settings
 
@@ -45,6 +47,7 @@ class AdapterRuntime:
         self._producer = producer
         self._settings = settings
         self._sealer = Sealer.of(settings)
+        self._onething = settings.verifier("command")
         self.consumer = kafka.consumer(settings, group_id=settings.departments_group)
         self._offsets: OffsetTracker[TopicPartition] = OffsetTracker()
         self._in_flight: Counter[str] = Counter()
@@ -105,11 +108,16 @@ class AdapterRuntime:
 
     async def _handle(self, adapter: DepartmentAdapter, record: ConsumerRecord) -> None:
         try:
-            event = loads(record.value, TaskCommand)
+            document = orjson.loads(record.value)
+            event = ENVELOPES[TaskCommand].model_validate(document)
         except (ValidationError, orjson.JSONDecodeError, ValueError, TypeError) as exc:
             await self._dead_letter(record, f"invalid task command: {exc}")
             return
-        command = event.data
+        refused = command_refusal(document["data"], self._onething)
+        if refused is not None:
+            await self._dead_letter(record, f"unproven task command: {refused}")
+            return
+        command: TaskCommand = event.data
         with tracing.consuming(
             traceparent_of(event), f"{record.topic} process", department=command.department
         ):

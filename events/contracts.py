@@ -94,6 +94,16 @@ class TaskCommand(Contract):
     deadline: datetime = Field(description="Answer before this time or the task is re-dispatched.")
     reply_token: str = Field(min_length=1, description="Echo it unchanged in the TaskResult.")
     trace_id: str
+    signature_key_id: str | None = Field(
+        default=None, max_length=64, description="The id of OneThing's key that signed it."
+    )
+    signature: str | None = Field(
+        default=None,
+        max_length=100,
+        description="Ed25519 by OneThing's command key `signature_key_id` over every other "
+        "field (events.proof.command_signing_bytes), base64url: without it, or if it does "
+        "not verify, the command is not from OneThing and is not acted on.",
+    )
 
     @model_validator(mode="after")
     def _key_matches(self) -> Self:
@@ -123,8 +133,15 @@ class TaskResult(Contract):
     proof: str | None = Field(
         default=None,
         max_length=100,
-        description="HMAC-SHA256 by the department's secret over its answer "
-        "(events.proof.result_signing_bytes): without it the answer is not taken.",
+        description="Ed25519 signature by the department's own private key over its answer "
+        "(events.proof.result_signing_bytes), base64url without padding: without it the "
+        "answer is not taken.",
+    )
+    proof_key_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="The id of the department's key that made `proof` (OneThing holds its "
+        "public key under this id).",
     )
 
     @model_validator(mode="after")
@@ -143,6 +160,16 @@ class ApplicationStatusChanged(Contract):
     status: str = Field(description="running, approved, rejected, …")
     reason: str | None = None
     at: datetime
+    signature_key_id: str | None = Field(
+        default=None, max_length=64, description="The id of OneThing's key that signed it."
+    )
+    signature: str | None = Field(
+        default=None,
+        max_length=100,
+        description="Ed25519 by OneThing's status key `signature_key_id` over every other "
+        "field (events.proof.status_signing_bytes), base64url: an unsigned status reaches no "
+        "applicant.",
+    )
 
 
 class TaskStateChanged(Contract):
@@ -192,11 +219,12 @@ class ApplicationRequested(Contract):
         default_factory=dict,
         description="Material -> the sha256 of its upload, `promise` or `commitment`.",
     )
-    applicant_assertion: str | None = Field(
+    sealed_assertion: str | None = Field(
         default=None,
-        max_length=4096,
+        max_length=8192,
         description="The identity provider's signed assertion (JWT) that the applicant is who "
-        "`applicant` names: without it nothing starts.",
+        "`applicant` names, sealed by OneThing for the portal (POST /v1/sealed-assertions): "
+        "never the assertion in clear. Without it nothing starts.",
     )
     signature: str | None = Field(
         default=None,

@@ -1,10 +1,12 @@
-"""Who sent a message: HMAC-SHA256 proofs a department puts on its answers and a portal on
-its requests, so no one who merely reads a topic can speak for them.
+"""Who sent a message: the proofs a department puts on its answers and a portal on its
+requests, so no one who merely reads a topic can speak for them.
 
-A department's answer carries `proof = prove(secret, result_signing_bytes(result))`, where
-`secret` is the department's own secret (given to it by OneThing, one per key id named in the
-reply token). A portal's `ApplicationRequested` carries
-`signature = prove(api_key, request_signing_bytes(source, request))`.
+A department's answer carries `proof`, an Ed25519 signature over
+`result_signing_bytes(result)` by the department's own private key, and `proof_key_id`, the id
+OneThing holds its public key under (`infra.signing`). A portal's `ApplicationRequested`
+carries `signature = prove(api_key, request_signing_bytes(source, request))` (HMAC-SHA256).
+OneThing signs its own commands and status events with Ed25519 over `command_signing_bytes`
+and `status_signing_bytes` (infra.message_signing).
 """
 
 from __future__ import annotations
@@ -57,12 +59,18 @@ def request_signing_bytes(source: str, request: Mapping[str, Any]) -> bytes:
     return canonical({"source": source, **signed})
 
 
+def command_signing_bytes(command: Mapping[str, Any]) -> bytes:
+    """What OneThing's signature on a task command covers: every field of it (its `data`, as
+    it travels) but the signature itself."""
+    return canonical({k: v for k, v in command.items() if k != "signature"})
+
+
+def status_signing_bytes(event: Mapping[str, Any]) -> bytes:
+    """What OneThing's signature on a status event covers: every field but the signature."""
+    return canonical({k: v for k, v in event.items() if k != "signature"})
+
+
 def key_id_of(reply_token: str) -> str | None:
     """The id of the key a reply token was signed with: its second dot-separated part."""
     parts = reply_token.split(".")
     return parts[1] if len(parts) == 4 else None
-
-
-def department_secret(master: bytes, department: str) -> bytes:
-    """A department's own secret, derived from one of OneThing's reply keys."""
-    return hmac.new(master, b"department:" + department.encode(), hashlib.sha256).digest()

@@ -1,5 +1,6 @@
 """Shared state beside Temporal: the e-licence library, the ratings, the commitments verified
-(告知承诺), the audit trail, the file-exchange ledger and leases.
+(告知承诺), the audit trail, the file-exchange ledger, leases, revoked tracking links and
+spent applicant assertions.
 
 In PostgreSQL when `ONETHING_DATABASE_URL` is set, so every replica of every process sees the
 same rows; otherwise in a SQLite file per store in the state directory (one machine). One
@@ -36,8 +37,8 @@ from infra.errors import InfraError
 from infra.settings import Settings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-NEWEST = "0004"  # the head of infra/migrations/versions
-STORES = ("licences", "ratings", "commitments", "audit", "file-exchange")
+NEWEST = "0006"  # the head of infra/migrations/versions
+STORES = ("licences", "ratings", "commitments", "audit", "file-exchange", "links")
 metadata = MetaData()
 
 licences = Table(
@@ -113,11 +114,38 @@ audit = Table(  # each application's hash-chained trail (orchestrator/stores/aud
     Column("sig", Text, nullable=False),
 )
 
+audit_checkpoints = Table(  # each trail's signed (count, head), kept apart from the chain
+    "audit_checkpoints",
+    metadata,
+    Column("application_id", Text, primary_key=True),
+    Column("count", Integer, nullable=False),
+    Column("head", Text, nullable=False),
+    Column("at", Text, nullable=False),
+    Column("key_id", Text, nullable=False),
+    Column("sig", Text, nullable=False),
+)
+
 files = Table(  # a file-exchange ledger: file names are unique across departments
     "files",
     metadata,
     Column("name", Text, primary_key=True),
     Column("way", Text, primary_key=True),
+)
+
+revoked_links = Table(  # an application's tracking links issued until `revoked_at` work no more
+    "revoked_links",
+    metadata,
+    Column("application_id", Text, primary_key=True),
+    Column("revoked_at", Float, nullable=False),
+)
+
+spent_assertions = Table(  # an applicant assertion's `jti`, kept until the assertion expires
+    "spent_assertions",
+    metadata,
+    Column("jti", Text, primary_key=True),
+    Column("spent_on", Text, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Index("spent_by_expiry", "expires_at"),
 )
 
 leases = Table(

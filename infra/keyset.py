@@ -31,38 +31,90 @@ def load(state_dir: Path) -> dict[str, Any]:
     return loaded
 
 
-def create_if_missing(state_dir: Path) -> Path:
-    """Make the key set, readable by its owner only; keep one that exists."""
+def create_if_missing(state_dir: Path, catalogue_dir: Path | None = None) -> Path:
+    """Make the key set, readable by its owner only; keep one that exists, adding only the
+    keys it lacks (a setting added since it was made). Each department of the catalogue
+    (`catalogue_dir`, default the shipped one) gets an API key of its own."""
     file = keyset_path(state_dir)
-    if file.exists():
-        return file
+    kept = load(state_dir)
     # imported here: every process reads the key set, only a deployment's first start makes
     # one, so no other process loads key generation and serialisation for it
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from infra.signing import new_pair
 
     state_dir.mkdir(parents=True, exist_ok=True)
-    signing = Ed25519PrivateKey.generate()
+    identity_private, identity_public = new_pair()
     keys = {
         "api_keys": {
-            role: {"key": secrets.token_urlsafe(24), "role": role}
-            for role in ("portal", "operator", "department")
+            **{
+                role: {"key": secrets.token_urlsafe(24), "role": role}
+                for role in ("portal", "operator")
+            },
+            **_department_api_keys(catalogue_dir),
         },
         "applicant_ref_key": secrets.token_urlsafe(32),
         "payload_keys": {"k1": base64.b64encode(os.urandom(32)).decode()},
         "payload_key_id": "k1",
         "reply_keys": {"k1": secrets.token_urlsafe(32)},
         "reply_key_id": "k1",
-        "identity_key": signing.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode(),
-        "identity_signing_key": signing.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ).decode(),
+        "identity_key": identity_public,
+        "identity_signing_key": identity_private,
+        **_signing_keys(),
+        **_purpose_keys(catalogue_dir),
     }
-    descriptor = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "wb") as out:
-        out.write(orjson.dumps(keys, option=orjson.OPT_INDENT_2))
+    if not kept:
+        descriptor = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as out:
+            out.write(orjson.dumps(keys, option=orjson.OPT_INDENT_2))
+    elif not kept.keys() >= keys.keys():
+        grown = file.with_suffix(".new")
+        descriptor = os.open(grown, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "wb") as out:
+            out.write(orjson.dumps({**keys, **kept}, option=orjson.OPT_INDENT_2))
+        os.replace(grown, file)
     return file
+
+
+def _department_api_keys(catalogue_dir: Path | None) -> dict[str, Any]:
+    """One API key per department of the catalogue, bound to its code (`department-amr`…)."""
+    from one_things import load_catalogue
+
+    return {
+        f"department-{code}": {
+            "key": secrets.token_urlsafe(24),
+            "role": "department",
+            "department": code,
+        }
+        for code in load_catalogue(catalogue_dir).departments()
+    }
+
+
+def _purpose_keys(catalogue_dir: Path | None) -> dict[str, Any]:
+    """A key of its own for tracking links and for material links; for each department of the
+    catalogue, a pair proving its answers (OneThing's departments process answers for all)."""
+    from infra.signing import new_pair
+    from one_things import load_catalogue
+
+    pairs = {code: new_pair() for code in load_catalogue(catalogue_dir).departments()}
+    return {
+        "tracking_link_keys": {"t1": secrets.token_urlsafe(32)},
+        "tracking_link_key_id": "t1",
+        "material_link_keys": {"m1": secrets.token_urlsafe(32)},
+        "material_link_key_id": "m1",
+        "department_signing_keys": {code: {"d1": private} for code, (private, _) in pairs.items()},
+        "department_answer_keys": {code: {"d1": public} for code, (_, public) in pairs.items()},
+    }
+
+
+def _signing_keys() -> dict[str, Any]:
+    """OneThing's own key pair for each purpose it signs (`infra.signing_keys`)."""
+    from infra.signing import new_pair
+    from infra.signing_keys import PURPOSES
+
+    keys: dict[str, Any] = {}
+    for purpose in PURPOSES:
+        key_id = f"{purpose[0]}1"
+        private, public = new_pair()
+        keys[f"{purpose}_signing_keys"] = {key_id: private}
+        keys[f"{purpose}_signing_key_id"] = key_id
+        keys[f"{purpose}_verify_keys"] = {key_id: public}
+    return keys

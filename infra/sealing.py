@@ -16,6 +16,7 @@ from infra.errors import InfraError
 from infra.settings import Settings
 
 NONCE_BYTES = 12
+TAG = b"onething-sealed:v1:"  # then the key id, a newline, nonce and ciphertext
 
 
 class Unsealable(InfraError):
@@ -47,6 +48,17 @@ class Sealer:
             return cipher.decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], key_id.encode())
         except InvalidTag as exc:
             raise Unsealable(f"sealed under key {key_id!r} and altered since") from exc
+
+    def seal_tagged(self, plain: bytes) -> bytes:
+        """Sealed bytes that name their key, for a store that keeps nothing else beside them."""
+        return TAG + self.current.encode() + b"\n" + self.seal(plain)
+
+    def open_tagged(self, stored: bytes) -> bytes:
+        """What `seal_tagged` sealed, opened; bytes kept before sealing began, as they are."""
+        if not stored.startswith(TAG):
+            return stored
+        key_id, _, sealed = stored[len(TAG) :].partition(b"\n")
+        return self.open(key_id.decode(), sealed)
 
     def dead_letter(
         self, reason: str, raw: bytes | None, topic: str, partition: int, offset: int

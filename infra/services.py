@@ -28,6 +28,7 @@ REPLICA_PORTS = (
     "departments_health_port",
     "bridge_port",
     "api_port",
+    "api_metrics_port",
 )
 
 
@@ -41,13 +42,15 @@ PORTS = (
     "bridge_port",
     "simulators_port",
     "worker_metrics_port",
+    "api_metrics_port",
 )
 
 
 def on_free_ports(state_dir: Path, **overrides: object) -> Settings:
     """Settings with every port free, so a deployment never clashes with another."""
     ports = {name: free_port() for name in PORTS}
-    keyset.create_if_missing(state_dir)
+    catalogue_dir = overrides.get("catalogue_dir")
+    keyset.create_if_missing(state_dir, catalogue_dir if isinstance(catalogue_dir, Path) else None)
     return Settings.model_validate({"state_dir": state_dir, **ports, **overrides})
 
 

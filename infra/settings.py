@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import os
 import socket
 from pathlib import Path
@@ -10,21 +9,15 @@ from typing import Literal
 
 import orjson
 from pydantic import BaseModel, Field, SecretStr, TypeAdapter, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
-from events.proof import department_secret
 from infra import keyset
+from infra.api_keys import ApiKey
+from infra.purpose_keys import PurposeKeys
+from infra.signing_keys import SigningKeys
 
 # development only: a deployment made by `onething up` has its own keys (infra/keyset.py)
-DEVELOPMENT_PAYLOAD_KEY = base64.b64encode(b"onething-development-payload-key").decode()
 DEVELOPMENT_APPLICANT_REF_KEY = "onething-development-only"
-
-
-class ApiKey(BaseModel):
-    """One API key: the secret its holder sends (X-API-Key) and what it may do."""
-
-    key: str = Field(min_length=16, repr=False)
-    role: Literal["portal", "operator", "department"]
 
 
 class DepartmentCredentials(BaseModel):
@@ -36,7 +29,7 @@ class DepartmentCredentials(BaseModel):
     ca_file: Path | None = Field(default=None, description="CA of the department's server.")
 
 
-class Settings(BaseSettings):
+class Settings(PurposeKeys, SigningKeys):
     """One settings class: point every process at any Kafka and Temporal, no code change.
 
     A secret may also be a file named like its variable (`ONETHING_KAFKA_SASL_PASSWORD`) in
@@ -81,6 +74,10 @@ class Settings(BaseSettings):
     kafka_ca_file: Path | None = Field(default=None, description="CA of the brokers (PEM).")
     kafka_cert_file: Path | None = Field(default=None, description="Client certificate (PEM).")
     kafka_key_file: Path | None = Field(default=None, description="Its private key (PEM).")
+    kafka_principals: dict[str, str] = Field(
+        default_factory=dict,
+        description="Party -> its broker principal (`setup --acls`); default User:<party>.",
+    )
 
     temporal_address: str | None = Field(
         default=None, description="host:port; default: the embedded dev server."
@@ -148,23 +145,15 @@ class Settings(BaseSettings):
         description="Development only: the private key of the embedded identity provider that "
         "`make demo` and the tests sign assertions with.",
     )
+    identity_jwks_url: str | None = Field(
+        default=None,
+        description="Where the identity provider publishes its public keys (JWKS): assertions "
+        "are verified with the key their `kid` names, fetched and cached, so the provider can "
+        "rotate. Instead of `identity_key`.",
+    )
     tracking_link_days: float = Field(
-        default=30, gt=0, description="How long an applicant's tracking link works."
+        default=7, gt=0, le=30, description="How long an applicant's tracking link works."
     )
-    reply_keys: dict[str, SecretStr] = Field(
-        default_factory=lambda: {"dev": SecretStr("onething-development-only-reply-key")},
-        description="Key id -> secret that signs reply tokens; each department's own secret "
-        "derives from it (`onething department-secret`). Keep old ids while rotating.",
-    )
-    reply_key_id: str = Field(
-        default="dev", description="The reply key new tokens are signed with."
-    )
-    payload_keys: dict[str, SecretStr] = Field(
-        default_factory=lambda: {"dev": SecretStr(DEVELOPMENT_PAYLOAD_KEY)},
-        description="Key id -> AES-256 key (base64, 32 bytes) encrypting workflow payloads in "
-        "Temporal. Keep old ids while payloads encrypted with them may be read.",
-    )
-    payload_key_id: str = Field(default="dev", description="The key new payloads use.")
     ui_origins: list[str] = Field(
         default_factory=list,
         description="Origins of Temporal Web UIs that may call the codec server (besides the "
@@ -188,6 +177,12 @@ class Settings(BaseSettings):
         "traces; none: no tracing.",
     )
     worker_health_port: int = Field(default=9466, description="The worker's /livez, /readyz.")
+    api_metrics_port: int = Field(
+        default=9468, description="The API's Prometheus page: a port of its own, not the API's."
+    )
+    metrics_refresh_seconds: float = Field(
+        default=15, gt=0, description="How often the API gathers its gauges (not per scrape)."
+    )
     departments_health_port: int = Field(
         default=9467, description="The departments process's /livez and /readyz."
     )
@@ -297,6 +292,10 @@ class Settings(BaseSettings):
             raise ValueError(f"reply_key_id {self.reply_key_id!r} is not in reply_keys")
         if self.payload_key_id not in self.payload_keys:
             raise ValueError(f"payload_key_id {self.payload_key_id!r} is not in payload_keys")
+        if problems := self.purpose_key_problems():
+            raise ValueError("; ".join(problems))
+        if problems := self.signing_key_problems():
+            raise ValueError("; ".join(problems))
         if any(len(key) != 32 for key in self.payload_key_bytes().values()):
             raise ValueError("every payload key must be 32 bytes (AES-256), base64")
         if self.kafka_security_protocol.startswith("SASL") and not (
@@ -312,28 +311,16 @@ class Settings(BaseSettings):
             raise ValueError("temporal_cert_file and temporal_key_file go together")
         return self
 
-    def payload_key_bytes(self) -> dict[str, bytes]:
-        return {
-            kid: base64.b64decode(key.get_secret_value()) for kid, key in self.payload_keys.items()
-        }
-
-    def reply_key_bytes(self) -> dict[str, bytes]:
-        return {kid: key.get_secret_value().encode() for kid, key in self.reply_keys.items()}
-
-    def department_secret(self, department: str, key_id: str | None = None) -> bytes:
-        """A department's own secret under a reply key (the current one by default)."""
-        master = self.reply_key_bytes()[key_id or self.reply_key_id]
-        return department_secret(master, department)
-
     def open_problems(self) -> list[str]:
         """Why the API may not serve like this, unless `insecure_open` says it may."""
         found = []
         if not self.api_keys:
             found.append("no API keys (ONETHING_API_KEYS)")
-        if self.applicant_ref_key.get_secret_value() == DEVELOPMENT_APPLICANT_REF_KEY:
-            found.append("the development pseudonym key (ONETHING_APPLICANT_REF_KEY)")
-        if self.identity_key is None:
-            found.append("no key to verify applicant assertions (ONETHING_IDENTITY_KEY)")
+        if self.identity_key is None and self.identity_jwks_url is None:
+            found.append(
+                "no key to verify applicant assertions "
+                "(ONETHING_IDENTITY_KEY or ONETHING_IDENTITY_JWKS_URL)"
+            )
         return found
 
     @property

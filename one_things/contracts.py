@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from one_things.errors import UnknownDepartment
 from one_things.loader import Catalogue
-from one_things.schema import Matter
+from one_things.schema import FormField, Matter
 
 LONGEST_OUTPUT = 256
 
@@ -34,6 +34,13 @@ class MatterContract(BaseModel):
     compensation: str | None = Field(description="What the undo does, for a compensation.")
     approved_answer: dict[str, Any] = Field(
         description="JSON Schema of an approved TaskResult's `data` for this matter."
+    )
+    parties: dict[str, str] = Field(
+        default_factory=dict,
+        description="Each received field that names a person or an enterprise, and how it "
+        "relates to the applicant: `applicant` or `represented` (OneThing checked it against "
+        "the identity provider), or `verified`: yours to verify (kinship, office, "
+        "guardianship) before you approve.",
     )
 
 
@@ -57,12 +64,17 @@ def department_contract(catalogue: Catalogue, department: str) -> DepartmentCont
         department=department,
         tasks_topic=f"dept.{department}.tasks",
         consumer_group=f"dept-{department}",
-        matters=[_matter(ot, m) for ot, m in matters],
+        matters=[_matter(ot, m, catalogue.get(ot).form) for ot, m in matters],
     )
 
 
-def _matter(one_thing: str, matter: Matter) -> MatterContract:
+def _matter(one_thing: str, matter: Matter, form: dict[str, FormField]) -> MatterContract:
     upstream = [ref.partition(".")[2] for ref in matter.upstream]
+    parties = {
+        name: spec.party.value
+        for name in matter.inputs
+        if (spec := form.get(name)) is not None and spec.party is not None
+    }
     duration = matter.time_limit.duration
     return MatterContract(
         one_thing=one_thing,
@@ -76,6 +88,7 @@ def _matter(one_thing: str, matter: Matter) -> MatterContract:
         undo="void" if matter.irreversible else "compensate",
         compensation=matter.compensation,
         approved_answer=_approved_schema(matter),
+        parties=parties,
     )
 
 
@@ -85,7 +98,7 @@ def _approved_schema(matter: Matter) -> dict[str, Any]:
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": f"approved {matter.id}",
         "type": "object",
-        "required": ["outcome", "outputs", "reply_token", "department", "proof"],
+        "required": ["outcome", "outputs", "reply_token", "department", "proof", "proof_key_id"],
         "properties": {
             "outcome": {"const": "approved"},
             "department": {"const": matter.department},

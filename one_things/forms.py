@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
 
@@ -17,7 +17,7 @@ from one_things.identity import (
     check_resident_id,
     check_taiwan_permit,
 )
-from one_things.schema import ApplicantKind, FieldType, FormField, OneThing
+from one_things.schema import ApplicantKind, FieldType, FormField, OneThing, Party
 
 ResidentId = Annotated[str, AfterValidator(check_resident_id)]
 CreditCode = Annotated[str, AfterValidator(check_credit_code)]
@@ -48,6 +48,18 @@ class IdType(StrEnum):
     TAIWAN_PERMIT = "taiwan_permit"  # 台湾居民来往大陆通行证
     PASSPORT = "passport"  # 护照 (a foreigner's, with the nationality)
     CREDIT_CODE = "credit_code"  # 统一社会信用代码: the applicant is an enterprise
+
+
+def identity_key(id_type: IdType, number: str, nationality: str | None = None) -> str:
+    """A person's or an enterprise's key in e-licences, pseudonyms and assertions: a resident
+    ID's or a credit code's number as it is (their formats never meet, and keys kept before
+    stay valid), a permit's type and number, a passport's nationality, type and number (a
+    passport may carry the number of someone's permit, or of another country's passport)."""
+    if id_type in (IdType.RESIDENT_ID, IdType.CREDIT_CODE):
+        return number
+    if id_type is IdType.PASSPORT:
+        return f"PASSPORT:{nationality}:{number}"
+    return f"{id_type.value.upper()}:{number}"
 
 
 class ActingAs(StrEnum):
@@ -84,6 +96,11 @@ class _Identified(BaseModel):
         pattern=r"^[A-Z]{3}$",
         description="ISO 3166-1 alpha-3, for a passport.",
     )
+
+    @property
+    def key(self) -> str:
+        """Who this is: one key per person or enterprise, whatever else holds the same number."""
+        return identity_key(self.id_type, self.id_number, self.nationality)
 
     @model_validator(mode="after")
     def _number_of_its_kind(self) -> Self:
@@ -148,8 +165,8 @@ class Applicant(_Identified):
 
     @property
     def actor(self) -> str:
-        """The ID number of the person who submits: the representative's, or the applicant's."""
-        return (self.representative or self).id_number
+        """The key of the person who submits: the representative's, or the applicant's."""
+        return (self.representative or self).key
 
 
 def _field(spec: FormField) -> tuple[Any, Any]:
@@ -195,23 +212,33 @@ def form_model(one_thing: OneThing) -> type[BaseModel]:
     return _FORM_MODELS[key]
 
 
-def with_applicant(one_thing: OneThing, form: dict[str, Any], applicant: str) -> dict[str, Any]:
-    """The form with its `of_applicant` fields filled with the applicant's number; raises
-    ValueError (its argument a pydantic-style error) when one names anyone else."""
+def with_parties(
+    one_thing: OneThing, form: dict[str, Any], applicant: str, represented: Collection[str]
+) -> dict[str, Any]:
+    """The form with its `party: applicant` fields filled with the applicant's number; raises
+    ValueError (its argument a list of pydantic-style errors) when a field names someone the
+    catalogue does not let it name: anyone but the applicant (`applicant`), anyone but the
+    applicant and those the identity provider says they represent (`represented`)."""
     filled = dict(form)
+    errors = []
     for name, spec in one_thing.form.items():
-        if not spec.of_applicant:
+        if spec.party is None or spec.party is Party.VERIFIED:
             continue
         given = filled.get(name)
         if given in (None, ""):
-            filled[name] = applicant
-        elif not isinstance(given, str) or given.strip().upper() != applicant:
-            raise ValueError(
-                {
-                    "type": "value_error",
-                    "loc": (name,),
-                    "msg": "must be the applicant's own number",
-                    "input": given,
-                }
+            if spec.party is Party.APPLICANT:
+                filled[name] = applicant
+            continue
+        allowed = {applicant} if spec.party is Party.APPLICANT else {applicant, *represented}
+        if not isinstance(given, str) or given.strip().upper() not in allowed:
+            whom = (
+                "the applicant's own number"
+                if spec.party is Party.APPLICANT
+                else "the applicant's, or of someone the identity provider says they represent"
             )
+            errors.append(
+                {"type": "value_error", "loc": (name,), "msg": f"must be {whom}", "input": given}
+            )
+    if errors:
+        raise ValueError(errors)
     return filled

@@ -25,12 +25,16 @@ class ELicence(BaseModel):
     id: str
     type: str
     issuer: str = Field(description="The department that issued it.")
-    holder: str = Field(description="The resident ID number or credit code it belongs to.")
+    holder: str = Field(description="The identity key of whom it belongs to.")
     issued_on: date
     content_hash: str = Field(description="sha256 of type, issuer, holder and data.")
     data: dict[str, JsonValue] = Field(description="The fields the licence certifies.")
     application_id: str
     task_id: str
+    signature_key_id: str | None = Field(default=None, description="The key that signed it.")
+    signature: str | None = Field(
+        default=None, description="Ed25519 over the rest of it, made when it was issued."
+    )
 
 
 def content_hash(kind: str, issuer: str, holder: str, data: dict[str, JsonValue]) -> str:
@@ -44,9 +48,10 @@ def licence_id(kind: str, application_id: str, task_id: str) -> str:
     return f"{kind}:{digest[:20]}"
 
 
-def holders(one_thing: OneThing, applicant_id: str, form: dict[str, Any]) -> set[str]:
-    """Whose e-licences may matter for an application: the applicant's and its holders'."""
-    found = {applicant_id.upper()}
+def holders(one_thing: OneThing, applicant: str, form: dict[str, Any]) -> set[str]:
+    """Whose e-licences may matter for an application: the applicant's (by their identity
+    key) and its holders'."""
+    found = {applicant}
     for matter in one_thing.matters:
         value = form.get(matter.licence_holder)
         if matter.once_per_holder and isinstance(value, str):

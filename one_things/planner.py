@@ -38,7 +38,7 @@ def plan(
     tasks: dict[str, PlannedTask] = {}
     for matter_id in topological_order({m.id: m.waits_for() for m in one_thing.matters}):
         matter = one_thing.matter(matter_id)
-        holder = values.get(matter.licence_holder) if matter.licences else None
+        holder = _holder(matter, values, applicant) if matter.licences else None
         holder_output = _output_ref(one_thing, matter.licence_holder) if matter.licences else None
         if matter.when is not None and not values.get(matter.when):
             skipped[matter.id] = SkippedMatter(
@@ -127,6 +127,14 @@ def _capped(limit: TimeLimit, cap: float | None) -> float | None:
     if limit.duration is None:
         return cap
     return min(limit.duration.total_seconds(), cap or float("inf"))
+
+
+def _holder(matter: Matter, values: dict[str, Any], applicant: Applicant) -> Any:
+    """Whom a matter's e-licences belong to: the applicant by their identity key, else the
+    form field that names the holder (a resident ID or a credit code, its own key)."""
+    if matter.licence_holder == "applicant.id_number":
+        return applicant.key
+    return values.get(matter.licence_holder)
 
 
 def _held(held: Sequence[ELicence], matter: Matter, holder: str | None) -> ELicence | None:

@@ -40,6 +40,17 @@ class FieldType(StrEnum):
     PHONE = "phone"
 
 
+class Party(StrEnum):
+    """How a person or an enterprise a form field names relates to the applicant."""
+
+    APPLICANT = "applicant"  # the applicant's own number: filled when left out
+    REPRESENTED = "represented"  # the applicant, or someone the identity provider says they act for
+    VERIFIED = "verified"  # anyone: the department verifies the relation (kinship, office…)
+
+
+PARTY_TYPES = ("resident_id", "credit_code")  # the field types that name a person or enterprise
+
+
 class OnFailure(StrEnum):
     """What a matter's refusal does to its application."""
 
@@ -109,10 +120,11 @@ class FormField(Strict):
     choices: list[str] | None = Field(
         default=None, min_length=2, description="The values a string field may take."
     )
-    of_applicant: bool = Field(
-        default=False,
-        description="The applicant's own ID number or credit code: filled from the applicant "
-        "when left out, refused when it names anyone else.",
+    party: Party | None = Field(
+        default=None,
+        description="For an ID number or credit code, whom it may name: the applicant "
+        "(filled when left out), someone the identity provider says the applicant represents, "
+        "or anyone whose relation the department verifies. Required on such fields.",
     )
     prefill: str | None = Field(
         default=None,
@@ -124,8 +136,14 @@ class FormField(Strict):
     def _choices_of_text(self) -> Self:
         if self.choices and self.type is not FieldType.STRING:
             raise ValueError("only a string field has choices")
-        if self.of_applicant and self.type not in (FieldType.RESIDENT_ID, FieldType.CREDIT_CODE):
-            raise ValueError("of_applicant is an ID number or credit code field")
+        names_someone = self.type.value in PARTY_TYPES
+        if self.party is not None and not names_someone:
+            raise ValueError("party is for an ID number or credit code field")
+        if names_someone and self.party is None:
+            raise ValueError(
+                "party: a field naming a person or an enterprise says how it relates to the "
+                "applicant (applicant, represented or verified)"
+            )
         return self
 
 

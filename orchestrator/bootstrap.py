@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from infra import tracing
+from infra import secrets_check, tracing
 from infra.logging import configure
 from infra.settings import Settings
 
@@ -27,7 +27,22 @@ def _loaded() -> None:
     gc.freeze()
 
 
-def _serve(main: Callable[..., Awaitable[None]], settings: Settings) -> None:
+def _closed(settings: Settings, process: str, *problems: str) -> dict[str, str]:
+    """Refuse to start with what is not a secret (and the process's own `problems`), unless
+    `insecure_open` says so: then the log context that makes every log line say so."""
+    found = [*problems, *secrets_check.problems(settings)]
+    if not found:
+        return {}
+    if not settings.insecure_open:
+        raise SystemExit(
+            f"the {process} does not start: {'; '.join(found)}. Give each a real key "
+            "(`onething up` makes a key set in the state directory), or set "
+            "ONETHING_INSECURE_OPEN=true on a developer's machine"
+        )
+    return {"insecure_open": "; ".join(found)}
+
+
+def _serve(main: Callable[..., Awaitable[None]], settings: Settings, **log_context: str) -> None:
     """Run one service coroutine function until SIGTERM or SIGINT."""
 
     async def runner() -> None:
@@ -37,7 +52,7 @@ def _serve(main: Callable[..., Awaitable[None]], settings: Settings) -> None:
             loop.add_signal_handler(sig, stop.set)
         await main(settings, stop=stop)
 
-    configure()
+    configure(**log_context)
     _loaded()
     asyncio.run(runner())
 
@@ -58,18 +73,20 @@ def _serve_http(asgi: Any, settings: Settings, port: int, **log_context: str) ->
 
 
 def serve_worker(settings: Settings) -> None:
+    insecure = _closed(settings, "worker")
     from orchestrator.worker import run_worker
 
     tracing.configure(settings, "worker")
-    _serve(run_worker, settings)
+    _serve(run_worker, settings, **insecure)
 
 
 def serve_departments(settings: Settings) -> None:
+    insecure = _closed(settings, "departments process")
     from adapters.departments import run_departments
 
     tracing.configure(settings, "departments")
     tracing.instrument_http_clients()
-    _serve(run_departments, settings)
+    _serve(run_departments, settings, **insecure)
 
 
 def serve_simulators(settings: Settings) -> None:
@@ -89,29 +106,28 @@ def serve_simulator(settings: Settings, department: str, port: int, db: Path) ->
 
 
 def serve_bridge(settings: Settings) -> None:
+    insecure = _closed(settings, "bridge")
     from orchestrator.bridge.app import run_bridge
 
-    configure()
+    configure(**insecure)
     tracing.configure(settings, "bridge")
     _loaded()
     run_bridge(settings)
 
 
 def serve_api(settings: Settings) -> None:
-    """Serve the API, closed: without keys (or with the development pseudonym key) it does not
-    start, unless `insecure_open` says so, and then every log line says so too."""
+    """Serve the API, closed: without keys (or with anything that is not a secret) it does not
+    start, unless `insecure_open` says so, and then every log line says so too; nor with a
+    department key bound to a department the catalogue does not know."""
+    insecure = _closed(settings, "API", *settings.open_problems())
     from orchestrator.api.app import create_app
+    from orchestrator.api.auth import UnknownKeyDepartment
 
-    problems = settings.open_problems()
-    if problems and not settings.insecure_open:
-        raise SystemExit(
-            f"the API does not start with {'; '.join(problems)}: set them (`onething up` makes "
-            "a key set in the state directory), or ONETHING_INSECURE_OPEN=true on a "
-            "developer's machine"
-        )
-    insecure = {"insecure_open": "; ".join(problems)} if problems else {}
     tracing.configure(settings, "api")
-    app = create_app(settings)
+    try:
+        app = create_app(settings)
+    except UnknownKeyDepartment as exc:
+        raise SystemExit(f"the API does not start: {exc}") from exc
     tracing.instrument_app(app)
     _serve_http(app, settings, settings.api_port, **insecure)
 

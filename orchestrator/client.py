@@ -30,6 +30,7 @@ from infra import tracing
 from infra.connections import temporal_options
 from infra.sealing import Sealer
 from infra.settings import Settings
+from orchestrator.ops.signed_requests import SigningRequests
 
 ENCODING = b"binary/encrypted"
 KEY_ID = "encryption-key-id"
@@ -119,12 +120,18 @@ async def connect(
                 data_converter=data_converter(settings),
                 runtime=runtime,
                 retry_config=retry,
-                interceptors=tracing.interceptors(),
+                interceptors=[*tracing.interceptors(), *_signing(settings)],
             )
         except RuntimeError:
             if loop.time() > deadline:
                 raise
             await asyncio.sleep(0.5)
+
+
+def _signing(settings: Settings) -> list[SigningRequests]:
+    """Sign what this client sends to running applications, if it holds a request key."""
+    signer = settings.signer("request")
+    return [] if signer is None else [SigningRequests(signer)]
 
 
 # Statuses that say "not now": the server is away, overloaded or slow; the call may be repeated.

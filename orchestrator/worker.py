@@ -9,7 +9,7 @@ from datetime import timedelta
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
-from infra import database, kafka
+from infra import kafka
 from infra.health import Health, kafka_reachable, temporal_reachable
 from infra.logging import get_logger
 from infra.loops import run_until_stopped
@@ -20,8 +20,9 @@ from orchestrator.activities.issuing import LicenceActivities
 from orchestrator.activities.proactive import ProactiveActivities
 from orchestrator.client import connect
 from orchestrator.intake.service import Intake
+from orchestrator.ops.signed_requests import ProvenRequests
 from orchestrator.stores.audit import GroupCommit, audit_trail
-from orchestrator.stores.library import LicenceLibrary
+from orchestrator.stores.library import licence_library
 from orchestrator.stores.material_store import material_store
 from orchestrator.stores.materials import material_links
 from orchestrator.workflow.late import LateUndoWorkflow
@@ -53,8 +54,10 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
             material_links(settings),
             timedelta(hours=settings.material_link_hours),
             GroupCommit(trail),
+            settings.required_signer("command"),
+            settings.required_signer("status"),
         )
-        library = LicenceLibrary(database.engine(database.url_of(settings, "licences")))
+        library = licence_library(settings)
         licences = LicenceActivities(library)
         catalogue = load_catalogue(settings.catalogue_dir)
         proactive = ProactiveActivities(
@@ -73,6 +76,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
                 proactive.start_proactive,
             ],
             workflow_runner=sandbox(),
+            interceptors=[ProvenRequests(settings.verifier("request"))],
             max_eager_activity_reservations_per_workflow_task=EAGER_ACTIVITIES,
             max_cached_workflows=settings.worker_cached_runs,
         )

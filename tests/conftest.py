@@ -40,15 +40,19 @@ LATENCY = {
 }
 
 
-PORTAL_KEY = "portal-a-0123456789abcdef"
-OTHER_PORTAL_KEY = "portal-b-0123456789abcdef"
-OPERATOR_KEY = "operator-0123456789abcdef"
-DEPARTMENT_KEY = "department-0123456789abcdef"
+PORTAL_KEY = "portal-a-0123456789abcdef-0123456789"
+OTHER_PORTAL_KEY = "portal-b-0123456789abcdef-0123456789"
+OPERATOR_KEY = "operator-0123456789abcdef-0123456789"
+AMR_KEY = "department-amr-0123456789abcdef-0123"
+TAX_KEY = "department-tax-0123456789abcdef-0123"
+MVA_KEY = "department-mva-0123456789abcdef-0123"
 API_KEYS = {
     "portal-a": {"key": PORTAL_KEY, "role": "portal"},
     "portal-b": {"key": OTHER_PORTAL_KEY, "role": "portal"},
     "operator": {"key": OPERATOR_KEY, "role": "operator"},
-    "department": {"key": DEPARTMENT_KEY, "role": "department"},
+    "department-amr": {"key": AMR_KEY, "role": "department", "department": "amr"},
+    "department-tax": {"key": TAX_KEY, "role": "department", "department": "tax"},
+    "department-mva": {"key": MVA_KEY, "role": "department", "department": "mva"},
 }
 
 
@@ -59,6 +63,7 @@ def stack_settings(state_dir: Path, **overrides: object) -> Settings:
         "sim_default_latency": 0.3,
         "api_keys": API_KEYS,
         "sample_materials": True,
+        "metrics_refresh_seconds": 1,
     }
     return on_free_ports(state_dir, **{**defaults, **overrides})
 
@@ -123,14 +128,14 @@ def vouching(settings: Settings) -> Callable[[httpx.Request], Awaitable[None]]:
             return
         with contextlib.suppress(ValueError, KeyError, TypeError):
             applicant = Applicant.model_validate(orjson.loads(request.content)["applicant"])
-            request.headers[ASSERTION_HEADER] = assertion_for(settings, applicant)
+            request.headers[ASSERTION_HEADER] = assertion_for(settings, applicant, "portal-a")
 
     return add_assertion
 
 
-def as_applicant(settings: Settings, id_number: str) -> dict[str, str]:
-    """The header a portal sends for an applicant it authenticated."""
-    return {ASSERTION_HEADER: issue_assertion(settings, id_number)}
+def as_applicant(settings: Settings, id_number: str, portal: str = "portal-a") -> dict[str, str]:
+    """The header `portal` sends for an applicant it authenticated (good once)."""
+    return {ASSERTION_HEADER: issue_assertion(settings, id_number, portal=portal)}
 
 
 def portal_client(settings: Settings, timeout: float = 10) -> httpx.AsyncClient:

@@ -61,7 +61,7 @@ class BatchDepartment:
         recorded = self._records.answer(command.idempotency_key)
         if recorded is not None:
             return answer_from(command, recorded)
-        result = await self._simulator.handle(command)
+        result = await self._simulator.handle(self._records.with_act(command))
         if result is not None and result.outcome is not Outcome.SUPPLEMENT_REQUIRED:
             self._records.record(command, result, self._simulator.undo_state(command))
         return result

@@ -1,4 +1,5 @@
-"""A simulated department's own records, in SQLite: one row per command it has carried out."""
+"""A simulated department's own records, in SQLite: one row per command it has carried out,
+and what it received to do each act (an undo names the act, not the applicant's data again)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ class Records:
             db,
             "create table if not exists records (key text primary key, matter text not null,"
             " action text not null, state text not null, answer blob not null, at text not null)",
+            "create table if not exists received (key text primary key, payload blob not null)",
         )
 
     def answer(self, key: str) -> dict[str, Any] | None:
@@ -56,12 +58,28 @@ class Records:
                     now,
                 ),
             )
+            if command.action is Action.HANDLE:
+                self._db.execute(
+                    "insert or ignore into received values (?, ?)",
+                    (command.idempotency_key, orjson.dumps(command.payload)),
+                )
             if undoing:
                 handled = idempotency_key(command.application_id, command.task_id, Action.HANDLE)
                 self._db.execute(
                     "update records set state = ? where key = ?", (undone_state, handled)
                 )
         return self.answer(command.idempotency_key) or recorded
+
+    def with_act(self, command: TaskCommand) -> TaskCommand:
+        """An undo command beside what the department received for the act it undoes."""
+        if command.action is Action.HANDLE:
+            return command
+        handled = idempotency_key(command.application_id, command.task_id, Action.HANDLE)
+        row = self._db.execute("select payload from received where key = ?", (handled,))
+        found = row.fetchone()
+        if found is None:
+            return command
+        return command.model_copy(update={"payload": {**orjson.loads(found[0]), **command.payload}})
 
     def all(self) -> list[dict[str, str]]:
         rows = self._db.execute("select key, matter, action, state, at from records order by at")

@@ -52,7 +52,7 @@ def create_department_app(
         if random.random() < failure_rate:
             raise HTTPException(503, "the department system is unavailable (simulated failure)")
         try:
-            result = await simulator.handle(parsed)
+            result = await simulator.handle(records.with_act(parsed))
         except SystemDown as exc:
             raise HTTPException(503, f"the department system failed: {exc}") from exc
         if result is None:  # taken in; the decision comes later

@@ -11,10 +11,18 @@ from pydantic import JsonValue
 from temporalio import activity
 
 from events import topics
-from events.contracts import Action, CommandMaterial, Message, TaskCommand
+from events.contracts import (
+    Action,
+    ApplicationStatusChanged,
+    CommandMaterial,
+    Message,
+    TaskCommand,
+)
 from events.envelope import HEADERS, dumps, wrap
 from infra import tracing
 from infra.kafka import Producer
+from infra.message_signing import signed
+from infra.signing import Signer
 from one_things.materials import PlannedMaterial
 from orchestrator.stores.audit import GroupCommit, Link
 from orchestrator.stores.materials import MaterialLinks
@@ -41,7 +49,8 @@ async def await_answer(awaiting: Awaiting) -> TaskAnswer:
 
 
 class TaskActivities:
-    """Publishes commands (with signed reply tokens) and status events, one shared producer."""
+    """Publishes commands (with signed reply tokens) and status events, one shared producer;
+    OneThing signs each command and each status event."""
 
     def __init__(
         self,
@@ -51,8 +60,12 @@ class TaskActivities:
         links: MaterialLinks,
         link_valid: timedelta,
         trail: GroupCommit,
+        commands: Signer,
+        statuses: Signer,
     ) -> None:
         self._producer = producer
+        self._commands = commands
+        self._statuses = statuses
         self._reply_key_id = reply_key_id
         self._reply_key = reply_key
         self._links = links
@@ -79,7 +92,7 @@ class TaskActivities:
 
     async def _publish_command(self, inp: PublishCommand) -> Link:
         """Send the command and its state changes; what the audit trail says of it."""
-        command = TaskCommand(
+        unsigned = TaskCommand(
             application_id=inp.application_id,
             task_id=inp.task.task_id,
             attempt=inp.attempt,
@@ -93,6 +106,7 @@ class TaskActivities:
             reply_token=self._reply_token(inp),
             trace_id=inp.trace_id,
         )
+        command = signed(unsigned, self._commands)
         await asyncio.gather(
             self._send_in_order(topics.department_tasks(inp.task.department), [command]),
             self._send_in_order(topics.STATUS, inp.announce),
@@ -151,7 +165,16 @@ class TaskActivities:
         if events:  # one request for them all, as the producer batches them
             traceparent = tracing.traceparent()
             records = [
-                (topics.key(e.application_id), dumps(wrap(e, traceparent=traceparent)))
+                (
+                    topics.key(e.application_id),
+                    dumps(wrap(self._signed(e), traceparent=traceparent)),
+                )
                 for e in events
             ]
             await self._producer.send_in_order(topic, records, headers=HEADERS)
+
+    def _signed(self, event: Message) -> Message:
+        """A status event as it reaches applicants: signed (commands are signed when made)."""
+        if isinstance(event, ApplicationStatusChanged):
+            return signed(event, self._statuses)
+        return event

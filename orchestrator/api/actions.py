@@ -1,7 +1,8 @@
 """What people do to a running application, each through a workflow update: the applicant
 withdraws, answers a supplement, supplies a promised material; an operator withdraws or
-decides about an escalated task. Withdrawals and operators' decisions go into the
-application's audit trail with who did them and why."""
+decides about an escalated task. A tracking link answers supplements; it withdraws only with
+the applicant's own assertion, and supplies no material (the portal does). Withdrawals and
+operators' decisions go into the application's audit trail with who did them and why."""
 
 from __future__ import annotations
 
@@ -14,11 +15,12 @@ from pydantic import BaseModel, Field, JsonValue
 
 from infra.logging import get_logger
 from one_things import Catalogue
-from orchestrator.api.applicants import ApplicationId, TaskId
+from orchestrator.api.applicants import ApplicationId, Assertion, TaskId
 from orchestrator.api.auth import Caller, Role
 from orchestrator.api.catalogue import check_supplement
 from orchestrator.api.services import Services
 from orchestrator.errors import UpdateRefused
+from orchestrator.intake.identity import ASSERTION_HEADER
 from orchestrator.ops.reset import reset_to_last_good
 from orchestrator.stores.audit import AuditEntry
 from orchestrator.stores.materials import MaterialStore
@@ -31,7 +33,13 @@ from orchestrator.workflow.models import (
     TaskState,
     Withdrawal,
 )
-from orchestrator.workflow.names import OPERATOR, SUPPLEMENT, SUPPLY_MATERIAL, WITHDRAW
+from orchestrator.workflow.names import (
+    APPLICANT_REF,
+    OPERATOR,
+    SUPPLEMENT,
+    SUPPLY_MATERIAL,
+    WITHDRAW,
+)
 
 log = get_logger(__name__)
 Current = Callable[[str, Caller], Awaitable[Progress]]
@@ -63,8 +71,8 @@ def actions_router(
     materials: MaterialStore,
     sides: dict[str, Any],
 ) -> APIRouter:
-    """`sides`: the dependencies of `applicants` (portal, operator), `applicant_or_link` and
-    `operators`."""
+    """`sides`: the dependencies of `applicants` (portal, operator), `applicant_or_link` (and
+    a tracking link) and `operators`."""
     router = APIRouter()
 
     async def still_open(application_id: str, caller: Caller) -> Progress:
@@ -72,6 +80,25 @@ def actions_router(
         if progress.closed:
             raise HTTPException(409, f"the application is already {progress.status.value}")
         return progress
+
+    async def applicant_themself(
+        application_id: str, caller: Caller, assertion: str | None
+    ) -> None:
+        """A tracking link acts only with the applicant's own assertion, from the link's portal:
+        the link alone is a bearer token, and undoing every completed task needs more."""
+        if caller.role is not Role.TRACKER:
+            return
+        if not assertion:
+            raise HTTPException(
+                403,
+                "a tracking link may not withdraw on its own: the applicant's assertion is "
+                f"needed (header {ASSERTION_HEADER})",
+            )
+        vouched = await asyncio.to_thread(up().intake.identity.vouch, assertion, caller.name)
+        described = await up().temporal.get_workflow_handle(application_id).describe()
+        ref = described.typed_search_attributes.get(APPLICANT_REF)
+        if ref not in {up().intake.applicant_ref(holder) for holder in vouched.holders()}:
+            raise HTTPException(403, "the assertion names someone other than the applicant")
 
     async def record(application_id: str, caller: Caller, detail: dict[str, JsonValue]) -> None:
         kind = "operator" if caller.role is Role.OPERATOR else "applicant"
@@ -82,9 +109,12 @@ def actions_router(
         application_id: ApplicationId,
         body: Withdrawal,
         caller: Caller = sides["applicant_or_link"],
+        assertion: Assertion = None,
     ) -> dict[str, str]:
-        """Withdraw: the completed tasks are undone. The audit trail says who withdrew."""
+        """Withdraw: the completed tasks are undone. The audit trail says who withdrew. A
+        tracking link withdraws only with the applicant's own assertion for its portal."""
         await still_open(application_id, caller)
+        await applicant_themself(application_id, caller, assertion)
         if caller.role is Role.OPERATOR:  # the trail names them; the applicant reads this
             body = Withdrawal(reason=f"by an operator: {body.reason}"[:500])
         status = await update(application_id, WITHDRAW, body)
@@ -125,11 +155,16 @@ def actions_router(
         await record(application_id, caller, detail)
         return {"id": application_id, "run_id": run_id, "status": "reset"}
 
-    @router.get("/v1/applications/{application_id}/audit", dependencies=[sides["operators"]])
-    async def trail(application_id: ApplicationId) -> AuditReport:
-        """The application's audit trail, and whether its chain holds."""
+    @router.get("/v1/applications/{application_id}/audit")
+    async def trail(
+        application_id: ApplicationId, caller: Caller = sides["operators"]
+    ) -> AuditReport:
+        """The application's audit trail, and whether its chain holds; the read is in it."""
         entries = await asyncio.to_thread(up().audit.entries, application_id)
         _, broken = await asyncio.to_thread(up().audit.verify, application_id)
+        if entries:
+            read: dict[str, JsonValue] = {"what": "audit trail", "why": "operator"}
+            await asyncio.to_thread(up().audit.append, application_id, "read", caller.name, read)
         return AuditReport(entries=entries, intact=broken is None, broken=broken)
 
     @router.post("/v1/applications/{application_id}/supplements", status_code=202)
@@ -151,7 +186,7 @@ def actions_router(
     async def supply_material(
         application_id: ApplicationId,
         body: SuppliedMaterial,
-        caller: Caller = sides["applicant_or_link"],
+        caller: Caller = sides["applicants"],
     ) -> dict[str, str]:
         """Supply a promised material (容缺) by its due time, uploaded (POST /v1/materials)."""
         await still_open(application_id, caller)

@@ -25,6 +25,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from infra import database, kafka
 from infra.health import Health, consumer_assigned, kafka_reachable, temporal_reachable
 from infra.logging import get_logger
+from infra.sealing import Sealer
 from infra.settings import Settings
 from one_things import (
     Catalogue,
@@ -49,6 +50,7 @@ from orchestrator.api.commitments import commitments_router
 from orchestrator.api.limits import BodyLimit
 from orchestrator.api.materials import materials_router
 from orchestrator.api.ratings import ratings_router
+from orchestrator.api.sealing import sealing_router
 from orchestrator.api.services import Services
 from orchestrator.api.tracking import TrackingLink, TrackingLinks
 from orchestrator.api.views import DataAccess, data_accesses
@@ -66,14 +68,14 @@ from orchestrator.intake.service import (
     SubmitApplication,
 )
 from orchestrator.ops import updates
-from orchestrator.ops.metrics import CONTENT_TYPE as PROMETHEUS_TYPE
-from orchestrator.ops.metrics import applications_by_status, exposition, kafka_metrics
+from orchestrator.ops.metrics import Gauges
 from orchestrator.stores.audit import audit_trail
 from orchestrator.stores.commitments import CommitmentBook
-from orchestrator.stores.library import LicenceLibrary
+from orchestrator.stores.library import licence_library
 from orchestrator.stores.material_store import material_store
 from orchestrator.stores.materials import material_links
 from orchestrator.stores.ratings import RatingBook
+from orchestrator.stores.revocations import Revocations
 from orchestrator.workflow.models import (
     Progress,
 )
@@ -106,7 +108,12 @@ def create_app(settings: Settings) -> FastAPI:
     running: dict[str, Services] = {}
     health = Health()
     links = TrackingLinks(settings)
-    keys = Keys(settings, links)
+    keys = Keys(
+        settings,
+        links,
+        catalogue.departments(),
+        revoked_at=lambda application_id: up().revocations.revoked_at(application_id),
+    )
     schemas_readers = Depends(  # the catalogue is public: the tracking page reads it too
         keys.allow(Role.PORTAL, Role.OPERATOR, Role.DEPARTMENT, Role.TRACKER)
     )
@@ -125,7 +132,7 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         temporal = await connect(settings, give_up_after=TEMPORAL_PATIENCE)
-        library = LicenceLibrary(database.engine(database.url_of(settings, "licences")))
+        library = licence_library(settings)
         trail = audit_trail(settings)
         intake = Intake(settings, catalogue, temporal, library, materials, trail)
         kafka.pace_fetches(settings)
@@ -139,20 +146,29 @@ def create_app(settings: Settings) -> FastAPI:
             commitments=CommitmentBook(database.engine(database.url_of(settings, "commitments"))),
             audit=trail,
             producer=producer,
+            revocations=Revocations.of(settings),
         )
         consumer = IntakeConsumer(settings, intake, producer)
         await consumer.start()
         consuming = asyncio.create_task(consumer.run())
         consuming.add_done_callback(_exit_if_consumer_ended)
+        gauges = Gauges(settings, temporal, settings.metrics_refresh_seconds)
+        metrics_page = asyncio.create_task(
+            Health().serve(
+                settings.host, settings.api_metrics_port, {"/metrics": gauges.exposition}
+            )
+        )
+        gathering = asyncio.create_task(gauges.run())
         health.add("temporal", temporal_reachable(temporal))
         health.add("kafka", kafka_reachable(producer.reachable))
         health.add("intake_consumer", consumer_assigned(consumer.consumer))
         try:
             yield
         finally:
-            consuming.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await consuming
+            for task in (consuming, metrics_page, gathering):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await consumer.stop()
             await producer.stop()
 
@@ -163,10 +179,11 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(applicants_router(up, applicants_side))
     app.include_router(
         materials_router(
-            materials, material_links(settings), read_by, applicant_or_link, departments_side
+            materials, material_links(settings), read_by, applicants_side, departments_side
         )
     )
-    app.include_router(codec_router(payload_codec(settings), keys.allow(Role.OPERATOR)))
+    app.include_router(sealing_router(up, Sealer.of(settings), applicants_side))
+    app.include_router(codec_router(payload_codec(settings), operators, read_by))
     app.add_middleware(  # the Temporal Web UI calls the codec server from the browser
         CORSMiddleware,
         allow_origins=[f"http://{settings.host}:{settings.temporal_ui_port}", *settings.ui_origins],
@@ -174,12 +191,6 @@ def create_app(settings: Settings) -> FastAPI:
         allow_headers=["Authorization", "Content-Type", "X-API-Key", "X-Namespace"],
         allow_credentials=True,
     )
-
-    @app.get("/metrics", include_in_schema=False)
-    async def metrics() -> Response:
-        """Prometheus: applications by status, dead letters, consumer lag."""
-        gathered = [await applications_by_status(up().temporal), *await kafka_metrics(settings)]
-        return Response(exposition(gathered), media_type=PROMETHEUS_TYPE)
 
     app.router.routes.extend(health.routes())  # /livez, /readyz: no key, out of the schema
 
@@ -246,23 +257,35 @@ def create_app(settings: Settings) -> FastAPI:
         return Submitted(**started.model_dump(), progress_url=url)
 
     async def current(application_id: str, caller: Caller) -> Progress:
+        """The application's progress, if the caller may see it; else 404, as if there were
+        no such application."""
         handle = up().temporal.get_workflow_handle_for(OneThingWorkflow.run, application_id)
+        hidden = HTTPException(404, f"no application {application_id!r}")
         try:
             described = await handle.describe()
             submitted_by = await described.memo_value("submitted_by", default=None)
-            if not caller.may_see(application_id, submitted_by):
-                raise HTTPException(404, f"no application {application_id!r}")
             if described.status is WorkflowExecutionStatus.COMPLETED:
-                return await handle.result()
-            progress = await handle.query(OneThingWorkflow.progress, rpc_timeout=QUERY_TIMEOUT)
+                progress: Progress = await handle.result()
+            else:
+                progress = await handle.query(OneThingWorkflow.progress, rpc_timeout=QUERY_TIMEOUT)
         except RPCError as exc:
             if exc.status is RPCStatusCode.NOT_FOUND:
-                raise HTTPException(404, f"no application {application_id!r}") from exc
+                raise hidden from exc
             raise
-        now = datetime.now(UTC)
-        for task in progress.tasks:
-            if task.deadline is not None:
-                task.time_left_seconds = round((task.deadline - now).total_seconds(), 1)
+        departments = {task.department for task in progress.tasks}
+        if not caller.may_see(application_id, submitted_by, departments):
+            raise hidden
+        if caller.role is Role.TRACKER and progress.finished:
+            raise HTTPException(
+                410,
+                f"the application has ended ({progress.status.value}): its tracking links no "
+                "longer work; the portal shows its outcome",
+            )
+        if described.status is not WorkflowExecutionStatus.COMPLETED:
+            now = datetime.now(UTC)
+            for task in progress.tasks:
+                if task.deadline is not None:
+                    task.time_left_seconds = round((task.deadline - now).total_seconds(), 1)
         return progress
 
     app.include_router(commitments_router(up, current, departments_side, operators))
@@ -316,6 +339,8 @@ def create_app(settings: Settings) -> FastAPI:
         """Who saw the applicant's data: which department received which fields, when, for
         which matter; who read their e-licences, materials or application, and why."""
         progress = await current(application_id, caller)
+        if caller.role is Role.OPERATOR:
+            await read_by(application_id, caller.name, {"what": "access log", "why": "operator"})
         trail = await asyncio.to_thread(up().audit.entries, application_id)
         return data_accesses(progress, trail)
 

@@ -1,16 +1,19 @@
 """API keys with roles: who may call what, and whose applications a portal may see.
 
 `portal` submits and reads the applications it submitted; `operator` may do everything;
-`department` reads the catalogue and the forms' schemas only; `tracker` is an applicant's
-tracking link (`api.tracking`): one application, read, rate, supplement. Keys come from
+`department` is bound to one department code: it reads the catalogue, and acts only for its
+department, on applications with a task of its department (a verdict on a commitment, the
+answer to a rating's follow-up, a material through a link signed for it); `tracker` is an
+applicant's tracking link (`api.tracking`): one application, read, rate, supplement. Keys come from
 settings (`ONETHING_API_KEYS`, or the deployment's key set); logs name a key, never show it.
 Without keys the API does not start, unless `ONETHING_INSECURE_OPEN` says it may.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from enum import StrEnum
 from typing import Annotated
 
@@ -20,7 +23,7 @@ from pydantic import BaseModel
 
 from infra.settings import Settings
 from orchestrator.api.tracking import PREFIX as TRACKING_PREFIX
-from orchestrator.api.tracking import TrackingLinks
+from orchestrator.api.tracking import LinkRefused, TrackingLinks
 
 API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False, description="Your API key.")
 BEARER = HTTPBearer(auto_error=False, description="Your API key (the Temporal Web UI sends it so).")
@@ -37,25 +40,59 @@ class Caller(BaseModel):
     name: str
     role: Role
     application_id: str | None = None  # a tracking link's one application
+    department: str | None = None  # the one department a department key acts for
 
-    def may_see(self, application_id: str, submitted_by: str | None) -> bool:
-        """A portal sees what it submitted, a tracking link its application; operators and
-        departments, everything."""
+    def may_see(
+        self, application_id: str, submitted_by: str | None, departments: Collection[str]
+    ) -> bool:
+        """A portal sees what it submitted, a tracking link its application, a department
+        an application with a task of its own (`departments`: those of its tasks); operators,
+        everything."""
         if self.role is Role.TRACKER:
             return application_id == self.application_id and submitted_by == self.name
+        if self.role is Role.DEPARTMENT:
+            return self.department in departments
         return self.role is not Role.PORTAL or submitted_by == self.name
+
+    def refuses(self, department: str) -> str:
+        """Why this caller may not act for `department`, or '' if it may (operators may)."""
+        if self.role is Role.DEPARTMENT and self.department != department:
+            return f"the key of {self.department} may not act for {department}"
+        return ""
+
+
+class UnknownKeyDepartment(ValueError):
+    """A department key is bound to a code no matter of the catalogue names."""
 
 
 OPEN = Caller(name="open", role=Role.OPERATOR)
 
 
 class Keys:
-    def __init__(self, settings: Settings, links: TrackingLinks) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        links: TrackingLinks,
+        departments: Collection[str],
+        revoked_at: Callable[[str], float | None] = lambda _: None,
+    ) -> None:
+        """`departments`: the catalogue's; a key bound to another code stops the API.
+        `revoked_at`: until when an application's tracking links are revoked, if they are."""
         self._links = links
+        self._revoked_at = revoked_at
         self._keys = [
-            (spec.key, Caller(name=name, role=Role(spec.role)))
+            (spec.key, Caller(name=name, role=Role(spec.role), department=spec.department))
             for name, spec in settings.api_keys.items()
         ]
+        unknown = sorted(
+            f"{name!r} ({spec.department})"
+            for name, spec in settings.api_keys.items()
+            if spec.department is not None and spec.department not in departments
+        )
+        if unknown:
+            raise UnknownKeyDepartment(
+                f"API keys bound to a department the catalogue does not know: {', '.join(unknown)}"
+            )
 
     @property
     def open(self) -> bool:
@@ -80,10 +117,10 @@ class Keys:
                 return OPEN
             if not key:
                 raise HTTPException(401, "an API key is needed (header X-API-Key)")
-            found = self.identify(key) or self._tracker(key)
+            found = self.identify(key)
+            if found is None and key.startswith(TRACKING_PREFIX):
+                found = await self._tracker(key)
             if found is None:
-                if key.startswith(TRACKING_PREFIX):
-                    raise HTTPException(401, "the tracking link is not valid or has expired")
                 raise HTTPException(401, "unknown API key")
             if found.role not in roles:
                 who = "a tracking link" if found.role is Role.TRACKER else f"the {found.role} role"
@@ -92,9 +129,13 @@ class Keys:
 
         return caller
 
-    def _tracker(self, token: str) -> Caller | None:
-        link = self._links.verify(token)
-        if link is None:
-            return None
-        application_id, portal = link
-        return Caller(name=portal, role=Role.TRACKER, application_id=application_id)
+    async def _tracker(self, token: str) -> Caller:
+        """The applicant's link as a caller; 401 saying why if it does not work."""
+        try:
+            link = self._links.verify(token)
+        except LinkRefused as exc:
+            raise HTTPException(401, str(exc)) from exc
+        revoked = await asyncio.to_thread(self._revoked_at, link.application_id)
+        if revoked is not None and link.issued_at <= revoked:
+            raise HTTPException(401, "the tracking link has been revoked")
+        return Caller(name=link.portal, role=Role.TRACKER, application_id=link.application_id)

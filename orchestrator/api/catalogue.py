@@ -51,7 +51,9 @@ def summary(ot: OneThing) -> OneThingSummary:
 
 def form_json_schema(ot: OneThing) -> dict[str, Any]:
     """JSON Schema of the form; `x-pii` marks personal data, `x-prefill` its e-licence source,
-    `x-of-applicant` the applicant's own number (filled from the applicant)."""
+    `x-party` whom an ID number or credit code may name (`applicant`: filled from the
+    applicant; `represented`: the applicant or someone they represent; `verified`: anyone,
+    the department verifies the relation)."""
     schema = form_model(ot).model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = ot.title
@@ -59,8 +61,8 @@ def form_json_schema(ot: OneThing) -> dict[str, Any]:
         schema["properties"][name]["x-pii"] = spec.pii
         if spec.prefill:
             schema["properties"][name]["x-prefill"] = spec.prefill
-        if spec.of_applicant:
-            schema["properties"][name]["x-of-applicant"] = True
+        if spec.party is not None:
+            schema["properties"][name]["x-party"] = spec.party.value
     return schema
 
 

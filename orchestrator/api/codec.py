@@ -3,22 +3,31 @@
 Point the UI at `<API>/codec` (its "Codec Server" setting, with "pass access token" and the
 operator's API key as the token); `POST /codec/decode` and `/codec/encode` take and give
 `{"payloads": [...]}` in protobuf JSON, as the UI sends them. Operators only.
+
+Every decode is an operator reading an applicant's data: it goes into the access log of each
+application a decoded payload names (`application_id`), and into the `codec` trail when a
+payload names none (the UI does not say which history it shows).
 """
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException
+import orjson
+from fastapi import APIRouter, HTTPException
 from google.protobuf import json_format
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.converter import PayloadCodec
 
 from infra.sealing import Unsealable
+from orchestrator.api.auth import Caller
 
 Coding = Callable[[Sequence[Payload]], Awaitable[list[Payload]]]
+ReadBy = Callable[[str, str, dict[str, JsonValue]], Awaitable[None]]
+UNNAMED = "codec"  # the trail of decodes that name no application
 
 
 class WirePayload(BaseModel):
@@ -36,13 +45,17 @@ class WirePayloads(BaseModel):
     payloads: list[WirePayload] = Field(default_factory=list, max_length=1000)
 
 
-def codec_router(codec: PayloadCodec, operators: Any) -> APIRouter:
-    router = APIRouter(prefix="/codec", dependencies=[Depends(operators)], tags=["operators"])
+def codec_router(codec: PayloadCodec, operators: Any, read_by: ReadBy) -> APIRouter:
+    router = APIRouter(prefix="/codec", dependencies=[operators], tags=["operators"])
 
     @router.post("/decode")
-    async def decode(body: WirePayloads) -> WirePayloads:
-        """Decrypt payloads for an operator's eyes."""
-        return await _code(codec.decode, body)
+    async def decode(body: WirePayloads, caller: Caller = operators) -> WirePayloads:
+        """Decrypt payloads for an operator's eyes; the read is in the access log."""
+        decoded = await _code(codec.decode, body)
+        read = {"what": "workflow history", "why": "operator (codec server)"}
+        for application_id in sorted(_applications(decoded)) or [UNNAMED]:
+            await read_by(application_id, caller.name, dict(read))
+        return decoded
 
     @router.post("/encode")
     async def encode(body: WirePayloads) -> WirePayloads:
@@ -61,3 +74,16 @@ async def _code(coding: Coding, body: WirePayloads) -> WirePayloads:
     except Unsealable as exc:
         raise HTTPException(422, f"payloads: {exc}") from exc
     return WirePayloads.model_validate(json_format.MessageToDict(coded))
+
+
+def _applications(decoded: WirePayloads) -> set[str]:
+    """The applications that decoded payloads name."""
+    named = set()
+    for payload in decoded.payloads:
+        try:
+            document = orjson.loads(base64.b64decode(payload.data))
+        except (ValueError, orjson.JSONDecodeError):
+            continue
+        if isinstance(document, dict) and isinstance(document.get("application_id"), str):
+            named.add(document["application_id"])
+    return named

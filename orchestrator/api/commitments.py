@@ -37,17 +37,25 @@ def commitments_router(
         response: Response,
         caller: Caller = departments_side,
     ) -> VerifiedCommitment:
-        """A department's verdict on a commitment made instead of a material, once. Found
-        untrue while the application runs, the matters it went to fail as their policies say."""
+        """A department's verdict on a commitment made instead of a material, once: given by
+        the department its key is bound to. Found untrue while the application runs, the
+        matters it went to fail as their policies say."""
+        department = verdict.department or caller.department
+        if department is None:
+            raise HTTPException(422, "department: an operator names the department that found it")
+        refused = caller.refuses(department)
+        if refused:
+            raise HTTPException(403, refused)
         progress = await current(application_id, caller)
         material = next((m for m in progress.materials if m.id == verdict.material), None)
         if material is None or material.settled not in (Settled.COMMITTED, Settled.BROKEN):
             raise HTTPException(404, f"no commitment on {verdict.material!r} in this application")
-        if verdict.department not in {progress.task(m).department for m in material.matters}:
-            raise HTTPException(403, f"{verdict.department} does not handle {material.title}")
+        if department not in {progress.task(m).department for m in material.matters}:
+            raise HTTPException(403, f"{department} does not handle {material.title}")
         described = await up().temporal.get_workflow_handle(application_id).describe()
         verified = VerifiedCommitment(
-            **verdict.model_dump(),
+            **verdict.model_dump(exclude={"department"}),
+            department=department,
             application_id=application_id,
             applicant_ref=described.typed_search_attributes.get(APPLICANT_REF) or "",
             at=datetime.now(UTC),
@@ -59,7 +67,7 @@ def commitments_router(
         response.headers["Location"] = "/v1/commitments"
         if not verdict.kept and not progress.closed:
             broken = BrokenCommitment(
-                material=verdict.material, department=verdict.department, note=verdict.note
+                material=verdict.material, department=department, note=verdict.note
             )
             with contextlib.suppress(UpdateRefused):  # it ended meanwhile: the verdict stands
                 await updates.send(up().temporal, application_id, COMMITMENT_BROKEN, broken)

@@ -65,11 +65,11 @@ def materials_router(
         expires: Annotated[int, Query(ge=0)],
         key: Annotated[str, Query(max_length=64)],
         sig: Annotated[str, Query(pattern=r"^[0-9a-f]{64}$")],
-        _: Caller = readers,
+        caller: Caller = readers,
     ) -> Response:
         """A material, for a department key holding a link signed for its department, until
-        the link expires (commands carry the links); the read goes into the applicant's
-        access log."""
+        the link expires (commands carry the links); another department's key is refused.
+        The read goes into the applicant's access log."""
         grant = Grant(
             sha256=sha256,
             department=department,
@@ -77,7 +77,7 @@ def materials_router(
             material=material,
             expires=expires,
         )
-        refused = links.check(grant, key, sig)
+        refused = links.check(grant, key, sig) or caller.refuses(department)
         if refused:
             raise HTTPException(403, refused)
         found = await asyncio.to_thread(store.get, sha256)

@@ -48,6 +48,7 @@ ERRORS = {
     403: "the caller's role may not do this",
     404: "no such application, task, one thing or department (or not the caller's)",
     409: "the application or task is not in a state that allows it",
+    410: "a tracking link's application has ended: the link works no more",
     413: "the body is too large",
     422: "the request is invalid: `errors` says where and why",
     503: "Temporal or the broker is unavailable for a moment: retry after `Retry-After`",

@@ -16,6 +16,7 @@ from events import topics
 from events.contracts import ApplicationStatusChanged, PoorRatingReceived
 from events.envelope import HEADERS, dumps, wrap
 from infra.logging import get_logger
+from infra.message_signing import signed
 from infra.settings import Settings
 from one_things import workdays
 from orchestrator.api.applicants import ApplicationId, TaskId
@@ -46,6 +47,16 @@ def record_of(request: Request, application_id: str) -> str:
     return str(request.url_for("progress", application_id=application_id))
 
 
+def rated_department(progress: Progress, task_id: str) -> str:
+    """The department a rating of `task_id` (`*`: the whole application) goes to."""
+    if task_id == WHOLE:
+        return progress.lead_department or "onething"
+    task = progress.find(task_id)
+    if task is None:
+        raise HTTPException(404, f"no task {task_id!r} in this application")
+    return task.department
+
+
 def ratings_router(
     settings: Settings,
     up: Callable[[], Services],
@@ -60,7 +71,13 @@ def ratings_router(
         days, cap = settings.follow_up_working_days, settings.time_limit_cap_seconds
         return calendar.deadline_within(now, days, cap)
 
+    # the applicant hears of a follow-up's answer only if it is signed: without a status key
+    # here it is announced to operators alone
+    statuses = settings.signer("status")
+
     async def announce(event: PoorRatingReceived | ApplicationStatusChanged) -> None:
+        if isinstance(event, ApplicationStatusChanged) and statuses is not None:
+            event = signed(event, statuses)
         await up().producer.send(
             topics.STATUS, dumps(wrap(event)), key=topics.key(event.application_id), headers=HEADERS
         )
@@ -127,8 +144,7 @@ def ratings_router(
             raise HTTPException(
                 409, f"the application is {progress.status.value}: rate it once ended"
             )
-        lead = progress.lead_department or "onething"
-        await keep(progress, WHOLE, lead, progress.one_thing, rating)
+        await keep(progress, WHOLE, rated_department(progress, WHOLE), progress.one_thing, rating)
         return {"id": application_id, "task_id": WHOLE, "status": "rated"}
 
     @router.get("/v1/ratings", dependencies=[sides["operators"]])
@@ -154,9 +170,13 @@ def ratings_router(
         response: Response,
         caller: Caller = departments_side,
     ) -> FollowUp:
-        """The department's answer to a poor rating's follow-up (`*`: the whole
-        application's), once; the applicant is told it."""
+        """The answer to a poor rating's follow-up (`*`: the whole application's), once, by
+        the department of the rated task (the lead department's, for `*`); the applicant is
+        told it."""
         progress = await current(application_id, caller)
+        refused = caller.refuses(rated_department(progress, task_id))
+        if refused:
+            raise HTTPException(403, refused)
         try:
             answered = await asyncio.to_thread(
                 up().ratings.answer, application_id, task_id, body, caller.name

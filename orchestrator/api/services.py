@@ -12,6 +12,7 @@ from orchestrator.stores.audit import AuditTrail
 from orchestrator.stores.commitments import CommitmentBook
 from orchestrator.stores.library import LicenceLibrary
 from orchestrator.stores.ratings import RatingBook
+from orchestrator.stores.revocations import Revocations
 
 
 @dataclass(frozen=True)
@@ -23,3 +24,4 @@ class Services:
     commitments: CommitmentBook
     audit: AuditTrail
     producer: kafka.Producer
+    revocations: Revocations

@@ -71,7 +71,7 @@ class ResultApplier:
         self._publish = publish
         self._reply_keys = settings.reply_key_bytes()
         self._sealer = Sealer.of(settings)
-        self._secret_of = lambda key_id, department: settings.department_secret(department, key_id)
+        self._answer_keys = settings.answer_verifiers()
         self._trail = GroupCommit(audit_trail(settings))
         self.counters: Counter[str] = Counter()
 
@@ -115,7 +115,7 @@ class ResultApplier:
         handle = self._client.get_async_activity_handle(
             workflow_id=claims.w, run_id=claims.r, activity_id=claims.a
         )
-        refusal = checks.check(result, claims, self._secret_of)
+        refusal = checks.check(result, claims, self._answer_keys)
         if refusal is not None:
             await self._refuse(handle, result, refusal, raw, received)
             return

@@ -1,15 +1,16 @@
 """A department's answer checked against the dispatch it answers, before a workflow sees it:
-who answers (the department the task was sent to, proven by its secret), which dispatch
+who answers (the department the task was sent to, proven by its own key), which dispatch
 (application, task, attempt), and what (an approval carries every declared output, no other,
 each a short string; an undo is answered as an undo)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
 from typing import NamedTuple
 
 from events.contracts import Action, Outcome, TaskResult
-from events.proof import proven, result_signing_bytes
+from events.proof import result_signing_bytes
+from infra.signing import Verifier
 from orchestrator.workflow.reply import Claims
 
 LONGEST_OUTPUT = 256
@@ -24,9 +25,10 @@ class Refusal(NamedTuple):
 
 
 def check(
-    result: TaskResult, claims: Claims, secret_of: Callable[[str, str], bytes]
+    result: TaskResult, claims: Claims, answer_keys: Mapping[str, Verifier]
 ) -> Refusal | None:
-    """None if the answer may complete its dispatch; else why not."""
+    """None if the answer may complete its dispatch; else why not. `answer_keys`: per
+    department, the public keys its answers are proven with."""
     if result.department != claims.d:
         return Refusal(f"answered as {result.department}; the task was sent to {claims.d}", False)
     if (result.application_id, result.task_id, result.attempt) != (
@@ -35,8 +37,7 @@ def check(
         claims.n,
     ):
         return Refusal("the answer names another dispatch than its reply token", False)
-    signed = result_signing_bytes(result.model_dump(mode="json"))
-    if not proven(secret_of(claims.k, claims.d), signed, result.proof):
+    if not _proven(result, answer_keys.get(claims.d)):
         return Refusal(f"the answer is not proven to come from {claims.d}", False)
     if claims.x is not Action.HANDLE:
         if result.outcome not in UNDO_ANSWERS:
@@ -54,3 +55,10 @@ def check(
     if any(len(value) > LONGEST_OUTPUT for value in result.outputs.values()):
         return Refusal(f"an output longer than {LONGEST_OUTPUT} characters", True)
     return None
+
+
+def _proven(result: TaskResult, keys: Verifier | None) -> bool:
+    if keys is None or result.proof is None or result.proof_key_id is None:
+        return False
+    signed = result_signing_bytes(result.model_dump(mode="json"))
+    return keys.verify(result.proof_key_id, signed, result.proof)

@@ -25,6 +25,7 @@ from orchestrator.workflow.names import (
     PLAN_CALENDAR,
     PLANNED_TASK,
     PROGRESS,
+    REVISION,
     late_undo_id,
 )
 
@@ -67,6 +68,8 @@ async def undo_if_given_up(client: Client, result: TaskResult, settings: Setting
         attempt=result.attempt,
         outputs=result.outputs,
         given_up_as=task.state,
+        department_reference=result.department_reference,
+        revision=REVISION,
         undo_attempts=settings.undo_attempts,
         calendar=calendar,
     )

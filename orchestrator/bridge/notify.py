@@ -5,6 +5,9 @@ retried with backoff, and dead-lettered with the reason when a channel never tak
 A notification names the applicant by their pseudonym (the channel's platform knows whom it
 addresses; no personal data leaves here) and carries the event's id as `Idempotency-Key`, so
 a redelivered event is one notification at the receiver.
+
+Only a status event OneThing signed reaches anyone: one its status key does not prove is
+dead-lettered with the reason and counted (`unproven`).
 """
 
 from __future__ import annotations
@@ -20,8 +23,9 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from events.contracts import ApplicationStatusChanged
-from events.envelope import EVENT_TYPES, loads
+from events.envelope import ENVELOPES, EVENT_TYPES
 from infra.logging import get_logger
+from infra.message_signing import status_refusal
 from infra.settings import Settings
 from orchestrator.workflow.names import APPLICANT_REF
 
@@ -36,21 +40,34 @@ class Notifier:
         self._attempts = settings.notification_attempts
         self._client = client
         self._http = http
-        self.counters: dict[str, int] = {"delivered": 0, "retried": 0, "dead_lettered": 0}
+        self._onething = settings.verifier("status")
+        self.counters: dict[str, int] = {
+            "delivered": 0,
+            "retried": 0,
+            "dead_lettered": 0,
+            "unproven": 0,
+        }
 
     async def notify(self, raw: bytes, dead_letter: DeadLetter) -> None:
         """Deliver one message of onething.status if it is a status change; else nothing."""
         try:
-            kind = orjson.loads(raw).get("type")
+            document = orjson.loads(raw)
+            kind = document.get("type")
         except (orjson.JSONDecodeError, AttributeError):
             return  # not ours to judge: the status topic is written by workflows only
         if kind != STATUS_TYPE:
             return
         try:
-            event = loads(raw, ApplicationStatusChanged)
+            event = ENVELOPES[ApplicationStatusChanged].model_validate(document)
         except ValidationError:
             return
-        changed = event.data
+        refused = status_refusal(document["data"], self._onething)
+        if refused is not None:
+            self.counters["unproven"] += 1
+            log.warning("status_event_unproven", why=refused)
+            await dead_letter(f"unproven status event: {refused}")
+            return
+        changed: ApplicationStatusChanged = event.data
         notice = {
             "id": event.id,
             "application_id": changed.application_id,

@@ -194,11 +194,14 @@ def _submit_and_watch(
     json_file: Path | None,
     timeout: float,
 ) -> bool:
-    headers = {"X-API-Key": settings.api_keys["portal"].key}
+    portal = "portal"
+    headers = {"X-API-Key": settings.api_keys[portal].key}
     with httpx.Client(base_url=settings.api_url, timeout=10, headers=headers) as http:
         ids = []
         for app in applications:
-            applicant = assertion_for(settings, Applicant.model_validate(app.body["applicant"]))
+            applicant = assertion_for(
+                settings, Applicant.model_validate(app.body["applicant"]), portal
+            )
             response = http.post(
                 "/v1/applications", json=app.body, headers={ASSERTION_HEADER: applicant}
             )

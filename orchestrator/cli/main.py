@@ -57,12 +57,23 @@ def stack_status(as_json: AsJson = False) -> None:
 
 
 @app.command("setup")
-def setup_cluster() -> None:
+def setup_cluster(
+    acls: Annotated[
+        bool,
+        typer.Option(
+            "--acls",
+            help="Instead: make the broker's ACLs, one principal per party (print them if "
+            "the broker keeps no ACLs).",
+        ),
+    ] = False,
+) -> None:
     """Create the topics, register the search attributes and migrate the shared database a
     cluster needs (idempotent)."""
     from sqlalchemy.exc import SQLAlchemyError
 
     settings = Settings()
+    if acls:
+        setup_acls(settings)
 
     async def both() -> tuple[setup.Done, setup.Done]:
         return await setup.create_topics(settings), await setup.register_search_attributes(settings)
@@ -85,12 +96,45 @@ def setup_cluster() -> None:
     exit_now(0)
 
 
+def setup_acls(settings: Settings) -> None:
+    """Make every party's ACLs, or print them where the broker keeps none."""
+    from infra import acls
+    from one_things import load_catalogue
+
+    departments = load_catalogue(settings.catalogue_dir).departments()
+    portals = [name for name, key in settings.api_keys.items() if key.role == "portal"]
+    wanted = acls.acls(settings, departments, portals)
+    try:
+        asyncio.run(acls.create(settings, wanted))
+    except acls.NoAuthorizer as exc:
+        print(f"{exc}; make these where it does:")
+    except (KafkaError, TimeoutError) as exc:
+        report(f"ACLs not made ({type(exc).__name__}): {exc}", "")
+    else:
+        console.print(f"ACLs: made {len(wanted)}")
+    print(acls.printed(wanted))
+    exit_now(0)
+
+
+@app.command("command-keys")
+def command_keys(directory: Path) -> None:
+    """Write OneThing's public keys that sign task commands, one PEM file per key id, for a
+    department to check commands with; print KEY_ID=FILE for each."""
+    settings = Settings()
+    directory.mkdir(parents=True, exist_ok=True)
+    for key_id, pem in settings.command_verify_keys.items():
+        file = directory / f"onething-command-{key_id}.pem"
+        file.write_text(pem)
+        print(f"{key_id}={file}")
+
+
 @app.command("up")
 def up() -> None:
     """Start the stack and every process in the background; print the URLs."""
-    keys = keyset.create_if_missing(Settings().state_dir)
+    settings = Settings()
+    keys = keyset.create_if_missing(settings.state_dir, settings.catalogue_dir)
     deployment = Deployment(Settings())
-    console.print(f"keys: {keys} (API keys by role, the development identity provider)")
+    console.print(f"keys: {keys} (API keys by role and department, the identity provider's)")
     try:
         deployment.up()
     except StackError as exc:
@@ -236,15 +280,23 @@ def catalogue_diff(one_thing: str, old: str, new: str) -> None:
         console.print(line, soft_wrap=True, markup=False, highlight=False)
 
 
-@app.command("department-secret")
-def department_secret(department: str) -> None:
-    """Print a department's own secrets (KEY_ID=SECRET, one per reply key) to prove its answers."""
-    import base64
+@app.command("department-keys")
+def department_keys(department: str) -> None:
+    """Make a department a new key pair to prove its answers with, under a fresh key id: the
+    private key for the department alone, the public key for OneThing's settings."""
+    import secrets
 
-    settings = Settings()
-    for key_id in settings.reply_keys:
-        secret = base64.urlsafe_b64encode(settings.department_secret(department, key_id))
-        console.print(f"{key_id}={secret.decode().rstrip('=')}", soft_wrap=True)
+    import orjson
+
+    from infra.signing import new_pair
+
+    private, public = new_pair()
+    key_id = f"{department}-{secrets.token_hex(4)}"
+    entry = orjson.dumps({key_id: public}).decode()
+    print(f"# {department}'s private key, id {key_id}: the department keeps it, no one else")
+    print(private, end="")
+    print(f'# add to ONETHING_DEPARTMENT_ANSWER_KEYS under "{department}" (keep older ids):')
+    print(entry)
 
 
 @app.command("openapi")
@@ -258,8 +310,17 @@ def openapi(file: Path) -> None:
 
 
 def main() -> None:
+    from pydantic import ValidationError
+
     with contextlib.suppress(KeyboardInterrupt):
-        app()
+        try:
+            app()
+        except ValidationError as exc:  # where and why, never the value
+            problems = "; ".join(
+                f"{'.'.join(map(str, error['loc'])) or 'settings'}: {error['msg']}"
+                for error in exc.errors(include_input=False, include_url=False)
+            )
+            raise SystemExit(f"the settings are wrong: {problems}") from None
 
 
 if __name__ == "__main__":

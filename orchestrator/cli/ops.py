@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import JsonValue
 
 from infra.settings import Settings
 from orchestrator.cli.output import against, console, exit_now, fail, listing, report, temporal
@@ -264,6 +265,25 @@ def ops_reset(
     _as_operator(
         f"/v1/applications/{application_id}/reset", {"reason": reason}, f"reset: {application_id}"
     )
+
+
+@ops_app.command("revoke-links")
+def ops_revoke_links(application_id: str) -> None:
+    """Revoke every tracking link given for an application so far (one leaked, say); its
+    portal may give the applicant a new one. Kept in the shared database and the audit trail."""
+    import re
+    import time
+
+    from orchestrator.stores.audit import audit_trail
+    from orchestrator.stores.revocations import Revocations
+
+    if not re.fullmatch(r"ot-[0-9a-f]{32}", application_id):
+        report(f"{application_id!r} is not an application id (ot- and 32 hex)", "")
+    settings = Settings()
+    Revocations.of(settings).revoke(application_id, time.time())
+    detail: dict[str, JsonValue] = {"action": "revoke-links"}
+    audit_trail(settings).append(application_id, "operator", settings.operator, detail)
+    report(None, f"tracking links revoked: {application_id}")
 
 
 def _decide(application_id: str, task_id: str, decision: str, reason: str) -> None:

@@ -4,6 +4,7 @@ The workflow id derives from the message's request id and its CloudEvent source 
 `Idempotency-Key` and an API key), so a duplicate starts nothing; the source names the portal,
 as its API key's name does. A message that does not parse, names an unknown one thing, carries an
 invalid form or reuses a request id for another request goes to onething.dlq with the reason.
+The applicant's assertion comes sealed (`intake.sealed`) and is opened only to be verified.
 An offset is committed once its message has started an application or been dead-lettered.
 """
 
@@ -29,6 +30,7 @@ from infra.settings import Settings
 from one_things import UnknownOneThing
 from orchestrator.client import unavailable
 from orchestrator.errors import InvalidApplicant, InvalidForm, NotAuthenticated, RequestConflict
+from orchestrator.intake.sealed import open_assertion
 from orchestrator.intake.service import Intake, SubmitApplication
 
 log = get_logger(__name__)
@@ -76,8 +78,9 @@ class IntakeConsumer:
             return
         while True:
             try:
+                assertion = open_assertion(self._sealer, request.sealed_assertion)
                 started = await self._intake.start(
-                    body, request.request_id, event.source, assertion=request.applicant_assertion
+                    body, request.request_id, event.source, assertion=assertion
                 )
             except (UnknownOneThing, RequestConflict, NotAuthenticated, InvalidApplicant) as exc:
                 await self._dead_letter(record, f"refused: {exc}")

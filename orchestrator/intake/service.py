@@ -24,7 +24,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from infra.logging import get_logger
 from infra.settings import Settings
 from one_things import Applicant, Catalogue, SkippedMatter, form_model, plan, workdays
-from one_things.forms import with_applicant
+from one_things.forms import with_parties
 from one_things.licences import ELicence, holders, prefill
 from one_things.materials import GIVEN, MissingMaterials, PlannedMaterial, plan_materials
 from one_things.plan import ExecutionPlan
@@ -116,10 +116,11 @@ class Intake:
             self._today = (day, self._calendar.window(day))
         return self._today[1]
 
-    def applicant_ref(self, id_number: str) -> str:
-        """A pseudonym of the applicant to find their applications by: never the ID number."""
+    def applicant_ref(self, identity: str) -> str:
+        """A pseudonym of the applicant (by their identity key) to find their applications by:
+        never the ID number."""
         key = self._settings.applicant_ref_key.get_secret_value().encode()
-        return hmac.new(key, id_number.strip().upper().encode(), hashlib.sha256).hexdigest()[:32]
+        return hmac.new(key, identity.strip().upper().encode(), hashlib.sha256).hexdigest()[:32]
 
     async def start(
         self,
@@ -138,8 +139,16 @@ class Intake:
         NotAuthenticated, UnknownOneThing, InvalidForm, or RequestConflict (same id, other
         request).
         """
-        if started_by is None:
-            self.identity.check_applicant(assertion, body.applicant)
+        application_id = application_id_for(
+            None if request_id is None else f"{submitted_by}/{request_id}"
+        )
+        represented: list[str] = []
+        if started_by is None:  # a request retried (same id) is no second use of its assertion
+            use = None if request_id is None else application_id
+            vouched = await asyncio.to_thread(
+                self.identity.check_applicant, assertion, body.applicant, submitted_by, use
+            )
+            represented = vouched.holders()
         one_thing = self._catalogue.get(body.one_thing)
         if body.applicant.kind not in one_thing.applicants:
             accepted = " or ".join(kind.value for kind in one_thing.applicants)
@@ -149,14 +158,14 @@ class Intake:
             )
         # only the authenticated applicant's own e-licences are read: for prefill, and to skip
         # what they already hold; a form naming someone else reads nothing of theirs
-        applicant = body.applicant.id_number
+        applicant = body.applicant.key
         wanted = holders(one_thing, applicant, body.form)
         current = await asyncio.to_thread(self._library.current_of, wanted)
         held = [lic for lic in current if lic.holder == applicant]
         try:
-            own = with_applicant(one_thing, body.form, applicant)
+            own = with_parties(one_thing, body.form, body.applicant.id_number, represented)
         except ValueError as exc:
-            raise InvalidForm([exc.args[0]]) from exc
+            raise InvalidForm(exc.args[0]) from exc
         filled, prefilled = prefill(one_thing, own, held)
         try:
             form = form_model(one_thing).model_validate(filled)
@@ -171,9 +180,6 @@ class Intake:
             body, one_thing, filled, held, snapshot, submitted_at, calendar, not_uploaded
         )
         snapshot = snapshot.model_copy(update={"materials": materials})
-        application_id = application_id_for(
-            None if request_id is None else f"{submitted_by}/{request_id}"
-        )
         digest = request_hash(body)
         started = Started(
             id=application_id,
@@ -208,9 +214,7 @@ class Intake:
                 search_attributes=TypedSearchAttributes(
                     [
                         *start_index(snapshot),
-                        SearchAttributePair(
-                            APPLICANT_REF, self.applicant_ref(body.applicant.id_number)
-                        ),
+                        SearchAttributePair(APPLICANT_REF, self.applicant_ref(body.applicant.key)),
                     ]
                 ),
             )

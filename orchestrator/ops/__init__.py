@@ -1,5 +1,6 @@
 """Entered by operators, through the API or the CLI: the rules both share (updates to a
-running application), an application's story from its history, dead letters, metrics.
+running application, signed so the worker takes them), an application's story from its
+history, dead letters, metrics.
 
 May import `workflow` and `client`; never `api` or `cli`.
 """

@@ -1,27 +1,34 @@
 """Prometheus metrics of the API and the bridge (the worker's come from Temporal's runtime).
 
-Gathered when scraped: applications by status (from Temporal's visibility store), messages
-in onething.dlq, and every consumer group's lag; the bridge's counters of what it applied.
+The API process gathers in the background, every `metrics_refresh_seconds`: applications by
+status (from Temporal's visibility store), messages in onething.dlq, and every consumer
+group's lag; a scrape only reads the last gathering, on a port of its own (never the public
+API's). The bridge serves its counters of what it applied.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from temporalio.client import Client
+from temporalio.service import RPCError
 
 from events import topics
 from infra.connections import kafka_options
+from infra.logging import get_logger
 from infra.settings import Settings
 from orchestrator.workflow.models import ApplicationStatus
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 GROUPS = ("onething-bridge", "onething-intake")  # and the departments', and Kafka-native `dept-*`
+log = get_logger(__name__)
 
 
 class Snapshot(Collector):
@@ -38,6 +45,34 @@ def exposition(metrics: list[Metric]) -> bytes:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(Snapshot(metrics))
     return generate_latest(registry)
+
+
+class Gauges:
+    """What the API's metrics page shows, gathered every `every` seconds, not per scrape: a
+    scrape opened a Kafka admin session and ran a Temporal count per status."""
+
+    def __init__(self, settings: Settings, temporal: Client, every: float) -> None:
+        self._settings = settings
+        self._temporal = temporal
+        self._every = every
+        self._latest: list[Metric] = []
+
+    async def gather(self) -> None:
+        self._latest = [
+            await applications_by_status(self._temporal),
+            *await kafka_metrics(self._settings),
+        ]
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.gather()
+            except (KafkaError, RPCError, OSError, TimeoutError) as exc:  # the last stays served
+                log.warning("metrics_not_gathered", error=type(exc).__name__)
+            await asyncio.sleep(self._every)
+
+    def exposition(self) -> bytes:
+        return exposition(self._latest)
 
 
 async def applications_by_status(client: Client) -> Metric:

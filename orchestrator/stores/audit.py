@@ -1,10 +1,13 @@
 """The audit trail (留痕): every exchange with a department and every operator action, appended
 to a hash-chained log per application.
 
-Each entry carries the hash of the one before it and an HMAC of its own hash under an audit
-key (derived from a reply key, named by its id), so an entry altered, removed or inserted
-afterwards breaks the chain where it happened: `onething audit verify ID` names the first
-broken entry. Entries name fields, never their values (no personal data in the trail).
+Each entry carries the hash of the one before it and an Ed25519 signature of its own hash
+under an audit key (named by its id), so an entry altered, removed or inserted afterwards
+breaks the chain where it happened: `onething audit verify ID` names the first broken entry.
+Every append also signs the trail's checkpoint (its entry count and head), kept in a table of
+its own: entries cut from the end, or a whole trail deleted, leave a checkpoint that names
+them. Verifying needs only the public keys, which outlive rotation. Entries name fields,
+never their values (no personal data in the trail).
 Appends from several processes (the worker sends commands, the bridge takes answers, the API
 records operators) serialise on the (application, seq) key: a writer that loses the race
 reads the new head and tries again.
@@ -14,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import hmac
 import threading
 from contextlib import ExitStack
 from datetime import UTC, datetime
@@ -25,10 +27,10 @@ from sqlalchemy import Connection, Engine, bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from infra import database
-from infra.database import audit
+from infra.database import audit, audit_checkpoints
 from infra.settings import Settings
+from infra.signing import Signer, Verifier
 
-AUDIT_PURPOSE = b"onething audit trail"
 GENESIS = "0" * 64
 APPEND_TRIES = 20
 LOCK_STRIPES = 64  # appends to one application from this process take turns
@@ -43,6 +45,10 @@ _NEWEST = (  # built once: appends are on the path of every dispatch and every a
 HEADS = select(audit.c.application_id, audit.c.seq, audit.c.hash).join(
     _NEWEST, (audit.c.application_id == _NEWEST.c.application_id) & (audit.c.seq == _NEWEST.c.seq)
 )
+
+CHECKPOINTS = select(
+    audit_checkpoints.c.application_id, audit_checkpoints.c.count, audit_checkpoints.c.head
+).where(audit_checkpoints.c.application_id.in_(bindparam("ids", expanding=True)))
 
 
 class AuditEntry(BaseModel):
@@ -64,18 +70,38 @@ class AuditEntry(BaseModel):
         return hashlib.sha256(orjson.dumps(document, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
+class Checkpoint(BaseModel):
+    """How long an application's trail is and what its newest entry is, signed."""
+
+    application_id: str
+    count: int = Field(ge=1)
+    head: str
+    at: datetime
+    key_id: str
+    sig: str
+
+    def signed_bytes(self) -> bytes:
+        return checkpoint_bytes(self.application_id, self.count, self.head)
+
+
+def checkpoint_bytes(application_id: str, count: int, head: str) -> bytes:
+    document = {"application_id": application_id, "count": count, "head": head}
+    return b"onething audit checkpoint:" + orjson.dumps(document, option=orjson.OPT_SORT_KEYS)
+
+
 class AuditTrail:
-    def __init__(self, db: Engine, keys: dict[str, bytes], key_id: str) -> None:
+    def __init__(self, db: Engine, signer: Signer | None, verifier: Verifier) -> None:
+        """`signer` may be None where the trail is only read and verified."""
         self._db = db
-        self._keys = {
-            k: hmac.new(v, AUDIT_PURPOSE, hashlib.sha256).digest() for k, v in keys.items()
-        }
-        self._key_id = key_id
+        self._signer = signer
+        self._verifier = verifier
         self._locks = [threading.Lock() for _ in range(LOCK_STRIPES)]
 
-    def _sign(self, key_id: str, digest: str) -> str | None:
-        key = self._keys.get(key_id)
-        return None if key is None else hmac.new(key, digest.encode(), hashlib.sha256).hexdigest()
+    @property
+    def _signing(self) -> Signer:
+        if self._signer is None:
+            raise RuntimeError("this process holds no audit signing key: it may only verify")
+        return self._signer
 
     def append(
         self, application_id: str, kind: str, actor: str, detail: dict[str, JsonValue]
@@ -104,10 +130,43 @@ class AuditTrail:
                         }
                         rows = [self._row(e) for entries in written.values() for e in entries]
                         connection.execute(insert(audit), rows)
+                        self._checkpoint(connection, written)
                 except IntegrityError:  # another writer took a seq: read again
                     continue
                 return written
         raise RuntimeError(f"the audit trails of {sorted(groups)} stayed contended")
+
+    def _checkpoint(self, connection: Connection, written: dict[str, list[AuditEntry]]) -> None:
+        """Sign each trail's new (count, head) and keep it in place of the one before."""
+        now = datetime.now(UTC).isoformat()
+        rows = []
+        for application_id, entries in written.items():
+            if not entries:
+                continue
+            newest = entries[-1]
+            signed = checkpoint_bytes(application_id, newest.seq, newest.hash)
+            rows.append(
+                {
+                    "application_id": application_id,
+                    "count": newest.seq,
+                    "head": newest.hash,
+                    "at": now,
+                    "key_id": self._signing.key_id,
+                    "sig": self._signing.sign(signed),
+                }
+            )
+        if not rows:
+            return
+        upsert = database.upserting(audit_checkpoints, self._db)
+        connection.execute(
+            upsert.on_conflict_do_update(
+                index_elements=[audit_checkpoints.c.application_id],
+                set_={
+                    name: upsert.excluded[name] for name in ("count", "head", "at", "key_id", "sig")
+                },
+            ),
+            rows,
+        )
 
     @staticmethod
     def _heads(connection: Connection, application_ids: list[str]) -> dict[str, tuple[int, str]]:
@@ -117,6 +176,11 @@ class AuditTrail:
         per application in each, measured over 100 openings)."""
         rows = connection.execute(HEADS, {"ids": application_ids})
         found = {row.application_id: (row.seq, row.hash) for row in rows}
+        for row in connection.execute(CHECKPOINTS, {"ids": application_ids}):
+            if row.count > found.get(row.application_id, (0, GENESIS))[0]:
+                # entries were cut from the end: go on from what the checkpoint vouches for,
+                # so the gap stays visible instead of being written over
+                found[row.application_id] = (row.count, row.head)
         return {a: found.get(a, (0, GENESIS)) for a in application_ids}
 
     def _chain(
@@ -151,13 +215,11 @@ class AuditTrail:
             detail=detail,
             prev=prev,
             hash="",
-            key_id=self._key_id,
+            key_id=self._signing.key_id,
             sig="",
         )
         digest = entry.content_hash()
-        signature = self._sign(self._key_id, digest)
-        assert signature is not None
-        return entry.model_copy(update={"hash": digest, "sig": signature})
+        return entry.model_copy(update={"hash": digest, "sig": self._signing.sign(digest.encode())})
 
     @staticmethod
     def _row(entry: AuditEntry) -> dict[str, object]:
@@ -176,10 +238,44 @@ class AuditTrail:
             for row in rows
         ]
 
+    def checkpoint(self, application_id: str) -> Checkpoint | None:
+        query = select(audit_checkpoints).where(
+            audit_checkpoints.c.application_id == application_id
+        )
+        with self._db.connect() as connection:
+            row = connection.execute(query).mappings().first()
+        return None if row is None else Checkpoint.model_validate(dict(row))
+
     def verify(self, application_id: str) -> tuple[int, str | None]:
-        """(entries checked, why the first broken one is broken, or None if the chain holds)."""
-        prev = GENESIS
+        """(entries checked, why the first broken one is broken, or None if the chain holds
+        and ends where its checkpoint says)."""
         entries = self.entries(application_id)
+        checked, broken = self._verify_chain(entries)
+        if broken is not None:
+            return checked, broken
+        return checked, self._verify_end(application_id, entries)
+
+    def _verify_end(self, application_id: str, entries: list[AuditEntry]) -> str | None:
+        checkpoint = self.checkpoint(application_id)
+        if checkpoint is None:
+            return None if not entries else "it has no checkpoint (its checkpoint was removed)"
+        if not self._verifier.verify(checkpoint.key_id, checkpoint.signed_bytes(), checkpoint.sig):
+            return "its checkpoint's signature is not the deployment's"
+        if not entries:
+            return (
+                f"it has no entries, but its checkpoint counts {checkpoint.count}: it was deleted"
+            )
+        if len(entries) < checkpoint.count:
+            return (
+                f"it ends at entry {len(entries)}, but its checkpoint counts {checkpoint.count}: "
+                f"entries {len(entries) + 1} to {checkpoint.count} were removed"
+            )
+        if len(entries) > checkpoint.count or entries[-1].hash != checkpoint.head:
+            return f"its checkpoint (entry {checkpoint.count}) is not its newest entry"
+        return None
+
+    def _verify_chain(self, entries: list[AuditEntry]) -> tuple[int, str | None]:
+        prev = GENESIS
         for expected, entry in enumerate(entries, start=1):
             where = f"entry {entry.seq}"
             if entry.seq != expected:
@@ -188,8 +284,9 @@ class AuditTrail:
                 return expected - 1, f"{where}: it does not follow the entry before it"
             if entry.content_hash() != entry.hash:
                 return expected - 1, f"{where}: its content was altered"
-            signature = self._sign(entry.key_id, entry.hash)
-            if signature is None or not hmac.compare_digest(signature, entry.sig):
+            if not self._verifier.knows(entry.key_id):
+                return expected - 1, f"{where}: signed with key {entry.key_id!r}, unknown here"
+            if not self._verifier.verify(entry.key_id, entry.hash.encode(), entry.sig):
                 return expected - 1, f"{where}: its signature is not the deployment's"
             prev = entry.hash
         return len(entries), None
@@ -231,6 +328,9 @@ class GroupCommit:
 
 
 def audit_trail(settings: Settings) -> AuditTrail:
-    """The deployment's trail: its audit store, signed under its current reply key."""
+    """The deployment's trail: its audit store, signed under its current audit key if this
+    process holds it, verified with every audit public key it knows."""
     db = database.engine(database.url_of(settings, "audit"))
-    return AuditTrail(db, settings.reply_key_bytes(), settings.reply_key_id)
+    signer = settings.signer("audit")
+    verifier = settings.verifier("audit")
+    return AuditTrail(db, signer, verifier)

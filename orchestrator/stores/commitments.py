@@ -19,12 +19,18 @@ class CommitmentVerdict(BaseModel):
     """A department's finding on a commitment the applicant made instead of a material."""
 
     material: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")
-    department: str = Field(pattern=r"^[a-z]{2,16}$")
+    department: str | None = Field(
+        default=None,
+        pattern=r"^[a-z]{2,16}$",
+        description="The department that verified it: a department key's own (another is "
+        "refused); an operator names it.",
+    )
     kept: bool = Field(description="False: the commitment was found untrue.")
     note: str = Field(default="", max_length=500)
 
 
 class VerifiedCommitment(CommitmentVerdict):
+    department: str = Field(pattern=r"^[a-z]{2,16}$")
     application_id: str
     applicant_ref: str
     at: datetime

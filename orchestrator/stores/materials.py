@@ -2,10 +2,11 @@
 
 Only the hash travels in plans, histories and commands; a department fetches the content
 through an authorised link: the API's `/v1/materials/{sha256}` with the department, an expiry
-and an HMAC under a reply key, so a link names one material for one department for a while.
+and an HMAC under a material-link key, so a link names one material for one department for a while.
 The embedded setup keeps the content in a folder, one file per hash (written once,
 atomically: two uploads of the same document are one file); a production deployment in an
-S3-compatible object store (`materials_s3_endpoint`), one object per hash.
+S3-compatible object store (`materials_s3_endpoint`), one object per hash. Either way the
+content rests sealed under the payload keys (the hash is of the document itself).
 """
 
 from __future__ import annotations
@@ -22,11 +23,10 @@ from urllib.parse import urlencode
 
 from pydantic import BaseModel, Field
 
+from infra.sealing import Sealer
 from infra.settings import Settings
 from one_things.materials import SAMPLE, sample_material
 from one_things.schema import OneThing
-
-LINK_PURPOSE = b"onething material link"
 
 
 class StoredMaterial(BaseModel):
@@ -38,10 +38,11 @@ class StoredMaterial(BaseModel):
 
 
 class MaterialStore(ABC):
-    """Content-addressed documents: what both backends share."""
+    """Content-addressed documents, sealed at rest: what both backends share."""
 
-    def __init__(self, max_bytes: int) -> None:
+    def __init__(self, max_bytes: int, sealer: Sealer) -> None:
         self.max_bytes = max_bytes
+        self._sealer = sealer
 
     def put(self, content: bytes, content_type: str) -> StoredMaterial:
         if not content:
@@ -50,8 +51,16 @@ class MaterialStore(ABC):
             raise ValueError(f"a material is at most {self.max_bytes} bytes")
         digest = hashlib.sha256(content).hexdigest()
         if not self.has(digest):
-            self._keep(digest, content, content_type)
+            self._keep(digest, self._sealer.seal_tagged(content), content_type)
         return StoredMaterial(sha256=digest, size=len(content), content_type=content_type)
+
+    def get(self, sha256: str) -> tuple[bytes, str] | None:
+        """The content and its type, or None if no such material was uploaded."""
+        found = self._read(sha256)
+        if found is None:
+            return None
+        stored, content_type = found
+        return self._sealer.open_tagged(stored), content_type
 
     def keep_samples(self, catalogue: Iterable[OneThing]) -> None:
         """Keep the sample documents the catalogue's examples name (development only)."""
@@ -67,15 +76,15 @@ class MaterialStore(ABC):
     def has(self, sha256: str) -> bool: ...
 
     @abstractmethod
-    def get(self, sha256: str) -> tuple[bytes, str] | None:
-        """The content and its type, or None if no such material was uploaded."""
+    def _read(self, sha256: str) -> tuple[bytes, str] | None:
+        """The stored (sealed) bytes and the content's type, or None."""
 
 
 class FolderStore(MaterialStore):
     """One folder: `<aa>/<sha256>` and its `.type`."""
 
-    def __init__(self, root: Path, max_bytes: int) -> None:
-        super().__init__(max_bytes)
+    def __init__(self, root: Path, max_bytes: int, sealer: Sealer) -> None:
+        super().__init__(max_bytes, sealer)
         self._root = root
 
     def _path(self, sha256: str) -> Path:
@@ -97,7 +106,7 @@ class FolderStore(MaterialStore):
     def has(self, sha256: str) -> bool:
         return self._path(sha256).is_file()
 
-    def get(self, sha256: str) -> tuple[bytes, str] | None:
+    def _read(self, sha256: str) -> tuple[bytes, str] | None:
         path = self._path(sha256)
         if not path.is_file():
             return None
@@ -128,8 +137,7 @@ class MaterialLinks:
         message = "/".join(
             (grant.sha256, grant.department, grant.application, grant.material, str(grant.expires))
         )
-        derived = hmac.new(key, LINK_PURPOSE, hashlib.sha256).digest()
-        return hmac.new(derived, message.encode(), hashlib.sha256).hexdigest()
+        return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
 
     def link(
         self, sha256: str, department: str, application: str, material: str, valid: timedelta
@@ -160,4 +168,6 @@ class MaterialLinks:
 
 
 def material_links(settings: Settings) -> MaterialLinks:
-    return MaterialLinks(settings.api_url, settings.reply_key_bytes(), settings.reply_key_id)
+    return MaterialLinks(
+        settings.api_url, settings.material_link_key_bytes(), settings.material_link_key_id
+    )

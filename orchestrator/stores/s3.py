@@ -7,6 +7,7 @@ import io
 from minio import Minio
 from minio.error import S3Error
 
+from infra.sealing import Sealer
 from infra.settings import Settings
 from orchestrator.stores.materials import MaterialStore
 
@@ -16,8 +17,8 @@ MISSING = ("NoSuchKey", "NoSuchObject", "NoSuchBucket")
 class S3Store(MaterialStore):
     """One bucket of an S3-compatible object store, an object per hash."""
 
-    def __init__(self, client: Minio, bucket: str, max_bytes: int) -> None:
-        super().__init__(max_bytes)
+    def __init__(self, client: Minio, bucket: str, max_bytes: int, sealer: Sealer) -> None:
+        super().__init__(max_bytes, sealer)
         self._client = client
         self._bucket = bucket
 
@@ -44,7 +45,7 @@ class S3Store(MaterialStore):
             raise
         return True
 
-    def get(self, sha256: str) -> tuple[bytes, str] | None:
+    def _read(self, sha256: str) -> tuple[bytes, str] | None:
         try:
             response = self._client.get_object(self._bucket, sha256)
         except S3Error as exc:
@@ -70,4 +71,6 @@ def s3_store(settings: Settings) -> S3Store:
         secure=settings.materials_s3_secure,
         region=settings.materials_s3_region,
     )
-    return S3Store(client, settings.materials_s3_bucket, settings.material_max_bytes)
+    return S3Store(
+        client, settings.materials_s3_bucket, settings.material_max_bytes, Sealer.of(settings)
+    )

@@ -219,6 +219,7 @@ class Exchange(Redelivery):
         if answer.outcome is Outcome.APPROVED:
             state.enter(TaskState.APPROVED, state.completed_at)
             state.outputs = answer.outputs
+            state.department_reference = answer.department_reference
             self._completion_order.append(task.task_id)
         elif answer.outcome is Outcome.SUPPLEMENT_REQUIRED:
             state.enter(TaskState.AWAITING_SUPPLEMENT, state.completed_at, answer.reason)

@@ -49,11 +49,13 @@ class LateUndoWorkflow(WayBack):
             ),
             submitted_at=now,
             undo_attempts=late.undo_attempts,
+            revision=late.revision,
         )
         self._planned_by_id = {task.task_id: task}
         self._sent[task.task_id] = dict(task.payload)
         state = TaskProgress.planned(task)
         state.attempt, state.outputs, state.completed_at = late.attempt, late.outputs, now
+        state.department_reference = late.department_reference
         given_up = f"approved after the task was {late.given_up_as.value}"
         state.enter(TaskState.APPROVED, now, given_up)
         progress = self._progress = Progress(

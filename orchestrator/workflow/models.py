@@ -94,6 +94,10 @@ class LateApproval(Contract):
     outputs: dict[str, str] = Field(default_factory=dict, description="What the approval issued.")
     catalogue_version: str
     given_up_as: TaskState = Field(description="The task's state when the approval came.")
+    department_reference: str | None = Field(
+        default=None, description="The department's reference of the act the approval did."
+    )
+    revision: int = Field(default=0, ge=0, description="The workflow revision it starts on.")
     undo_attempts: int = Field(default=5, ge=1)
     calendar: WorkingCalendar | None = Field(
         default=None, description="The application's working days, for a limit counted on them."
@@ -264,6 +268,9 @@ class TaskProgress(Record):
     attempt: int = 0
     depends_on: list[str] = Field(default_factory=list)
     outputs: dict[str, str] = Field(default_factory=dict)
+    department_reference: str | None = Field(
+        default=None, description="The department's own reference of the act it approved."
+    )
     reason: str | None = None
     supplement_fields: list[str] = Field(default_factory=list)
     dispatched_at: datetime | None = None

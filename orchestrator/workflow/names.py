@@ -22,7 +22,9 @@ START_PROACTIVE = "start_proactive"
 # From revision 2 a command that neither an answer nor a receipt followed is sent again.
 # From revision 3 an approval's e-licences are kept within the workflow task that approves.
 # From revision 4 what changes while a run is approved is announced and indexed with the approval.
-REVISION = 4
+# From revision 5 an undo names the act (the outputs and the department's reference), not the
+# applicant's data again.
+REVISION = 5
 
 # patches: a running history keeps the code path it was recorded with
 BATCHED_DISPATCH = "batched-dispatch"  # one activity publishes a workflow task's commands

@@ -14,7 +14,7 @@ with workflow.unsafe.imports_passed_through():
 
     from events.contracts import Action, Outcome
     from orchestrator.workflow import steps
-    from orchestrator.workflow.models import OperatorDecision, TaskAnswer, TaskState
+    from orchestrator.workflow.models import OperatorDecision, TaskAnswer, TaskProgress, TaskState
 
 from orchestrator.workflow.exchange import Exchange
 
@@ -50,13 +50,22 @@ class WayBack(Exchange):
         for task_id in reversed(self._completion_order):
             await self._despite_cancellation(self._undo(task_id))
 
+    def _undo_record(self, task_id: str, state: TaskProgress) -> dict[str, JsonValue]:
+        """What an undo sends: from revision 5, what identifies the act (what the department
+        issued and its own reference), not the applicant's data again; before, what the
+        department received too."""
+        assert self._inp is not None
+        if self._inp.revision < 5:
+            return {**self._sent.get(task_id, {}), **state.outputs}
+        reference = {"department_reference": state.department_reference}
+        return {**state.outputs, **(reference if state.department_reference else {})}
+
     async def _undo(self, task_id: str) -> None:
         """Undo one completed task: confirmed, refused for a reason, or decided by an operator."""
         task = self._planned_by_id[task_id]
         action = steps.undo_action(task)
         state = self._task(task_id)
-        # the record to undo, named by what the department received and issued for it
-        record: dict[str, JsonValue] = {**self._sent.get(task_id, {}), **state.outputs}
+        record = self._undo_record(task_id, state)
         state.enter(TaskState.COMPENSATING, workflow.now(), f"{action.value} sent", sorted(record))
         self._index()
         while True:

@@ -20,11 +20,13 @@ from temporalio.worker import Replayer
 
 from events import TaskResult, topics
 from events.contracts import DeadLetter
-from events.proof import prove, result_signing_bytes
+from events.proof import result_signing_bytes
 from infra.sealing import Sealer
 from infra.settings import Settings
+from infra.signing import Signer
 from one_things import load_catalogue
 from orchestrator.cli.demo import APPLICATIONS, example
+from orchestrator.intake.identity import ASSERTION_HEADER, issue_assertion
 from orchestrator.ops.history import readable
 from orchestrator.workflow.models import Progress
 from orchestrator.workflow.workflow import OneThingWorkflow
@@ -67,6 +69,15 @@ def body(label: str, **form_changes: Any) -> dict[str, Any]:
     chosen = copy.deepcopy(next(a.body for a in APPLICATIONS if a.label == label))
     chosen["form"].update(form_changes)
     return chosen
+
+
+async def sealed(http: httpx.AsyncClient, settings: Settings, payload: dict[str, Any]) -> str:
+    """An assertion for the applicant `payload` names, sealed by OneThing for portal-a (what an
+    `ApplicationRequested` carries)."""
+    vouched = issue_assertion(settings, payload["applicant"]["id_number"], portal="portal-a")
+    answer = await http.post("/v1/sealed-assertions", headers={ASSERTION_HEADER: vouched})
+    assert answer.status_code == 201, answer.text
+    return str(answer.json()["sealed_assertion"])
 
 
 async def submit(http: httpx.AsyncClient, payload: dict[str, Any]) -> str:
@@ -175,7 +186,9 @@ async def held_at_real_estate(http: httpx.AsyncClient, settings: Settings) -> As
 
 
 def proven_by(result: TaskResult, settings: Settings, department: str) -> TaskResult:
-    """The answer as `department` sends it: proven with its own secret."""
-    secret = settings.department_secret(department)
-    proof = prove(secret, result_signing_bytes(result.model_dump(mode="json")))
-    return result.model_copy(update={"proof": proof})
+    """The answer as `department` sends it: proven with its own signing key."""
+    key = settings.answer_signing_key(department)
+    assert key is not None, f"no signing key of {department}"
+    signer = Signer(*key)
+    proof = signer.sign(result_signing_bytes(result.model_dump(mode="json")))
+    return result.model_copy(update={"proof": proof, "proof_key_id": signer.key_id})

@@ -7,7 +7,7 @@ import pytest
 
 from infra.settings import Settings
 from orchestrator.cli.demo import example
-from tests.conftest import API_KEYS, DEPARTMENT_KEY, OPERATOR_KEY, OTHER_PORTAL_KEY
+from tests.conftest import AMR_KEY, API_KEYS, OPERATOR_KEY, OTHER_PORTAL_KEY
 from tests.e2e.helpers import finished, submit
 
 pytestmark = pytest.mark.stack
@@ -28,7 +28,7 @@ async def test_each_role_may_do_what_it_is_for_and_nothing_else(
         assert ready.status_code == 200, ready.text
         assert set(ready.json()["checks"]) == {"temporal", "kafka", "intake_consumer"}
 
-        department = {"X-API-Key": DEPARTMENT_KEY}
+        department = {"X-API-Key": AMR_KEY}
         assert (await anonymous.get("/v1/one-things/birth/form", headers=department)).is_success
         refused = await anonymous.post(
             "/v1/applications", json=example("birth"), headers=department

@@ -87,7 +87,7 @@ async def test_an_approved_application_issues_e_licences_that_prefill_the_next(
     }
     # the licences are the company's: its legal representative reads them, as such
     as_representative = {
-        ASSERTION_HEADER: assertion_for(settings, Applicant.model_validate(company))
+        ASSERTION_HEADER: assertion_for(settings, Applicant.model_validate(company), "portal-a")
     }
     held = (await http.get("/v1/licences", headers=as_representative)).json()
     licence = next(lic for lic in held if lic["type"] == "business_licence")
@@ -141,6 +141,7 @@ async def test_a_matter_whose_licence_is_held_is_skipped_and_says_so(
     sent = commands(observer, again.id)["care_subsidy"]["payload"]
     assert sent["disability_certificate_no"] == certificate
 
-    # someone else applying for the person reads nothing of the person's e-licences
-    other = (await http.post("/v1/applications", json=somebody_else)).json()
-    assert other["skipped"] == []
+    # someone else cannot apply for the person, so reads nothing of the person's e-licences
+    other = await http.post("/v1/applications", json=somebody_else)
+    assert other.status_code == 422, other.text
+    assert [e["loc"][-1] for e in other.json()["errors"]] == ["person_id"]

@@ -13,7 +13,7 @@ from one_things import Applicant
 from one_things.materials import sample_material
 from orchestrator.cli.demo import example
 from orchestrator.intake.identity import ASSERTION_HEADER, assertion_for, issue_assertion
-from tests.conftest import DEPARTMENT_KEY, OPERATOR_KEY, Observer
+from tests.conftest import AMR_KEY, OPERATOR_KEY, Observer
 from tests.e2e.helpers import (
     commands,
     eventually,
@@ -69,13 +69,15 @@ async def test_an_enterprise_applies_for_a_change_through_an_agent(
     del change["materials"]["business_licence_original"]  # the company's e-licence proves it
 
     # the agent, unless the identity provider knows them as the company's agent: refused
-    plain = {ASSERTION_HEADER: issue_assertion(settings, agent)}
+    plain = {ASSERTION_HEADER: issue_assertion(settings, agent, portal="portal-a")}
     refused = await http.post("/v1/applications", json=change, headers=plain)
     assert refused.status_code == 401 and "agent" in refused.json()["detail"]
-    as_agent = {
-        ASSERTION_HEADER: assertion_for(settings, Applicant.model_validate(change["applicant"]))
-    }
-    response = await http.post("/v1/applications", json=change, headers=as_agent)
+
+    def as_agent() -> dict[str, str]:  # an assertion is good once
+        agency = Applicant.model_validate(change["applicant"])
+        return {ASSERTION_HEADER: assertion_for(settings, agency, "portal-a")}
+
+    response = await http.post("/v1/applications", json=change, headers=as_agent())
     assert response.status_code == 201, response.text
     settled = {m["id"]: m["settled"] for m in response.json()["materials"]}
     assert settled == {"business_licence_original": "waived", "change_resolution": "provided"}
@@ -87,19 +89,19 @@ async def test_an_enterprise_applies_for_a_change_through_an_agent(
     resolution = sent["materials"]["change_resolution"]
     assert resolution["settled"] == "provided" and set(sent["materials"]) == set(settled)
     async with httpx.AsyncClient(timeout=10) as department:
-        fetched = await department.get(resolution["url"], headers={"X-API-Key": DEPARTMENT_KEY})
+        fetched = await department.get(resolution["url"], headers={"X-API-Key": AMR_KEY})
         assert fetched.status_code == 200
         assert fetched.content == sample_material("enterprise_change", "change_resolution")
         forged = resolution["url"].replace("department=amr", "department=tax")
-        refused = await department.get(forged, headers={"X-API-Key": DEPARTMENT_KEY})
+        refused = await department.get(forged, headers={"X-API-Key": AMR_KEY})
         assert refused.status_code == 403 and "signature" in refused.json()["detail"]
         assert (await department.get(resolution["url"])).status_code == 401  # no key, no read
 
     # the new business licence is the company's, and its agent reads it as such
-    held = (await http.get("/v1/licences", headers=as_agent)).json()
+    held = (await http.get("/v1/licences", headers=as_agent())).json()
     reissued = [lic for lic in held if lic["application_id"] == changed.id]
     assert [(lic["type"], lic["holder"]) for lic in reissued] == [("business_licence", code)]
-    listed = (await http.get("/v1/applications", headers=as_agent)).json()["items"]
+    listed = (await http.get("/v1/applications", headers=as_agent())).json()["items"]
     assert changed.id in {a["id"] for a in listed}
 
     # every read of the company's data is in its access log: who, what, why
@@ -239,7 +241,7 @@ async def test_a_commitment_is_verified_afterwards_and_a_false_one_recorded(
     assert (await finished(http, app_id)).status.value == "approved"
     untrue = {"material": "premises_proof", "department": "amr", "kept": False, "note": "无此住所"}
     async with httpx.AsyncClient(base_url=settings.api_url, timeout=10) as api:
-        department = {"X-API-Key": DEPARTMENT_KEY}
+        department = {"X-API-Key": AMR_KEY}
         url = f"/v1/applications/{app_id}/commitments"
         elsewhere = await api.post(url, json={**untrue, "department": "tax"}, headers=department)
         assert elsewhere.status_code == 403
@@ -267,7 +269,7 @@ async def test_a_commitment_found_untrue_while_it_runs_rejects_the_application(
         found = await api.post(
             f"/v1/applications/{app_id}/commitments",
             json={"material": "premises_proof", "department": "amr", "kept": False},
-            headers={"X-API-Key": DEPARTMENT_KEY},
+            headers={"X-API-Key": AMR_KEY},
         )
         assert found.status_code == 201, found.text
     ended = await finished(http, app_id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -25,8 +27,17 @@ async def test_api_worker_and_bridge_expose_prometheus_metrics(
     http: httpx.AsyncClient, settings: Settings
 ) -> None:
     await finished(http, await submit(http, example("retirement")))
-    api = samples((await http.get("/metrics")).text)
-    assert api[("onething_applications", (("status", "approved"),))] >= 1
+    assert (await http.get("/metrics")).status_code == 404  # not on the public port
+
+    async def api_metrics() -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+        async with httpx.AsyncClient() as client:
+            page = await client.get(f"http://{settings.host}:{settings.api_metrics_port}/metrics")
+        return samples(page.text)
+
+    approved = ("onething_applications", (("status", "approved"),))
+    async with asyncio.timeout(10 + 3 * settings.metrics_refresh_seconds):
+        while (api := await api_metrics()).get(approved, 0) < 1:  # gathered, not per scrape
+            await asyncio.sleep(0.5)
     assert ("onething_applications", (("status", "withdrawn"),)) in api
     assert ("onething_dlq_messages", ()) in api
     lags = {labels for name, labels in api if name == "onething_consumer_lag"}

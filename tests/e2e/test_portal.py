@@ -17,7 +17,6 @@ from events.proof import prove, request_signing_bytes
 from infra import kafka
 from infra.settings import Settings
 from orchestrator.cli.demo import example
-from orchestrator.intake.identity import issue_assertion
 from orchestrator.intake.service import application_id_for
 from tests.conftest import OPERATOR_KEY, PORTAL_KEY, Observer
 from tests.e2e.helpers import (
@@ -26,6 +25,7 @@ from tests.e2e.helpers import (
     finished,
     held_at_real_estate,
     progress_of,
+    sealed,
     status_becomes,
     submit,
 )
@@ -80,7 +80,9 @@ async def test_each_form_is_served_as_json_schema(http: httpx.AsyncClient) -> No
         jsonschema.validate({**example("birth")["form"], "pet": "cat"}, birth)
     change = (await http.get("/v1/one-things/enterprise_change/form")).json()
     assert change["properties"]["company_name"]["x-prefill"] == "business_licence.company_name"
-    assert change["properties"]["credit_code"]["x-of-applicant"] is True
+    assert change["properties"]["credit_code"]["x-party"] == "applicant"
+    retirement = (await http.get("/v1/one-things/retirement/form")).json()
+    assert retirement["properties"]["retiree_id"]["x-party"] == "represented"
     shown = (await http.get("/v1/one-things/enterprise_change")).json()
     assert shown["applicants"] == ["enterprise"]
     assert {"id": "business_licence_original", "proven_by": "business_licence"}.items() <= (
@@ -106,16 +108,17 @@ async def test_an_application_on_the_topic_starts_once_and_a_bad_one_is_dead_let
     request_id = f"req-{uuid.uuid4().hex}"
     body = example("veteran_discharge")
     source = "portal-a"  # a portal names itself as its API key is named
-    vouched = issue_assertion(settings, body["applicant"]["id_number"])
     request = signed(
-        ApplicationRequested(request_id=request_id, applicant_assertion=vouched, **body),
+        ApplicationRequested(
+            request_id=request_id, sealed_assertion=await sealed(http, settings, body), **body
+        ),
         source,
         PORTAL_KEY,
     )
     bad_form = signed(
         ApplicationRequested(
             request_id=f"req-{uuid.uuid4().hex}",
-            applicant_assertion=vouched,
+            sealed_assertion=await sealed(http, settings, body),
             **{**body, "form": {"veteran_name": "马军"}},
         ),
         source,

@@ -13,7 +13,7 @@ import pytest
 from events import topics
 from infra.settings import Settings
 from orchestrator.cli.demo import example
-from tests.conftest import DEPARTMENT_KEY, OPERATOR_KEY, Observer
+from tests.conftest import MVA_KEY, OPERATOR_KEY, Observer
 from tests.e2e.helpers import eventually, finished, ops, submit
 
 pytestmark = pytest.mark.stack
@@ -49,10 +49,10 @@ async def test_a_poor_rating_is_followed_up_overdue_then_answered_and_the_applic
     answer = {"answer": "已核实：退役安置材料流转慢，已优化为并联审批"}
     async with httpx.AsyncClient(base_url=settings.api_url, timeout=10) as api:
         url = f"/v1/follow-ups/{app_id}/*"
-        answered = await api.post(url, json=answer, headers={"X-API-Key": DEPARTMENT_KEY})
+        answered = await api.post(url, json=answer, headers={"X-API-Key": MVA_KEY})
         assert answered.status_code == 201, answered.text
         assert answered.json()["answer"] == answer["answer"]
-        again = await api.post(url, json=answer, headers={"X-API-Key": DEPARTMENT_KEY})
+        again = await api.post(url, json=answer, headers={"X-API-Key": MVA_KEY})
         assert again.status_code == 409
 
     def told() -> list[dict[str, object]]:

@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import uuid
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
+import jwt
 import pytest
 from temporalio.client import Client
 
 from events import TaskResult, dumps, topics, wrap
 from events.contracts import ApplicationRequested, Outcome
 from events.envelope import HEADERS
-from events.proof import prove, request_signing_bytes
+from events.proof import prove, request_signing_bytes, result_signing_bytes
 from infra import kafka
 from infra.settings import Settings
+from orchestrator.api.tracking import PREFIX
 from orchestrator.cli.demo import example
 from orchestrator.intake.service import application_id_for
-from tests.conftest import OTHER_PORTAL_KEY, Observer
+from tests.conftest import AMR_KEY, OTHER_PORTAL_KEY, Observer
 from tests.e2e.helpers import (
     body,
     commands,
@@ -102,9 +107,11 @@ async def test_answers_from_another_department_unproven_forged_or_undeclared_cha
     attacks = [
         # amr reads the housing fund's topic and answers for it, proving it is amr
         proven_by(answer(command, "amr", outputs={"housing_fund_account": "X"}), settings, "amr"),
-        # someone answers as the housing fund without its secret
+        # someone answers as the housing fund without its key
         answer(command, "hpf", outputs={"housing_fund_account": "X"}),
-        # a forged token, proven by the real department's secret
+        # amr answers as the housing fund, proven with amr's own key
+        proven_by(answer(command, "hpf", outputs={"housing_fund_account": "X"}), settings, "amr"),
+        # a forged token, proven by the real department's key
         proven_by(
             answer(command, "hpf", outputs={"housing_fund_account": "X"}).model_copy(
                 update={"reply_token": forged}
@@ -122,13 +129,13 @@ async def test_answers_from_another_department_unproven_forged_or_undeclared_cha
     await send(settings, topics.RESULTS, app_id, *(dumps(wrap(a)) for a in attacks))
     reasons = await eventually(
         lambda: (
-            len(dead_letters(observer, settings, app_id)) >= 4
+            len(dead_letters(observer, settings, app_id)) >= 5
             and dead_letters(observer, settings, app_id)
         )
     )
     text = " | ".join(reasons)
     assert "answered as amr; the task was sent to hpf" in text
-    assert "not proven to come from hpf" in text
+    assert text.count("not proven to come from hpf") == 2
     assert "not one of ours" in text
     assert "does not declare: ['extra_output']" in text
     await status_of_task(http, app_id, "housing_fund", "escalated")
@@ -138,6 +145,68 @@ async def test_answers_from_another_department_unproven_forged_or_undeclared_cha
     done = await finished(http, app_id)
     assert done.status.value == "approved"
     assert set(done.task("housing_fund").outputs) == {"housing_fund_account"}
+    assert done.task("housing_fund").outputs["housing_fund_account"] != "X"
+
+
+async def test_a_leaked_reply_key_proves_no_answer_and_signs_no_link(
+    http: httpx.AsyncClient, observer: Observer, settings: Settings
+) -> None:
+    """The reply key signs reply tokens and nothing else: whoever holds it cannot answer for a
+    department, nor make a tracking link or a material link (once all derived from it)."""
+    leaked = settings.reply_key_bytes()[settings.reply_key_id]
+    app_id = await submit(http, body("enterprise opening", company_name=SLOW_HPF))
+
+    articles = (await eventually(lambda: commands(observer, app_id).get("business_registration")))[
+        "materials"
+    ]["articles_of_association"]["url"]
+    link = urlsplit(articles)
+    grant = dict(parse_qsl(link.query))
+    message = "/".join(
+        (link.path.rsplit("/", 1)[1], grant["department"], grant["application"],
+         grant["material"], grant["expires"])
+    )  # fmt: skip
+    derived = hmac.new(leaked, b"onething material link", hashlib.sha256).digest()
+    grant |= {
+        "key": settings.reply_key_id,
+        "sig": hmac.new(derived, message.encode(), hashlib.sha256).hexdigest(),
+    }
+    as_amr = {"X-API-Key": AMR_KEY}
+    async with httpx.AsyncClient(timeout=10) as department:
+        assert (await department.get(articles, headers=as_amr)).status_code == 200
+        forged = link._replace(query=urlencode(grant)).geturl()
+        assert (await department.get(forged, headers=as_amr)).status_code == 403
+
+    issued = await http.post(f"/v1/applications/{app_id}/tracking-links")
+    assert issued.status_code == 201, issued.text
+    real = issued.json()["token"].removeprefix(PREFIX)
+    claims = jwt.decode(real, options={"verify_signature": False})
+    track_key = hmac.new(leaked, b"tracking-links", hashlib.sha256).digest()
+    copied = PREFIX + jwt.encode(
+        claims, track_key, algorithm="HS256", headers={"kid": settings.reply_key_id}
+    )
+    async with httpx.AsyncClient(base_url=settings.api_url, timeout=10) as page:
+        for token, status in ((PREFIX + real, 200), (copied, 401)):
+            read = await page.get(
+                f"/v1/applications/{app_id}", headers={"Authorization": f"Bearer {token}"}
+            )
+            assert read.status_code == status, read.text
+
+    command = await eventually(lambda: commands(observer, app_id).get("housing_fund"))
+    secret = hmac.new(leaked, b"department:hpf", hashlib.sha256).digest()
+    claimed = answer(command, "hpf", outputs={"housing_fund_account": "X"})
+    signed = result_signing_bytes(claimed.model_dump(mode="json"))
+    await send(
+        settings,
+        topics.RESULTS,
+        app_id,
+        dumps(wrap(claimed.model_copy(update={"proof": prove(secret, signed)}))),
+    )
+    reasons = await eventually(lambda: dead_letters(observer, settings, app_id))
+    assert any("not proven to come from hpf" in r for r in reasons), reasons
+    await status_of_task(http, app_id, "housing_fund", "escalated")
+    assert (await progress_of(http, app_id)).task("housing_fund").outputs == {}
+    assert ops(settings, "retry", app_id, "housing_fund").returncode == 0
+    done = await finished(http, app_id)
     assert done.task("housing_fund").outputs["housing_fund_account"] != "X"
 
 

@@ -78,6 +78,9 @@ async def test_rejection_late_in_the_application_undoes_completed_tasks_newest_f
     await eventually(lambda: len(undo_commands(observer, app_id)) == 6)
     assert_undone_newest_first(progress, observer)
     assert {c["action"] for _, c in undo_commands(observer, app_id)} == {"compensate"}
+    for _, undo in undo_commands(observer, app_id):  # the act, not the applicant's data again
+        act = {*progress.task(undo["task_id"]).outputs, "department_reference"}
+        assert undo["payload"] and set(undo["payload"]) <= act, undo["payload"]
     await replay_and_record(temporal, app_id, "enterprise_opening_rejected_compensated")
 
 

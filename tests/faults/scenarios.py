@@ -16,10 +16,10 @@ import orjson
 from aiokafka import AIOKafkaConsumer
 from temporalio.client import Client
 
+from adapters.base import signed
 from events import TaskResult, dumps, topics, wrap
 from events.contracts import Action, DeadLetter
 from events.contracts import Outcome as Answer
-from events.proof import prove, result_signing_bytes
 from infra import kafka
 from infra.sealing import Sealer
 from infra.settings import Settings
@@ -251,9 +251,7 @@ def stale_approval(settings: Settings, application_id: str, run_id: str) -> byte
         reply_token=token,
         outcome=Answer.APPROVED,
     )
-    secret = settings.department_secret("amr")
-    proof = prove(secret, result_signing_bytes(result.model_dump(mode="json")))
-    return dumps(wrap(result.model_copy(update={"proof": proof})))
+    return dumps(wrap(signed(result, settings)))
 
 
 async def dead_lettered(settings: Settings, application_id: str, timeout: float = 60) -> bool:

@@ -12,6 +12,7 @@ from adapters.runtime import AdapterRuntime
 from events import TaskCommand, TaskResult, topics
 from events.envelope import HEADERS, dumps, wrap
 from infra import kafka
+from infra.message_signing import signed
 from infra.settings import Settings
 from tests.factories import task_command
 
@@ -58,9 +59,11 @@ async def test_a_department_at_its_limit_is_paused_and_the_others_go_on(
     )
     producer = kafka.producer(settings)
     await producer.start()
+    onething = settings.required_signer("command")
     for department, count in ((slow.department, 5), (quick.department, 3)):
         for i in range(count):
-            command = task_command(application_id=f"ot-{department}-{i}", department=department)
+            made = task_command(application_id=f"ot-{department}-{i}", department=department)
+            command = signed(made, onething)
             await producer.send_until_taken(
                 topics.department_tasks(department), dumps(wrap(command)), b"k%d" % i, HEADERS
             )

@@ -4,6 +4,7 @@ this machine), behind the same interface; the links that let a department read o
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -13,6 +14,7 @@ import pytest
 from minio import Minio
 from moto.server import ThreadedMotoServer
 
+from infra.sealing import TAG, Sealer
 from infra.supervisor import free_port
 from orchestrator.stores.materials import (
     FolderStore,
@@ -23,6 +25,7 @@ from orchestrator.stores.materials import (
 from orchestrator.stores.s3 import S3Store
 
 PDF = b"%PDF-1.4\n% a material\n%%EOF\n"
+SEALER = Sealer({"k1": os.urandom(32)}, "k1")
 
 
 @pytest.fixture(scope="module")
@@ -37,10 +40,11 @@ def s3_endpoint() -> Iterator[str]:
 @pytest.fixture(params=["folder", "s3"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> MaterialStore:
     if request.param == "folder":
-        return FolderStore(tmp_path / "materials", max_bytes=1024)
+        return FolderStore(tmp_path / "materials", max_bytes=1024, sealer=SEALER)
     endpoint = request.getfixturevalue("s3_endpoint")
     client = Minio(endpoint, access_key="test", secret_key="test-secret", secure=False)
-    return S3Store(client, f"materials-{tmp_path.name[-20:].lower().replace('_', '-')}", 1024)
+    bucket = f"materials-{tmp_path.name[-20:].lower().replace('_', '-')}"
+    return S3Store(client, bucket, 1024, SEALER)
 
 
 def test_a_material_is_kept_by_its_content_hash_once(store: MaterialStore) -> None:
@@ -51,6 +55,18 @@ def test_a_material_is_kept_by_its_content_hash_once(store: MaterialStore) -> No
     assert store.put(PDF, "application/pdf") == kept
     assert store.has(digest)
     assert store.get(digest) == (PDF, "application/pdf")
+
+
+def test_a_material_rests_sealed(tmp_path: Path) -> None:
+    store = FolderStore(tmp_path / "materials", max_bytes=1024, sealer=SEALER)
+    digest = store.put(PDF, "application/pdf").sha256
+    resting = (tmp_path / "materials" / digest[:2] / digest).read_bytes()
+    assert b"a material" not in resting and resting.startswith(TAG + b"k1\n")
+    assert store.get(digest) == (PDF, "application/pdf")
+    kept_before = hashlib.sha256(b"kept before sealing").hexdigest()
+    (tmp_path / "materials" / kept_before[:2]).mkdir()
+    (tmp_path / "materials" / kept_before[:2] / kept_before).write_bytes(b"kept before sealing")
+    assert store.get(kept_before) == (b"kept before sealing", "application/octet-stream")
 
 
 def test_an_empty_or_oversized_material_is_refused(store: MaterialStore) -> None:

@@ -12,18 +12,37 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, delete, inspect, update
+from sqlalchemy import Engine, create_engine, delete, inspect, select, update
 
 from adapters.file_exchange import Exchange
 from infra import database
-from infra.database import audit
+from infra.database import audit, licences
 from infra.lease import Lease
+from infra.sealing import Sealer
+from infra.signing import Signer, Verifier, new_pair
 from one_things.licences import ELicence
 from orchestrator.errors import AlreadyRated
 from orchestrator.stores.audit import AuditTrail, GroupCommit, Link
 from orchestrator.stores.library import LicenceLibrary
 from orchestrator.stores.ratings import Answer, PoorReason, Rating, RatingBook
 from tests.postgres import postgres_server
+
+AUDIT_KEY, AUDIT_PUBLIC = new_pair()
+VERIFIER = Verifier({"a1": AUDIT_PUBLIC})
+
+
+LICENCE_KEY, LICENCE_PUBLIC = new_pair()
+
+
+def library_of(db: Engine, signing: bool = True) -> LicenceLibrary:
+    """A library sealed, pseudonymous and signed as a deployment's is."""
+    signer = Signer("l1", LICENCE_KEY) if signing else None
+    sealer = Sealer({"k1": b"k" * 32}, "k1")
+    return LicenceLibrary(db, sealer, b"pseudonym-key", signer, Verifier({"l1": LICENCE_PUBLIC}))
+
+
+def trail_of(db: Engine, key: str = AUDIT_KEY, key_id: str = "a1") -> AuditTrail:
+    return AuditTrail(db, Signer(key_id, key), VERIFIER)
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +81,8 @@ def licence(licence_id: str, holder: str, kind: str, issued_on: date) -> ELicenc
 
 
 def test_a_licence_issued_by_one_replica_is_read_by_another(url: str) -> None:
-    writer, reader = (LicenceLibrary(e) for e in replicas(url))
+    first, second = replicas(url)
+    writer, reader = library_of(first), library_of(second, signing=False)
     old = licence(f"old-{url[-6:]}", "X", "business_licence", date(2026, 1, 1))
     new = licence(f"new-{url[-6:]}", "X", "business_licence", date(2026, 3, 4))
     other = licence(f"other-{url[-6:]}", "X", "disability_certificate", date(2026, 1, 1))
@@ -126,8 +146,31 @@ def test_a_licence_library_made_before_migrations_is_kept_in_order(tmp_path: Pat
                 (licence_id, "h" * 64, b'{"company_name": "x"}'),
             )
     assert database.migrate(database.sqlite_url(old)) == (None, database.NEWEST)
-    library = LicenceLibrary(database.engine(database.sqlite_url(old)))
+    library = library_of(database.engine(database.sqlite_url(old)))
     assert [lic.id for lic in library.held_by(["X"])] == ["second", "first"]
+    assert library.current_of(["X"]) == []  # unsigned: listed, never prefills nor skips
+
+
+def test_a_licence_rests_sealed_and_an_altered_one_is_not_used(url: str) -> None:
+    db, _ = replicas(url)
+    library = library_of(db)
+    holder = f"11010519491231{url[-4:]}"
+    kept = licence(f"sealed-{url[-6:]}", holder, "business_licence", date(2026, 5, 1))
+    library.issue([kept])
+    with db.connect() as connection:
+        row = connection.execute(select(licences).where(licences.c.id == kept.id)).mappings().one()
+    assert holder not in str(dict(row)) and kept.id in str(dict(row))  # no holder, no data
+    [read] = library.current_of([holder])
+    assert read.model_dump(exclude={"signature", "signature_key_id"}) == kept.model_dump(
+        exclude={"signature", "signature_key_id"}
+    )
+    forged = library_of(db)._row(read.model_copy(update={"data": {"company_name": "别人的公司"}}))
+    with db.begin() as connection:
+        connection.execute(
+            update(licences).where(licences.c.id == kept.id).values(data=forged["data"])
+        )
+    assert library.current_of([holder]) == []  # the signature no longer holds
+    assert library.held_by([holder]) == []
 
 
 def test_a_lease_has_one_holder_until_it_runs_out(url: str) -> None:
@@ -144,8 +187,7 @@ def test_a_lease_has_one_holder_until_it_runs_out(url: str) -> None:
 
 def test_two_replicas_append_one_unbroken_audit_chain(url: str) -> None:
     first, second = replicas(url)
-    keys = {"k1": b"reply-key-one"}
-    trails = [AuditTrail(first, keys, "k1"), AuditTrail(second, keys, "k1")]
+    trails = [trail_of(first), trail_of(second)]
 
     def append(n: int) -> None:
         trails[n % 2].append("ot-audit", "command", "onething", {"task": f"t{n}", "fields": []})
@@ -162,8 +204,7 @@ def test_two_replicas_append_one_unbroken_audit_chain(url: str) -> None:
 
 def test_audit_appends_written_together_keep_every_chain_whole(url: str) -> None:
     first, second = replicas(url)
-    keys = {"k1": b"reply-key-one"}
-    grouped, other = GroupCommit(AuditTrail(first, keys, "k1")), AuditTrail(second, keys, "k1")
+    grouped, other = GroupCommit(trail_of(first)), trail_of(second)
     applications = ["ot-a", "ot-b", "ot-c"]
 
     async def answer(n: int) -> None:
@@ -182,15 +223,61 @@ def test_audit_appends_written_together_keep_every_chain_whole(url: str) -> None
 
 def test_an_altered_removed_or_forged_audit_entry_is_named(url: str) -> None:
     first, _ = replicas(url)
-    trail = AuditTrail(first, {"k1": b"reply-key-one"}, "k1")
+    trail = trail_of(first)
     for task in ("a", "b", "c"):
         trail.append("ot-tamper", "answer", "amr", {"task": task, "outcome": "approved"})
     altered = '{"outcome":"rejected","task":"b"}'
     with first.begin() as connection:
         connection.execute(update(audit).where(audit.c.seq == 2).values(detail=altered))
     assert trail.verify("ot-tamper") == (1, "entry 2: its content was altered")
-    forger = AuditTrail(first, {"k1": b"not-the-deployment-s"}, "k1")
-    assert forger.verify("ot-tamper")[1] == "entry 1: its signature is not the deployment's"
+    forged = trail_of(first, new_pair()[0])
+    forged.append("ot-forged", "answer", "amr", {"task": "a", "outcome": "approved"})
+    assert trail.verify("ot-forged")[1] == "entry 1: its signature is not the deployment's"
     with first.begin() as connection:
         connection.execute(delete(audit).where(audit.c.seq == 2))
     assert trail.verify("ot-tamper") == (1, "entry 2 is missing (found 3 next)")
+
+
+def test_a_trail_cut_short_or_deleted_is_named_by_its_checkpoint(url: str) -> None:
+    first, _ = replicas(url)
+    trail = trail_of(first)
+    application_id = f"ot-cut-{url[-6:]}"
+    for task in ("a", "b", "c", "d"):
+        trail.append(application_id, "answer", "amr", {"task": task, "outcome": "approved"})
+    assert trail.verify(application_id) == (4, None)
+    mine = audit.c.application_id == application_id
+    with first.begin() as connection:
+        connection.execute(delete(audit).where(mine & (audit.c.seq >= 3)))
+    assert trail.verify(application_id) == (
+        2,
+        "it ends at entry 2, but its checkpoint counts 4: entries 3 to 4 were removed",
+    )
+    trail.append(application_id, "read", "operator", {"what": "audit trail"})  # goes on after 4
+    assert trail.verify(application_id) == (2, "entry 3 is missing (found 5 next)")
+    with first.begin() as connection:
+        connection.execute(delete(audit).where(mine))
+    assert trail.verify(application_id) == (
+        0,
+        "it has no entries, but its checkpoint counts 5: it was deleted",
+    )
+
+
+def test_a_trail_signed_before_a_rotation_verifies_without_the_retired_signing_key(
+    url: str,
+) -> None:
+    first, _ = replicas(url)
+    retired, retired_public = new_pair()
+    application_id = f"ot-rot-{url[-6:]}"
+    AuditTrail(first, Signer("a0", retired), VERIFIER).append(
+        application_id, "command", "onething", {"task": "a"}
+    )
+    rotated = AuditTrail(
+        first, Signer("a1", AUDIT_KEY), Verifier({"a0": retired_public, "a1": AUDIT_PUBLIC})
+    )
+    rotated.append(application_id, "answer", "amr", {"task": "a"})
+    assert [e.key_id for e in rotated.entries(application_id)] == ["a0", "a1"]
+    assert rotated.verify(application_id) == (2, None)
+    assert trail_of(first).verify(application_id) == (
+        0,
+        "entry 1: signed with key 'a0', unknown here",
+    )

@@ -65,3 +65,19 @@ def test_a_person_may_send_an_agent_but_has_no_legal_representative() -> None:
         Applicant.model_validate(
             {**PERSON, "representative": {**agent, "acting_as": "legal_representative"}}
         )
+
+
+def test_one_identity_one_key_whatever_else_holds_the_same_number() -> None:
+    def person(id_type: str, number: str, nationality: str | None = None) -> Applicant:
+        return Applicant(name="某某", id_type=id_type, id_number=number, nationality=nationality)
+
+    keys = {
+        person("hk_macao_permit", "H12345678").key,
+        person("passport", "H12345678", "GBR").key,
+        person("passport", "H12345678", "CAN").key,
+        person("taiwan_permit", "12345678").key,
+        person("passport", "12345678", "GBR").key,
+    }
+    assert len(keys) == 5
+    resident = person("resident_id", "11010519491231002x")
+    assert resident.key == resident.id_number == "11010519491231002X"  # kept as before

@@ -16,7 +16,9 @@ def test_the_api_does_not_start_without_keys(tmp_path: Path) -> None:
     with pytest.raises(SystemExit, match="ONETHING_INSECURE_OPEN") as refused:
         serve_api(settings)
     assert "no API keys" in str(refused.value)
-    assert "development pseudonym key" in str(refused.value)
+    assert "applicant_ref_key (ONETHING_APPLICANT_REF_KEY) is a development key" in str(
+        refused.value
+    )
 
 
 def test_a_key_set_made_on_first_start_closes_the_api_and_is_kept(

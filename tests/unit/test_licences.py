@@ -8,9 +8,11 @@ import pytest
 from temporalio.client import Client
 
 from infra import database
+from infra.sealing import Sealer
 from infra.settings import Settings
+from infra.signing import Signer, Verifier, new_pair
 from one_things import Applicant, form_model, load_catalogue, plan
-from one_things.forms import with_applicant
+from one_things.forms import with_parties
 from one_things.licences import ELicence, content_hash, holders, licence_id, prefill
 from orchestrator.cli.demo import example
 from orchestrator.intake.service import Intake, SubmitApplication
@@ -78,29 +80,61 @@ def test_prefill_takes_left_out_fields_from_the_newest_own_licence() -> None:
     assert prefill(change, {}, []) == ({}, [])
 
 
-def test_an_of_applicant_field_is_the_applicant_s_own_number_or_refused() -> None:
+def test_an_applicant_field_is_the_applicant_s_own_number_or_refused() -> None:
     change = CATALOGUE.get("enterprise_change")
     code = "91440101MA5CXXXX1B"
-    assert with_applicant(change, {}, code) == {"credit_code": code}
+    assert with_parties(change, {}, code, []) == {"credit_code": code}
     assert (
-        with_applicant(change, {"credit_code": code.lower()}, code)["credit_code"] == code.lower()
+        with_parties(change, {"credit_code": code.lower()}, code, [])["credit_code"] == code.lower()
     )
-    with pytest.raises(ValueError, match="applicant's own number") as refused:
-        with_applicant(change, {"credit_code": "91440101MA5CYYYY1B"}, code)
-    assert refused.value.args[0]["loc"] == ("credit_code",)
+    with pytest.raises(ValueError) as refused:
+        with_parties(change, {"credit_code": "91440101MA5CYYYY1B"}, code, ["91440101MA5CYYYY1B"])
+    [error] = refused.value.args[0]
+    assert error["loc"] == ("credit_code",) and "applicant's own number" in error["msg"]
+
+
+def test_a_represented_field_names_the_applicant_or_whom_they_represent() -> None:
+    retirement = CATALOGUE.get("retirement")
+    form = {**example("retirement")["form"]}
+    own, other = "110105195803150017", "44010619950808331X"
+    assert with_parties(retirement, {**form, "retiree_id": own}, own, [own])["retiree_id"] == own
+    allowed = with_parties(retirement, {**form, "retiree_id": other}, own, [own, other])
+    assert allowed["retiree_id"] == other  # an agent the identity provider knows
+    with pytest.raises(ValueError) as refused:
+        with_parties(retirement, {**form, "retiree_id": other}, own, [own])
+    assert [e["loc"] for e in refused.value.args[0]] == [("retiree_id",)]
+    # a verified field names anyone: the department checks the relation
+    verified = {**form, "retiree_id": own, "employer_credit_code": "91440101MA5CYYYY1B"}
+    assert with_parties(retirement, verified, own, [own]) == verified
+
+
+def test_every_field_naming_a_person_or_an_enterprise_says_whom_it_may_name() -> None:
+    for one_thing in CATALOGUE:
+        for name, spec in one_thing.form.items():
+            if spec.type.value in ("resident_id", "credit_code"):
+                assert spec.party is not None, f"{one_thing.id}.{name}"
 
 
 def test_holders_are_the_applicant_and_the_once_per_holder_subjects() -> None:
-    assert holders(DISABILITY, "44010619950808331x", {"person_id": "110105195803150017"}) == {
+    assert holders(DISABILITY, "44010619950808331X", {"person_id": "110105195803150017"}) == {
         "44010619950808331X",
         "110105195803150017",
     }
 
 
+PRIVATE, PUBLIC = new_pair()
+
+
 def test_the_library_gives_intake_the_newest_licence_of_each_type(tmp_path: Path) -> None:
     url = database.sqlite_url(tmp_path / "licences.db")
     database.migrate(url)
-    library = LicenceLibrary(database.engine(url))
+    library = LicenceLibrary(
+        database.engine(url),
+        Sealer({"k1": b"k" * 32}, "k1"),
+        b"pseudonym-key",
+        Signer("l1", PRIVATE),
+        Verifier({"l1": PUBLIC}),
+    )
     older = licence("business_licence", "X", company_name="旧公司")
     newer = older.model_copy(
         update={"id": "newer", "issued_on": date(2026, 3, 4), "data": {"company_name": "新公司"}}
@@ -127,7 +161,8 @@ async def test_the_intake_reads_the_library_off_its_event_loop(tmp_path: Path) -
     settings = Settings(state_dir=tmp_path)
     for name in ("licences", "audit"):
         database.migrate(database.url_of(settings, name))
-    library = Library(database.engine(database.url_of(settings, "licences")))
+    db = database.engine(database.url_of(settings, "licences"))
+    library = Library(db, Sealer.of(settings), b"pseudonym-key", None, Verifier({}))
     store, trail = material_store(settings), audit_trail(settings)
     intake = Intake(settings, CATALOGUE, cast(Client, None), library, store, trail)
     body = SubmitApplication.model_validate(example("retirement"))

@@ -1,10 +1,13 @@
 """A Kafka-native department: it consumes its task topic and answers on dept.results itself.
 
 Written only against the exported contracts (`onething schemas export DIR`): it imports
-nothing of OneThing, validates every command and every answer against the JSON Schemas, and
-keeps what it did in SQLite so a repeated command gets the same answer and creates nothing.
+nothing of OneThing, validates every command and every answer against the JSON Schemas, acts
+only on a command OneThing's signature proves (with OneThing's public command keys, from
+`onething command-keys DIR`), and keeps what it did in SQLite so a repeated command gets the
+same answer and creates nothing; a command it refuses is kept with the reason, never done.
 
-    python department.py --department hpf --schemas DIR --db hpf.db --bootstrap HOST:PORT
+    python department.py --department hpf --schemas DIR --db hpf.db --bootstrap HOST:PORT \
+        --signing-key KEY_ID=PEM_FILE --command-key KEY_ID=PEM_FILE
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ import argparse
 import asyncio
 import base64
 import hashlib
-import hmac
 import json
 import signal
 import socket
@@ -25,6 +27,9 @@ from typing import Any
 
 import jsonschema
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
 
 HEADERS = [("content-type", b"application/cloudevents+json")]
 
@@ -35,6 +40,7 @@ class Records:
     def __init__(self, path: Path) -> None:
         self._db = sqlite3.connect(path)
         self._db.execute("create table if not exists done (key text primary key, answer text)")
+        self._db.execute("create table if not exists refused (key text, reason text)")
 
     def answer_for(self, key: str, make: Any) -> dict[str, Any]:
         row = self._db.execute("select answer from done where key = ?", (key,)).fetchone()
@@ -48,12 +54,46 @@ class Records:
     def count(self) -> int:
         return int(self._db.execute("select count(*) from done").fetchone()[0])
 
+    def refuse(self, key: str, reason: str) -> None:
+        self._db.execute("insert into refused values (?, ?)", (key, reason))
+        self._db.commit()
 
-def prove(secrets: dict[str, bytes], data: dict[str, Any]) -> str:
-    """The answer's proof, as the TaskResult schema's `proof` says: HMAC-SHA256 with our secret
-    for the reply token's key id (its second dot-separated part) over the sorted compact JSON
-    of reply_token, department, outcome, outputs ({} if none), reason (null if none) and
-    supplement_fields ([] if none)."""
+
+def refusal(command: dict[str, Any], keys: dict[str, Ed25519PublicKey]) -> str | None:
+    """Why `command` is not proven to come from OneThing (None if it is): its `signature` is
+    Ed25519, base64url, by OneThing's command key `signature_key_id` over the sorted compact
+    UTF-8 JSON of every other field of the command, as it arrived."""
+    signature, key_id = command.get("signature"), command.get("signature_key_id")
+    if not isinstance(signature, str) or not isinstance(key_id, str):
+        return "not signed"
+    if key_id not in keys:
+        return f"signed with an unknown key {key_id[:40]!r}"
+    signed = {k: v for k, v in command.items() if k != "signature"}
+    message = json.dumps(signed, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    try:
+        raw = base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
+        keys[key_id].verify(raw, message.encode())
+    except (InvalidSignature, ValueError):
+        return "signature does not match"
+    return None
+
+
+def public_keys(pairs: list[str]) -> dict[str, Ed25519PublicKey]:
+    """OneThing's command keys by id, from KEY_ID=PEM_FILE."""
+    keys = {}
+    for key_id, file in (pair.split("=", 1) for pair in pairs):
+        key = load_pem_public_key(Path(file).read_bytes())
+        if not isinstance(key, Ed25519PublicKey):
+            raise SystemExit(f"{file} is not an Ed25519 public key")
+        keys[key_id] = key
+    return keys
+
+
+def prove(key: Ed25519PrivateKey, data: dict[str, Any]) -> str:
+    """The answer's proof, as the TaskResult schema's `proof` says: Ed25519 with our own
+    private key (OneThing holds its public key under the answer's `proof_key_id`), base64url
+    without padding, over the sorted compact UTF-8 JSON of reply_token, department, outcome,
+    outputs ({} if none), reason (null if none) and supplement_fields ([] if none)."""
     signed = {
         "reply_token": data["reply_token"],
         "department": data["department"],
@@ -63,9 +103,16 @@ def prove(secrets: dict[str, bytes], data: dict[str, Any]) -> str:
         "supplement_fields": data.get("supplement_fields") or [],
     }
     message = json.dumps(signed, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    secret = secrets[data["reply_token"].split(".")[1]]
-    digest = hmac.new(secret, message.encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+    return base64.urlsafe_b64encode(key.sign(message.encode())).decode().rstrip("=")
+
+
+def signing_key(pair: str) -> tuple[str, Ed25519PrivateKey]:
+    """Our key id and private key, from KEY_ID=PEM_FILE."""
+    key_id, file = pair.split("=", 1)
+    key = load_pem_private_key(Path(file).read_bytes(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise SystemExit(f"{file} is not an Ed25519 private key")
+    return key_id, key
 
 
 def decide(command: dict[str, Any], contract: dict[str, Any]) -> dict[str, Any]:
@@ -93,10 +140,8 @@ async def serve(args: argparse.Namespace) -> None:
     contract_file = schemas / "departments" / f"{args.department}.contract.json"
     contract = json.loads(contract_file.read_text())
     records = Records(Path(args.db))
-    secrets = {
-        key_id: base64.urlsafe_b64decode(secret + "=" * (-len(secret) % 4))
-        for key_id, secret in (pair.split("=", 1) for pair in args.secret)
-    }
+    key_id, key = signing_key(args.signing_key)
+    onething = public_keys(args.command_key)
     consumer = AIOKafkaConsumer(
         contract["tasks_topic"],
         bootstrap_servers=args.bootstrap,
@@ -119,6 +164,10 @@ async def serve(args: argparse.Namespace) -> None:
                 event = json.loads(record.value)
                 jsonschema.validate(event, command_schema)
                 command = event["data"]
+                refused = refusal(command, onething)
+                if refused is not None:  # not from OneThing: nothing done, nothing answered
+                    records.refuse(command["idempotency_key"], refused)
+                    continue
                 answer = records.answer_for(
                     command["idempotency_key"], lambda c=command: decide(c, contract)
                 )
@@ -130,7 +179,7 @@ async def serve(args: argparse.Namespace) -> None:
                     "department": args.department,
                     **answer,
                 }
-                data["proof"] = prove(secrets, data)
+                data["proof"], data["proof_key_id"] = prove(key, data), key_id
                 result = {
                     "specversion": "1.0",
                     "id": uuid.uuid4().hex,
@@ -159,11 +208,17 @@ def main() -> None:
     parser.add_argument("--db", required=True, help="SQLite file of what was done")
     parser.add_argument("--bootstrap", default="127.0.0.1:9092")
     parser.add_argument(
-        "--secret",
+        "--signing-key",
+        required=True,
+        help="KEY_ID=PEM_FILE, the department's own private key that proves its answers "
+        "(`onething department-keys CODE` makes one; OneThing holds its public key)",
+    )
+    parser.add_argument(
+        "--command-key",
         action="append",
         required=True,
-        help="KEY_ID=SECRET, the department's own secret per key id "
-        "(`onething department-secret CODE`); repeat while keys rotate",
+        help="KEY_ID=PEM_FILE, OneThing's public key that signs commands "
+        "(`onething command-keys DIR`); repeat while keys rotate",
     )
     asyncio.run(serve(parser.parse_args()))
 
