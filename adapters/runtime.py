@@ -118,6 +118,11 @@ class AdapterRuntime:
             await self._dead_letter(record, f"unproven task command: {refused}")
             return
         command: TaskCommand = event.data
+        if command.department != adapter.department:  # signed for another department's topic
+            await self._dead_letter(
+                record, f"a command for {command.department!r} on {adapter.department!r}'s topic"
+            )
+            return
         with tracing.consuming(
             traceparent_of(event), f"{record.topic} process", department=command.department
         ):

@@ -71,7 +71,23 @@ class CommandMaterial(Contract):
     due: datetime | None = None
 
 
-class TaskCommand(Contract):
+class SignedByOneThing(Contract):
+    """A message OneThing signs, so no one who can merely write its topic speaks for it."""
+
+    signature_key_id: str | None = Field(
+        default=None, max_length=64, description="The id of OneThing's key that signed it."
+    )
+    signature: str | None = Field(
+        default=None,
+        max_length=100,
+        description="Ed25519 by OneThing's key `signature_key_id` (its command key for a "
+        "command, its status key for a status event) over every other field "
+        "(events.proof), base64url: without it, or if it does not verify, the message is "
+        "not OneThing's and is not acted on (a department does not act, no applicant is told).",
+    )
+
+
+class TaskCommand(SignedByOneThing):
     """Ask a department to handle (or undo) one matter of one application."""
 
     application_id: str = Field(pattern=ID_PATTERN)
@@ -94,16 +110,6 @@ class TaskCommand(Contract):
     deadline: datetime = Field(description="Answer before this time or the task is re-dispatched.")
     reply_token: str = Field(min_length=1, description="Echo it unchanged in the TaskResult.")
     trace_id: str
-    signature_key_id: str | None = Field(
-        default=None, max_length=64, description="The id of OneThing's key that signed it."
-    )
-    signature: str | None = Field(
-        default=None,
-        max_length=100,
-        description="Ed25519 by OneThing's command key `signature_key_id` over every other "
-        "field (events.proof.command_signing_bytes), base64url: without it, or if it does "
-        "not verify, the command is not from OneThing and is not acted on.",
-    )
 
     @model_validator(mode="after")
     def _key_matches(self) -> Self:
@@ -152,7 +158,7 @@ class TaskResult(Contract):
         return self
 
 
-class ApplicationStatusChanged(Contract):
+class ApplicationStatusChanged(SignedByOneThing):
     """An application changed status (for notifications to the applicant)."""
 
     application_id: str = Field(pattern=ID_PATTERN)
@@ -160,16 +166,6 @@ class ApplicationStatusChanged(Contract):
     status: str = Field(description="running, approved, rejected, …")
     reason: str | None = None
     at: datetime
-    signature_key_id: str | None = Field(
-        default=None, max_length=64, description="The id of OneThing's key that signed it."
-    )
-    signature: str | None = Field(
-        default=None,
-        max_length=100,
-        description="Ed25519 by OneThing's status key `signature_key_id` over every other "
-        "field (events.proof.status_signing_bytes), base64url: an unsigned status reaches no "
-        "applicant.",
-    )
 
 
 class TaskStateChanged(Contract):
@@ -226,11 +222,15 @@ class ApplicationRequested(Contract):
         "`applicant` names, sealed by OneThing for the portal (POST /v1/sealed-assertions): "
         "never the assertion in clear. Without it nothing starts.",
     )
+    signature_key_id: str | None = Field(
+        default=None, max_length=64, description="The id of the portal's request key."
+    )
     signature: str | None = Field(
         default=None,
         max_length=100,
-        description="HMAC-SHA256 by the portal's API key over its request and the event's "
-        "source (events.proof.request_signing_bytes): without it nothing starts.",
+        description="Ed25519 by the portal's own request key (never its API key) over its "
+        "request and the event's source (events.proof.request_signing_bytes), base64url: "
+        "without it nothing starts.",
     )
 
     @property

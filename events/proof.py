@@ -4,7 +4,8 @@ requests, so no one who merely reads a topic can speak for them.
 A department's answer carries `proof`, an Ed25519 signature over
 `result_signing_bytes(result)` by the department's own private key, and `proof_key_id`, the id
 OneThing holds its public key under (`infra.signing`). A portal's `ApplicationRequested`
-carries `signature = prove(api_key, request_signing_bytes(source, request))` (HMAC-SHA256).
+carries an Ed25519 `signature` by the portal's own request key (never its API key) over
+`request_signing_bytes(source, request)`.
 OneThing signs its own commands and status events with Ed25519 over `command_signing_bytes`
 and `status_signing_bytes` (infra.message_signing).
 """
@@ -46,6 +47,7 @@ def result_signing_bytes(result: Mapping[str, Any]) -> bytes:
             "outputs": result.get("outputs") or {},
             "reason": result.get("reason"),
             "supplement_fields": result.get("supplement_fields") or [],
+            "department_reference": result.get("department_reference"),
         }
     )
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class ApiKey(BaseModel):
     """One API key: the secret its holder sends (X-API-Key) and what it may do; a department's
     key is bound to its department's code, and acts for that department only."""
+
+    model_config = ConfigDict(hide_input_in_errors=True)  # an error never shows the key
 
     key: str = Field(min_length=16, repr=False)
     role: Literal["portal", "operator", "department"]

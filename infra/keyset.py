@@ -65,13 +65,28 @@ def create_if_missing(state_dir: Path, catalogue_dir: Path | None = None) -> Pat
         descriptor = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "wb") as out:
             out.write(orjson.dumps(keys, option=orjson.OPT_INDENT_2))
-    elif not kept.keys() >= keys.keys():
-        grown = file.with_suffix(".new")
-        descriptor = os.open(grown, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        return file
+    grown = {**keys, **_bound_department_keys(kept, keys["api_keys"])}
+    if grown != kept:
+        written = file.with_suffix(".new")
+        descriptor = os.open(written, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(descriptor, "wb") as out:
-            out.write(orjson.dumps({**keys, **kept}, option=orjson.OPT_INDENT_2))
-        os.replace(grown, file)
+            out.write(orjson.dumps(grown, option=orjson.OPT_INDENT_2))
+        os.replace(written, file)
     return file
+
+
+def _bound_department_keys(kept: dict[str, Any], made: dict[str, Any]) -> dict[str, Any]:
+    """A key set made before department keys named their department: its unbound department
+    key goes, and each department gets a key of its own."""
+    api_keys = kept.get("api_keys", {})
+    unbound = {
+        n for n, k in api_keys.items() if k.get("role") == "department" and "department" not in k
+    }
+    if not unbound:
+        return kept
+    bound = {n: k for n, k in api_keys.items() if n not in unbound}
+    return {**kept, "api_keys": {**made, **bound}}
 
 
 def _department_api_keys(catalogue_dir: Path | None) -> dict[str, Any]:

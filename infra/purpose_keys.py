@@ -53,6 +53,12 @@ class PurposeKeys(BaseSettings):
         "the private key). An answer is taken only if a key of the department its task was "
         "sent to proves it. Keep an old id while answers signed with it may come.",
     )
+    portal_request_keys: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description="Portal (its API key's name) -> key id -> the Ed25519 public key (PEM) its "
+        "requests on onething.applications are signed with; the portal keeps the private key, "
+        "and its API key never signs.",
+    )
     department_signing_keys: dict[str, dict[str, SecretStr]] = Field(
         default_factory=dict,
         description="The departments process's only: department code -> key id -> Ed25519 "

@@ -36,7 +36,10 @@ class Settings(PurposeKeys, SigningKeys):
     `ONETHING_SECRETS_DIR` (Kubernetes and Compose secrets mount such files)."""
 
     model_config = SettingsConfigDict(
-        env_prefix="ONETHING_", extra="ignore", secrets_dir=os.environ.get("ONETHING_SECRETS_DIR")
+        hide_input_in_errors=True,
+        env_prefix="ONETHING_",
+        extra="ignore",
+        secrets_dir=os.environ.get("ONETHING_SECRETS_DIR"),
     )
 
     state_dir: Path = Field(default=Path(".onething"), description="Pids, logs and data.")
@@ -147,12 +150,13 @@ class Settings(PurposeKeys, SigningKeys):
     )
     identity_jwks_url: str | None = Field(
         default=None,
-        description="Where the identity provider publishes its public keys (JWKS): assertions "
-        "are verified with the key their `kid` names, fetched and cached, so the provider can "
-        "rotate. Instead of `identity_key`.",
+        pattern=r"^(https://|http://(127\.0\.0\.1|localhost)[:/])",
+        description="Where the identity provider publishes its public keys (JWKS), over HTTPS "
+        "(plain HTTP on loopback only): assertions are verified with the key their `kid` "
+        "names, fetched and cached, so the provider can rotate. Instead of `identity_key`.",
     )
     tracking_link_days: float = Field(
-        default=7, gt=0, le=30, description="How long an applicant's tracking link works."
+        default=7, gt=0, le=14, description="How long an applicant's tracking link works (days)."
     )
     ui_origins: list[str] = Field(
         default_factory=list,

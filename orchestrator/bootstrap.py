@@ -16,6 +16,7 @@ from typing import Any
 from infra import secrets_check, tracing
 from infra.logging import configure
 from infra.settings import Settings
+from infra.signing_keys import Purpose
 
 
 def _loaded() -> None:
@@ -27,10 +28,26 @@ def _loaded() -> None:
     gc.freeze()
 
 
+SIGNS: dict[str, tuple[Purpose, ...]] = {  # what each process signs, so must hold a key for
+    "worker": ("command", "status", "audit", "licence"),
+    "bridge": ("audit", "request"),
+    "API": ("status", "audit", "request"),
+}
+
+
+def _unsigned(settings: Settings, process: str) -> list[str]:
+    """The purposes `process` signs for which these settings hold no key."""
+    return [
+        f"no {purpose} signing key (ONETHING_{purpose.upper()}_SIGNING_KEYS)"
+        for purpose in SIGNS.get(process, ())
+        if settings.signer(purpose) is None
+    ]
+
+
 def _closed(settings: Settings, process: str, *problems: str) -> dict[str, str]:
     """Refuse to start with what is not a secret (and the process's own `problems`), unless
     `insecure_open` says so: then the log context that makes every log line say so."""
-    found = [*problems, *secrets_check.problems(settings)]
+    found = [*problems, *_unsigned(settings, process), *secrets_check.problems(settings)]
     if not found:
         return {}
     if not settings.insecure_open:

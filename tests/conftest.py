@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
@@ -19,9 +20,11 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from temporalio.client import Client
 
 from events import topics
+from events.proof import request_signing_bytes
 from infra import kafka
 from infra.services import Deployment, on_free_ports
 from infra.settings import Settings
+from infra.signing import Signer, new_pair
 from one_things import Applicant, load_catalogue
 from one_things.workdays import CHINA
 from orchestrator.client import connect
@@ -56,6 +59,26 @@ API_KEYS = {
 }
 
 
+# each portal signs its requests on onething.applications with a key of its own, not its API key
+PORTAL_REQUEST_KEY, PORTAL_REQUEST_PUBLIC = new_pair()
+OTHER_PORTAL_REQUEST_KEY, OTHER_PORTAL_REQUEST_PUBLIC = new_pair()
+PORTAL_REQUEST_KEYS = {
+    "portal-a": {"pa1": PORTAL_REQUEST_PUBLIC},
+    "portal-b": {"pb1": OTHER_PORTAL_REQUEST_PUBLIC},
+}
+
+
+def portal_signed(request: dict[str, Any], source: str, private: str) -> dict[str, Any]:
+    """An application request (its event data) as a portal sends it: signed with its request
+    key, named by id."""
+    key_id = next(iter(PORTAL_REQUEST_KEYS[source])) if source in PORTAL_REQUEST_KEYS else "x"
+    named = {**request, "signature_key_id": key_id, "signature": None}
+    return {
+        **named,
+        "signature": Signer(key_id, private).sign(request_signing_bytes(source, named)),
+    }
+
+
 def stack_settings(state_dir: Path, **overrides: object) -> Settings:
     """Settings on free ports, so two runs never clash."""
     defaults = {
@@ -64,6 +87,7 @@ def stack_settings(state_dir: Path, **overrides: object) -> Settings:
         "api_keys": API_KEYS,
         "sample_materials": True,
         "metrics_refresh_seconds": 1,
+        "portal_request_keys": PORTAL_REQUEST_KEYS,
     }
     return on_free_ports(state_dir, **{**defaults, **overrides})
 

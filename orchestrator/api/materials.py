@@ -9,7 +9,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from pydantic import JsonValue
 
-from orchestrator.api.auth import Caller
+from infra.sealing import Unsealable
+from orchestrator.api.auth import Caller, Role
 from orchestrator.api.problems import PROBLEM_JSON
 from orchestrator.stores.materials import Grant, MaterialLinks, MaterialStore, StoredMaterial
 
@@ -80,10 +81,14 @@ def materials_router(
         refused = links.check(grant, key, sig) or caller.refuses(department)
         if refused:
             raise HTTPException(403, refused)
-        found = await asyncio.to_thread(store.get, sha256)
+        try:
+            found = await asyncio.to_thread(store.get, sha256)
+        except Unsealable as exc:
+            raise HTTPException(409, f"the material kept is not readable as sent: {exc}") from exc
         if found is None:
             raise HTTPException(404, "no such material")
-        await read_by(application, department, {"what": f"material {material}", "why": "its link"})
+        who = caller.name if caller.role is Role.OPERATOR else department
+        await read_by(application, who, {"what": f"material {material}", "why": "its link"})
         content, kind = found
         return Response(content, media_type=kind)
 

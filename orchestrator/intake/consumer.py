@@ -22,11 +22,12 @@ from temporalio.service import RPCError
 from events import topics
 from events.contracts import ApplicationRequested, without_values
 from events.envelope import loads
-from events.proof import proven, request_signing_bytes
+from events.proof import request_signing_bytes
 from infra import kafka
 from infra.logging import get_logger
 from infra.sealing import Sealer
 from infra.settings import Settings
+from infra.signing import Verifier
 from one_things import UnknownOneThing
 from orchestrator.client import unavailable
 from orchestrator.errors import InvalidApplicant, InvalidForm, NotAuthenticated, RequestConflict
@@ -42,6 +43,9 @@ class IntakeConsumer:
         self._intake = intake
         self._producer = producer
         self._portals = settings.api_keys
+        self._request_keys = {
+            portal: Verifier(keys) for portal, keys in settings.portal_request_keys.items()
+        }
         self._sealer = Sealer.of(settings)
         self.consumer = kafka.consumer(settings, topics.APPLICATIONS, group_id=GROUP)
 
@@ -103,9 +107,13 @@ class IntakeConsumer:
         portal = self._portals.get(source)
         if portal is None or portal.role not in ("portal", "operator"):
             return f"{source!r} is not a portal of ours"
+        verifier = self._request_keys.get(source)
+        if verifier is None:
+            return f"{source!r} has no request key (ONETHING_PORTAL_REQUEST_KEYS)"
         signed = request_signing_bytes(source, request.model_dump(mode="json"))
-        if not proven(portal.key.encode(), signed, request.signature):
-            return f"the request is not signed by {source!r}'s key"
+        key_id, signature = request.signature_key_id, request.signature
+        if key_id is None or signature is None or not verifier.verify(key_id, signed, signature):
+            return f"the request is not signed by {source!r}'s request key"
         return None
 
     async def _dead_letter(self, record: ConsumerRecord, reason: str) -> None:

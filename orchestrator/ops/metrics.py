@@ -13,12 +13,10 @@ from collections.abc import Iterable, Mapping
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import KafkaError
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from temporalio.client import Client
-from temporalio.service import RPCError
 
 from events import topics
 from infra.connections import kafka_options
@@ -67,7 +65,7 @@ class Gauges:
         while True:
             try:
                 await self.gather()
-            except (KafkaError, RPCError, OSError, TimeoutError) as exc:  # the last stays served
+            except Exception as exc:  # whatever failed, the last stays served and it tries again
                 log.warning("metrics_not_gathered", error=type(exc).__name__)
             await asyncio.sleep(self._every)
 

@@ -6,7 +6,9 @@ The signature (Ed25519, `request_signing_keys`) covers the workflow id, the requ
 its arguments. The API, `onething ops` and the bridge hold a signing key; the worker holds only
 the public keys (`request_verify_keys`). Update validators do not run on replay, so refusing an
 update leaves no trace in the history; a dropped signal is, and is gated by a patch, so a
-history recorded before keeps the path it took.
+history recorded before keeps the path it took (a run started before the patch takes every
+signal until it ends). A signal is checked again when its history replays: keep a retired
+public key while a run that received a request signed with it may still replay.
 """
 
 from __future__ import annotations
@@ -44,7 +46,10 @@ DROPPED_UNSIGNED_SIGNALS = "dropped-unsigned-signals"  # a patch: histories befo
 
 def request_bytes(workflow_id: str, name: str, args: Sequence[Any]) -> bytes:
     """What a request's signature covers."""
-    plain = [arg.model_dump(mode="json") if isinstance(arg, BaseModel) else arg for arg in args]
+    plain = [  # a field added later with its default signs as it did before
+        arg.model_dump(mode="json", exclude_defaults=True) if isinstance(arg, BaseModel) else arg
+        for arg in args
+    ]
     document = {"workflow_id": workflow_id, "name": name, "args": plain}
     text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return b"onething request:" + text.encode()
@@ -127,9 +132,11 @@ class ProvenRequests(Interceptor):
                 super().handle_update_validator(input)
 
             async def handle_signal(self, input: HandleSignalInput) -> None:
+                # asked at every signal, first: a run started before keeps taking them all
+                checked = workflow.patched(DROPPED_UNSIGNED_SIGNALS)
                 workflow_id = workflow.info().workflow_id
                 signed = proven(verifier, workflow_id, input.signal, input.args, input.headers)
-                if not signed and workflow.patched(DROPPED_UNSIGNED_SIGNALS):
+                if checked and not signed:
                     workflow.logger.warning("unsigned signal %s dropped", input.signal)
                     return
                 await super().handle_signal(input)

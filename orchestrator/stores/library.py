@@ -157,9 +157,12 @@ class LicenceLibrary:
         found = []
         for row in rows:
             try:
-                found.append(self._licence(dict(row)))
+                licence = self._licence(dict(row))
             except Unsealable:
                 log.warning("licence_unsealable", licence_id=row["id"])
+                continue
+            if licence.holder in wanted:  # a row moved under someone else's pseudonym is not
+                found.append(licence)
         return found
 
     def _licence(self, row: dict[str, Any]) -> ELicence:

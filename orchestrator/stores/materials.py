@@ -23,7 +23,7 @@ from urllib.parse import urlencode
 
 from pydantic import BaseModel, Field
 
-from infra.sealing import Sealer
+from infra.sealing import Sealer, Unsealable
 from infra.settings import Settings
 from one_things.materials import SAMPLE, sample_material
 from one_things.schema import OneThing
@@ -60,7 +60,10 @@ class MaterialStore(ABC):
         if found is None:
             return None
         stored, content_type = found
-        return self._sealer.open_tagged(stored), content_type
+        content = self._sealer.open_tagged(stored)
+        if hashlib.sha256(content).hexdigest() != sha256:  # another document put in its place
+            raise Unsealable(f"material {sha256[:12]}… is not the document of that hash")
+        return content, content_type
 
     def keep_samples(self, catalogue: Iterable[OneThing]) -> None:
         """Keep the sample documents the catalogue's examples name (development only)."""

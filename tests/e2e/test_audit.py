@@ -64,8 +64,8 @@ async def test_an_operator_s_withdrawal_is_in_the_trail_and_an_altered_entry_is_
     assert "company_name" in sent["detail"]["fields"]  # names of fields, never their values
     assert SLOW_HPF not in str(entries)
 
-    intact = audit(settings, "verify", app_id)
-    assert intact.returncode == 0 and f"{len(entries)} entries" in intact.stdout, intact.stdout
+    intact = audit(settings, "verify", app_id)  # and the operator's read of the trail
+    assert intact.returncode == 0 and f"{len(entries) + 1} entries" in intact.stdout, intact.stdout
     shown = audit(settings, "show", app_id, "--json")
     assert shown.returncode == 0 and "withdraw" in shown.stdout
 

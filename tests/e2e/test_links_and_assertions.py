@@ -16,14 +16,19 @@ import pytest
 from events import topics
 from events.contracts import ApplicationRequested
 from events.envelope import HEADERS, dumps, wrap
-from events.proof import prove, request_signing_bytes
 from infra import kafka
 from infra.settings import Settings
 from one_things import Applicant
 from orchestrator.cli.demo import example
 from orchestrator.intake.identity import ASSERTION_HEADER, assertion_for, issue_assertion
 from orchestrator.intake.service import application_id_for
-from tests.conftest import OPERATOR_KEY, OTHER_PORTAL_KEY, PORTAL_KEY, Observer
+from tests.conftest import (
+    OPERATOR_KEY,
+    OTHER_PORTAL_KEY,
+    PORTAL_REQUEST_KEY,
+    Observer,
+    portal_signed,
+)
 from tests.e2e.helpers import (
     eventually,
     finished,
@@ -173,7 +178,7 @@ async def test_the_applications_topic_carries_no_assertion_in_clear(
     try:
         for request_id, raw in (
             (clear_id, in_clear),
-            (sealed_id, dumps(wrap(signed(request, source, PORTAL_KEY), source=source))),
+            (sealed_id, dumps(wrap(signed(request, source, PORTAL_REQUEST_KEY), source=source))),
         ):
             await producer.send(topics.APPLICATIONS, raw, key=request_id.encode(), headers=HEADERS)
     finally:
@@ -204,5 +209,4 @@ def in_clear_request(request_id: str, body: dict[str, Any], assertion: str) -> b
     )
     data = {k: v for k, v in event["data"].items() if k != "sealed_assertion"}
     data["applicant_assertion"] = assertion
-    data["signature"] = prove(PORTAL_KEY.encode(), request_signing_bytes("portal-a", data))
-    return orjson.dumps({**event, "data": data})
+    return orjson.dumps({**event, "data": portal_signed(data, "portal-a", PORTAL_REQUEST_KEY)})

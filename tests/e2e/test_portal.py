@@ -13,12 +13,11 @@ from temporalio.client import Client
 from events import topics
 from events.contracts import ApplicationRequested
 from events.envelope import HEADERS, dumps, wrap
-from events.proof import prove, request_signing_bytes
 from infra import kafka
 from infra.settings import Settings
 from orchestrator.cli.demo import example
 from orchestrator.intake.service import application_id_for
-from tests.conftest import OPERATOR_KEY, PORTAL_KEY, Observer
+from tests.conftest import OPERATOR_KEY, PORTAL_REQUEST_KEY, Observer, portal_signed
 from tests.e2e.helpers import (
     CATALOGUE,
     eventually,
@@ -34,9 +33,10 @@ pytestmark = pytest.mark.stack
 
 
 def signed(request: ApplicationRequested, source: str, key: str) -> ApplicationRequested:
-    """The request as a portal sends it: signed with its API key."""
-    message = request_signing_bytes(source, request.model_dump(mode="json"))
-    return request.model_copy(update={"signature": prove(key.encode(), message)})
+    """The request as a portal sends it: signed with its request key."""
+    return ApplicationRequested.model_validate(
+        portal_signed(request.model_dump(mode="json"), source, key)
+    )
 
 
 async def test_the_same_idempotency_key_and_body_start_one_application(
@@ -113,7 +113,7 @@ async def test_an_application_on_the_topic_starts_once_and_a_bad_one_is_dead_let
             request_id=request_id, sealed_assertion=await sealed(http, settings, body), **body
         ),
         source,
-        PORTAL_KEY,
+        PORTAL_REQUEST_KEY,
     )
     bad_form = signed(
         ApplicationRequested(
@@ -122,7 +122,7 @@ async def test_an_application_on_the_topic_starts_once_and_a_bad_one_is_dead_let
             **{**body, "form": {"veteran_name": "马军"}},
         ),
         source,
-        PORTAL_KEY,
+        PORTAL_REQUEST_KEY,
     )
     producer = kafka.producer(settings)
     await producer.start()

@@ -23,7 +23,13 @@ from infra.settings import Settings
 from orchestrator.api.tracking import PREFIX
 from orchestrator.cli.demo import example
 from orchestrator.intake.service import application_id_for
-from tests.conftest import AMR_KEY, OTHER_PORTAL_KEY, Observer
+from tests.conftest import (
+    AMR_KEY,
+    OTHER_PORTAL_REQUEST_KEY,
+    PORTAL_KEY,
+    Observer,
+    portal_signed,
+)
 from tests.e2e.helpers import (
     body,
     commands,
@@ -218,10 +224,14 @@ async def test_an_unsigned_or_mis_signed_application_request_starts_nothing(
     mis_signed_request = ApplicationRequested(
         request_id=f"req-{uuid.uuid4().hex}", **example("retirement")
     )
-    message = request_signing_bytes(source, mis_signed_request.model_dump(mode="json"))
-    mis_signed = mis_signed_request.model_copy(  # portal B signs as portal A
-        update={"signature": prove(OTHER_PORTAL_KEY.encode(), message)}
+    mis_signed = ApplicationRequested.model_validate(  # portal B's key signs as portal A
+        portal_signed(mis_signed_request.model_dump(mode="json"), source, OTHER_PORTAL_REQUEST_KEY)
     )
+    by_api_key = unsigned.model_copy(  # signed as before: with the portal's API key
+        update={"request_id": f"req-{uuid.uuid4().hex}", "signature_key_id": "pa1"}
+    )
+    as_before = request_signing_bytes(source, by_api_key.model_dump(mode="json"))
+    by_api_key = by_api_key.model_copy(update={"signature": prove(PORTAL_KEY.encode(), as_before)})
     unknown = unsigned.model_copy(update={"request_id": f"req-{uuid.uuid4().hex}"})
     await send(
         settings,
@@ -229,6 +239,7 @@ async def test_an_unsigned_or_mis_signed_application_request_starts_nothing(
         "requests",
         dumps(wrap(unsigned, source=source)),
         dumps(wrap(mis_signed, source=source)),
+        dumps(wrap(by_api_key, source=source)),
         dumps(wrap(unknown, source="portal-z")),
     )
 
@@ -239,9 +250,9 @@ async def test_an_unsigned_or_mis_signed_application_request_starts_nothing(
             if letter["topic"] == topics.APPLICATIONS and "refused" in letter["reason"]
         ]
 
-    found = await eventually(lambda: len(refusals()) >= 3 and refusals())
-    assert sum("not signed by 'portal-a'" in r for r in found) >= 2
+    found = await eventually(lambda: len(refusals()) >= 4 and refusals())
+    assert sum("not signed by 'portal-a'" in r for r in found) >= 3
     assert any("'portal-z' is not a portal of ours" in r for r in found)
-    for request in (unsigned, mis_signed):
+    for request in (unsigned, mis_signed, by_api_key):
         app_id = application_id_for(f"{source}/{request.request_id}")
         assert (await http.get(f"/v1/applications/{app_id}")).status_code == 404

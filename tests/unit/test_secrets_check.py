@@ -190,3 +190,18 @@ def test_a_key_set_made_before_a_key_existed_gains_it_and_keeps_the_rest(tmp_pat
     assert problems(again) == []
     private = again.answer_signing_key("amr")
     assert private and again.answer_verifiers()["amr"].knows(private[0])
+
+
+def test_a_key_set_made_before_department_keys_were_bound_is_mended(tmp_path: Path) -> None:
+    keyset.create_if_missing(tmp_path)
+    old = orjson.loads(keyset.keyset_path(tmp_path).read_bytes())
+    old["api_keys"] = {
+        "operator": old["api_keys"]["operator"],
+        "department": {"key": "d" * 32, "role": "department"},
+    }
+    keyset.keyset_path(tmp_path).write_bytes(orjson.dumps(old))
+    keyset.create_if_missing(tmp_path)
+    mended = Settings(state_dir=tmp_path)
+    assert "department" not in mended.api_keys
+    assert mended.api_keys["department-amr"].department == "amr"
+    assert mended.api_keys["operator"].key == old["api_keys"]["operator"]["key"]

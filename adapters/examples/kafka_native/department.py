@@ -93,7 +93,8 @@ def prove(key: Ed25519PrivateKey, data: dict[str, Any]) -> str:
     """The answer's proof, as the TaskResult schema's `proof` says: Ed25519 with our own
     private key (OneThing holds its public key under the answer's `proof_key_id`), base64url
     without padding, over the sorted compact UTF-8 JSON of reply_token, department, outcome,
-    outputs ({} if none), reason (null if none) and supplement_fields ([] if none)."""
+    outputs ({} if none), reason (null if none), supplement_fields ([] if none) and
+    department_reference (null if none)."""
     signed = {
         "reply_token": data["reply_token"],
         "department": data["department"],
@@ -101,6 +102,7 @@ def prove(key: Ed25519PrivateKey, data: dict[str, Any]) -> str:
         "outputs": data.get("outputs") or {},
         "reason": data.get("reason"),
         "supplement_fields": data.get("supplement_fields") or [],
+        "department_reference": data.get("department_reference"),
     }
     message = json.dumps(signed, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return base64.urlsafe_b64encode(key.sign(message.encode())).decode().rstrip("=")
@@ -165,6 +167,8 @@ async def serve(args: argparse.Namespace) -> None:
                 jsonschema.validate(event, command_schema)
                 command = event["data"]
                 refused = refusal(command, onething)
+                if refused is None and command.get("department") != args.department:
+                    refused = f"a command for {command.get('department')!r}, not for us"
                 if refused is not None:  # not from OneThing: nothing done, nothing answered
                     records.refuse(command["idempotency_key"], refused)
                     continue
