@@ -89,6 +89,13 @@ async def test_an_unproven_command_never_reaches_the_department_and_is_dead_lett
     )
     received = await amr_records(settings)
     assert not {a["idempotency_key"] for a in attacks} & received
+
+    # a command OneThing did sign, for tax, put on amr's topic: amr's system never sees it
+    for_tax = await eventually(lambda: commands(observer, app_id).get("tax_registration"))
+    await send(settings, tasks, app_id, dumps(wrap(TaskCommand.model_validate(for_tax))))
+    moved = "a command for 'tax' on 'amr''s topic"
+    assert await eventually(lambda: moved in letters_about(observer, settings, tasks, [app_id]))
+    assert for_tax["idempotency_key"] not in await amr_records(settings)
     assert (await finished(http, app_id)).status.value == "approved"  # its own went through
     assert real["idempotency_key"] in await amr_records(settings)
 

@@ -14,7 +14,7 @@ import pytest
 from minio import Minio
 from moto.server import ThreadedMotoServer
 
-from infra.sealing import TAG, Sealer
+from infra.sealing import TAG, Sealer, Unsealable
 from infra.supervisor import free_port
 from orchestrator.stores.materials import (
     FolderStore,
@@ -63,6 +63,11 @@ def test_a_material_rests_sealed(tmp_path: Path) -> None:
     resting = (tmp_path / "materials" / digest[:2] / digest).read_bytes()
     assert b"a material" not in resting and resting.startswith(TAG + b"k1\n")
     assert store.get(digest) == (PDF, "application/pdf")
+    other = store.put(b"%PDF-1.4\n% someone else's\n", "application/pdf").sha256
+    swapped = tmp_path / "materials" / other[:2] / other
+    (tmp_path / "materials" / digest[:2] / digest).write_bytes(swapped.read_bytes())
+    with pytest.raises(Unsealable, match="not the document of that hash"):
+        store.get(digest)  # another applicant's document put in its place
     kept_before = hashlib.sha256(b"kept before sealing").hexdigest()
     (tmp_path / "materials" / kept_before[:2]).mkdir()
     (tmp_path / "materials" / kept_before[:2] / kept_before).write_bytes(b"kept before sealing")

@@ -164,6 +164,20 @@ def test_a_licence_rests_sealed_and_an_altered_one_is_not_used(url: str) -> None
     assert read.model_dump(exclude={"signature", "signature_key_id"}) == kept.model_dump(
         exclude={"signature", "signature_key_id"}
     )
+    someone = f"11010519491231{url[-4:][::-1]}"
+    with db.begin() as connection:  # their row put under someone else's pseudonym
+        connection.execute(
+            update(licences)
+            .where(licences.c.id == kept.id)
+            .values(holder=library.pseudonym(someone))
+        )
+    assert library.held_by([someone]) == [] and library.current_of([someone]) == []
+    with db.begin() as connection:
+        connection.execute(
+            update(licences)
+            .where(licences.c.id == kept.id)
+            .values(holder=library.pseudonym(holder))
+        )
     forged = library_of(db)._row(read.model_copy(update={"data": {"company_name": "别人的公司"}}))
     with db.begin() as connection:
         connection.execute(
