@@ -6,14 +6,15 @@ The signature (Ed25519, `request_signing_keys`) covers the workflow id, the requ
 its arguments. The API, `onething ops` and the bridge hold a signing key; the worker holds only
 the public keys (`request_verify_keys`). Update validators do not run on replay, so refusing an
 update leaves no trace in the history; a dropped signal is, and is gated by a patch, so a
-history recorded before keeps the path it took (a run started before the patch takes every
-signal until it ends). A signal is checked again when its history replays: keep a retired
-public key while a run that received a request signed with it may still replay.
+history recorded before keeps the path it took (a run that took an unsigned signal before the
+patch takes them until it ends). A signal is checked again when its history replays: keep a
+retired public key while a run that received a request signed with it may still replay.
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -44,19 +45,23 @@ HEADER = "onething-request"
 DROPPED_UNSIGNED_SIGNALS = "dropped-unsigned-signals"  # a patch: histories before keep theirs
 
 
-def request_bytes(workflow_id: str, name: str, args: Sequence[Any]) -> bytes:
-    """What a request's signature covers."""
+def request_bytes(workflow_id: str, name: str, args: Sequence[Any], update_id: str = "") -> bytes:
+    """What a request's signature covers: an update's id too, so a signed update sent again is
+    the same update (Temporal takes an update id once per run)."""
     plain = [  # a field added later with its default signs as it did before
         arg.model_dump(mode="json", exclude_defaults=True) if isinstance(arg, BaseModel) else arg
         for arg in args
     ]
-    document = {"workflow_id": workflow_id, "name": name, "args": plain}
+    document = {"workflow_id": workflow_id, "name": name, "args": plain, "update_id": update_id}
     text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return b"onething request:" + text.encode()
 
 
-def request_header(signer: Signer, workflow_id: str, name: str, args: Sequence[Any]) -> Payload:
-    proof = {"key_id": signer.key_id, "sig": signer.sign(request_bytes(workflow_id, name, args))}
+def request_header(
+    signer: Signer, workflow_id: str, name: str, args: Sequence[Any], update_id: str = ""
+) -> Payload:
+    signature = signer.sign(request_bytes(workflow_id, name, args, update_id))
+    proof = {"key_id": signer.key_id, "sig": signature}
     return Payload(metadata={"encoding": b"json/plain"}, data=json.dumps(proof).encode())
 
 
@@ -66,6 +71,7 @@ def proven(
     name: str,
     args: Sequence[Any],
     headers: Mapping[str, Payload],
+    update_id: str = "",
 ) -> bool:
     header = headers.get(HEADER)
     if header is None:
@@ -77,7 +83,7 @@ def proven(
         return False
     if not isinstance(key_id, str) or not isinstance(signature, str):
         return False
-    return verifier.verify(key_id, request_bytes(workflow_id, name, args), signature)
+    return verifier.verify(key_id, request_bytes(workflow_id, name, args, update_id), signature)
 
 
 class SigningRequests(ClientInterceptor):
@@ -98,7 +104,8 @@ class _Signing(OutboundInterceptor):
     async def start_workflow_update(
         self, input: StartWorkflowUpdateInput
     ) -> WorkflowUpdateHandle[Any]:
-        header = request_header(self._signer, input.id, input.update, input.args)
+        input.update_id = input.update_id or str(uuid.uuid4())
+        header = request_header(self._signer, input.id, input.update, input.args, input.update_id)
         input.headers = {**input.headers, HEADER: header}
         return await super().start_workflow_update(input)
 
@@ -123,7 +130,8 @@ class ProvenRequests(Interceptor):
         class Checking(WorkflowInboundInterceptor):
             def handle_update_validator(self, input: HandleUpdateInput) -> None:
                 workflow_id = workflow.info().workflow_id
-                if not proven(verifier, workflow_id, input.update, input.args, input.headers):
+                name, args, headers = input.update, input.args, input.headers
+                if not proven(verifier, workflow_id, name, args, headers, update_id=input.id):
                     raise ApplicationError(
                         "refused: the request is not signed by OneThing's API or CLI",
                         type="UnsignedRequest",
@@ -132,11 +140,9 @@ class ProvenRequests(Interceptor):
                 super().handle_update_validator(input)
 
             async def handle_signal(self, input: HandleSignalInput) -> None:
-                # asked at every signal, first: a run started before keeps taking them all
-                checked = workflow.patched(DROPPED_UNSIGNED_SIGNALS)
                 workflow_id = workflow.info().workflow_id
                 signed = proven(verifier, workflow_id, input.signal, input.args, input.headers)
-                if checked and not signed:
+                if not signed and workflow.patched(DROPPED_UNSIGNED_SIGNALS):
                     workflow.logger.warning("unsigned signal %s dropped", input.signal)
                     return
                 await super().handle_signal(input)

@@ -33,6 +33,9 @@ def test_a_signature_holds_only_for_its_workflow_its_name_and_its_arguments() ->
     assert not proven(VERIFIER, "ot-1", "supplement", args, headers)
     assert not proven(VERIFIER, "ot-1", "withdraw", [Withdrawal(reason="forged")], headers)
     assert not proven(VERIFIER, "ot-1", "withdraw", args, {})
+    once = {HEADER: request_header(SIGNER, "ot-1", "withdraw", args, update_id="u1")}
+    assert proven(VERIFIER, "ot-1", "withdraw", args, once, update_id="u1")
+    assert not proven(VERIFIER, "ot-1", "withdraw", args, once, update_id="u2")  # sent again
     other = Signer("r1", new_pair()[0])
     assert not proven(
         VERIFIER,
