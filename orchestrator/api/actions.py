@@ -7,6 +7,7 @@ operators' decisions go into the application's audit trail with who did them and
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -55,6 +56,13 @@ class Decision(BaseModel):
 
 class Reset(BaseModel):
     reason: str = Field(min_length=1, max_length=500, description="Why; kept in the trail.")
+
+
+class OperatorRead(BaseModel):
+    """A read an operator made elsewhere (`onething ops show`), for the applicant's access log."""
+
+    what: str = Field(min_length=1, max_length=100)
+    why: str = Field(min_length=1, max_length=200)
 
 
 class AuditReport(BaseModel):
@@ -154,6 +162,27 @@ def actions_router(
         detail: dict[str, JsonValue] = {"action": "reset", "to_event": event, "reason": body.reason}
         await record(application_id, caller, detail)
         return {"id": application_id, "run_id": run_id, "status": "reset"}
+
+    @router.post("/v1/applications/{application_id}/reads", status_code=201)
+    async def operator_read(
+        application_id: ApplicationId, body: OperatorRead, caller: Caller = sides["operators"]
+    ) -> dict[str, str]:
+        """Log a read an operator is about to make elsewhere (the CLI reads histories from
+        Temporal): the CLI holds no audit key, and reads nothing this did not log."""
+        await current(application_id, caller)  # 404 for no such application
+        detail: dict[str, JsonValue] = {"what": body.what, "why": body.why}
+        await asyncio.to_thread(up().audit.append, application_id, "read", caller.name, detail)
+        return {"id": application_id, "logged": "read"}
+
+    @router.post("/v1/applications/{application_id}/tracking-links/revoke", status_code=202)
+    async def revoke_links(
+        application_id: ApplicationId, caller: Caller = sides["operators"]
+    ) -> dict[str, str]:
+        """Revoke every tracking link given for the application so far (one leaked, say)."""
+        await current(application_id, caller)  # 404 for no such application
+        await asyncio.to_thread(up().revocations.revoke, application_id, time.time())
+        await record(application_id, caller, {"action": "revoke-links"})
+        return {"id": application_id, "links": "revoked"}
 
     @router.get("/v1/applications/{application_id}/audit")
     async def trail(

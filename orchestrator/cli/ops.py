@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from pydantic import JsonValue
 
 from infra.settings import Settings
 from orchestrator.cli.output import against, console, exit_now, fail, listing, report, temporal
@@ -26,18 +25,18 @@ def ops_history(application_id: str, file: Path) -> None:
         history = await client.get_workflow_handle(application_id).fetch_history()
         return history.to_json()
 
+    _read_by_operator(application_id, "history", "ops history")
     file.write_text(against(settings, fetch()))
-    _read_by_operator(settings, application_id, "history", "ops history")
     console.print(f"wrote {file}")
     exit_now(0)
 
 
-def _read_by_operator(settings: Settings, application_id: str, what: str, why: str) -> None:
-    """An operator read the application: it goes into the applicant's access log."""
-    from orchestrator.stores.audit import audit_trail
-
-    trail = audit_trail(settings)
-    trail.append(application_id, "read", settings.operator, {"what": what, "why": why})
+def _read_by_operator(application_id: str, what: str, why: str) -> None:
+    """An operator is about to read the application: it goes into the applicant's access log
+    first, through the API (the CLI holds no audit key); nothing is read if it cannot."""
+    refused = _ask_api(f"/v1/applications/{application_id}/reads", {"what": what, "why": why})
+    if refused is not None:
+        report(f"the read could not be logged, so nothing is shown: {refused}", "")
 
 
 dlq_app = typer.Typer(help="The dead-letter topic onething.dlq.")
@@ -97,11 +96,11 @@ def ops_show(application_id: str, as_json: AsJson = False) -> None:
         history = await client.get_workflow_handle(application_id).fetch_history()
         return story(await readable(history, client.data_converter.payload_codec))
 
+    _read_by_operator(application_id, "history", "ops show")
     try:
         steps = against(settings, fetch())
     except RPCError as exc:
         report(f"{application_id}: {exc}", "")
-    _read_by_operator(settings, application_id, "history", "ops show")
     rows = [
         {
             "at": step.at.isoformat() if as_json else f"{step.at:%H:%M:%S.%f}"[:-3],
@@ -271,19 +270,8 @@ def ops_reset(
 def ops_revoke_links(application_id: str) -> None:
     """Revoke every tracking link given for an application so far (one leaked, say); its
     portal may give the applicant a new one. Kept in the shared database and the audit trail."""
-    import re
-    import time
-
-    from orchestrator.stores.audit import audit_trail
-    from orchestrator.stores.revocations import Revocations
-
-    if not re.fullmatch(r"ot-[0-9a-f]{32}", application_id):
-        report(f"{application_id!r} is not an application id (ot- and 32 hex)", "")
-    settings = Settings()
-    Revocations.of(settings).revoke(application_id, time.time())
-    detail: dict[str, JsonValue] = {"action": "revoke-links"}
-    audit_trail(settings).append(application_id, "operator", settings.operator, detail)
-    report(None, f"tracking links revoked: {application_id}")
+    path = f"/v1/applications/{application_id}/tracking-links/revoke"
+    _as_operator(path, {}, f"tracking links revoked: {application_id}")
 
 
 def _decide(application_id: str, task_id: str, decision: str, reason: str) -> None:
@@ -295,6 +283,12 @@ def _decide(application_id: str, task_id: str, decision: str, reason: str) -> No
 def _as_operator(path: str, body: dict[str, str], done: str) -> None:
     """Ask the API, with the operator's own key (`ONETHING_OPERATOR`: its name in the key
     set), so the audit trail names who did it; report its refusal (exit 1) or what was done."""
+    report(_ask_api(path, body), done)
+
+
+def _ask_api(path: str, body: dict[str, str]) -> str | None:
+    """POST `body` to the API as the operator; why it was refused, or None if it was done
+    (exit 2 if the API does not answer)."""
     import httpx
 
     settings = Settings()
@@ -318,5 +312,5 @@ def _as_operator(path: str, body: dict[str, str], done: str) -> None:
             if response.headers.get("content-type", "").endswith("json")
             else response.text
         )
-        report(f"{path.split('/')[3]}: {detail}", done)
-    report(None, done)
+        return f"{path.split('/')[3]}: {detail}"
+    return None

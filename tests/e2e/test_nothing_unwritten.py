@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import os
 import sqlite3
+import subprocess
+import sys
 
 import httpx
 import pytest
@@ -110,3 +113,22 @@ async def test_every_operator_read_is_in_the_applicant_s_access_log(
         ("operator", "access log"),
         ("operator", "workflow history"),
     } <= reads
+
+
+async def test_an_operator_s_cli_logs_its_reads_through_the_api_without_the_audit_key(
+    http: httpx.AsyncClient, settings: Settings
+) -> None:
+    app_id = await submit(http, example("retirement"))
+    await finished(http, app_id)
+    without_audit_key = {**settings.env(), "ONETHING_AUDIT_SIGNING_KEYS": "{}"}
+    shown = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "orchestrator.cli.main", "ops", "show", app_id],
+        env={**os.environ, **without_audit_key, "COLUMNS": "250"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    log = (await http.get(f"/v1/applications/{app_id}/access-log")).json()
+    assert ("operator", "history") in {(e["who"], e["what"]) for e in log if e["kind"] == "read"}
