@@ -30,7 +30,7 @@ from events.contracts import Outcome, TaskCommand, TaskResult
 from events.envelope import ENVELOPES, HEADERS, dumps, traceparent_of, wrap
 from infra import kafka, tracing
 from infra.logging import get_logger
-from infra.message_signing import command_refusal
+from infra.message_signing import refusal
 from infra.sealing import Sealer
 from infra.settings import Settings
 
@@ -113,7 +113,7 @@ class AdapterRuntime:
         except (ValidationError, orjson.JSONDecodeError, ValueError, TypeError) as exc:
             await self._dead_letter(record, f"invalid task command: {exc}")
             return
-        refused = command_refusal(document["data"], self._onething)
+        refused = refusal(document["data"], self._onething)
         if refused is not None:
             await self._dead_letter(record, f"unproven task command: {refused}")
             return

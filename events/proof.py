@@ -6,8 +6,8 @@ A department's answer carries `proof`, an Ed25519 signature over
 OneThing holds its public key under (`infra.signing`). A portal's `ApplicationRequested`
 carries an Ed25519 `signature` by the portal's own request key (never its API key) over
 `request_signing_bytes(source, request)`.
-OneThing signs its own commands and status events with Ed25519 over `command_signing_bytes`
-and `status_signing_bytes` (infra.message_signing).
+OneThing signs its own commands and status events with Ed25519 over `message_signing_bytes`,
+each kind with a key of its own (infra.message_signing).
 """
 
 from __future__ import annotations
@@ -61,15 +61,10 @@ def request_signing_bytes(source: str, request: Mapping[str, Any]) -> bytes:
     return canonical({"source": source, **signed})
 
 
-def command_signing_bytes(command: Mapping[str, Any]) -> bytes:
-    """What OneThing's signature on a task command covers: every field of it (its `data`, as
-    it travels) but the signature itself."""
-    return canonical({k: v for k, v in command.items() if k != "signature"})
-
-
-def status_signing_bytes(event: Mapping[str, Any]) -> bytes:
-    """What OneThing's signature on a status event covers: every field but the signature."""
-    return canonical({k: v for k, v in event.items() if k != "signature"})
+def message_signing_bytes(message: Mapping[str, Any]) -> bytes:
+    """What OneThing's signature on a task command or a status event covers: every field of it
+    (its `data`, as it travels) but the signature itself. Each kind has its own key."""
+    return canonical({k: v for k, v in message.items() if k != "signature"})
 
 
 def key_id_of(reply_token: str) -> str | None:

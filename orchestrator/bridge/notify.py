@@ -25,7 +25,7 @@ from temporalio.service import RPCError
 from events.contracts import ApplicationStatusChanged
 from events.envelope import ENVELOPES, EVENT_TYPES
 from infra.logging import get_logger
-from infra.message_signing import status_refusal
+from infra.message_signing import refusal
 from infra.settings import Settings
 from orchestrator.workflow.names import APPLICANT_REF
 
@@ -61,7 +61,7 @@ class Notifier:
             event = ENVELOPES[ApplicationStatusChanged].model_validate(document)
         except ValidationError:
             return
-        refused = status_refusal(document["data"], self._onething)
+        refused = refusal(document["data"], self._onething)
         if refused is not None:
             self.counters["unproven"] += 1
             log.warning("status_event_unproven", why=refused)
