@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings
 
 from infra.signing import Verifier
 
+Secret = Literal["reply", "tracking_link", "material_link"]  # HMAC keys, one purpose each
+SECRETS: tuple[Secret, ...] = ("reply", "tracking_link", "material_link")
 # development only: a deployment made by `onething up` has its own keys (infra/keyset.py)
 DEVELOPMENT_PAYLOAD_KEY = base64.b64encode(b"onething-development-payload-key").decode()
 
@@ -75,13 +78,15 @@ class PurposeKeys(BaseSettings):
                 raise ValueError(f"payload_keys[{kid}] is not base64") from None
         return keys
 
-    def reply_key_bytes(self) -> dict[str, bytes]:
-        return {kid: key.get_secret_value().encode() for kid, key in self.reply_keys.items()}
+    def secret_key_bytes(self, purpose: Secret) -> dict[str, bytes]:
+        """An HMAC purpose's keys by id, as bytes."""
+        keys: dict[str, SecretStr] = getattr(self, f"{purpose}_keys")
+        return {kid: key.get_secret_value().encode() for kid, key in keys.items()}
 
     def purpose_key_problems(self) -> list[str]:
         """Key ids that name no key."""
         found = []
-        for purpose in ("tracking_link", "material_link"):
+        for purpose in ("payload", *SECRETS):
             if getattr(self, f"{purpose}_key_id") not in getattr(self, f"{purpose}_keys"):
                 found.append(f"{purpose}_key_id is not in {purpose}_keys")
         found += [
@@ -90,12 +95,6 @@ class PurposeKeys(BaseSettings):
             if not keys
         ]
         return found
-
-    def tracking_link_key_bytes(self) -> dict[str, bytes]:
-        return {kid: k.get_secret_value().encode() for kid, k in self.tracking_link_keys.items()}
-
-    def material_link_key_bytes(self) -> dict[str, bytes]:
-        return {kid: k.get_secret_value().encode() for kid, k in self.material_link_keys.items()}
 
     def answer_signing_key(self, department: str) -> tuple[str, str] | None:
         """(key id, private PEM) a department's answers are signed with here: its last id."""

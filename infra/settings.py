@@ -292,10 +292,6 @@ class Settings(PurposeKeys, SigningKeys):
                 field = type(self).model_fields[name]
                 assert field.annotation is not None
                 setattr(self, name, TypeAdapter(field.annotation).validate_python(value))
-        if self.reply_key_id not in self.reply_keys:
-            raise ValueError(f"reply_key_id {self.reply_key_id!r} is not in reply_keys")
-        if self.payload_key_id not in self.payload_keys:
-            raise ValueError(f"payload_key_id {self.payload_key_id!r} is not in payload_keys")
         if problems := self.purpose_key_problems():
             raise ValueError("; ".join(problems))
         if problems := self.signing_key_problems():

@@ -50,7 +50,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
         acts = TaskActivities(
             producer,
             key_id,
-            settings.reply_key_bytes()[key_id],
+            settings.secret_key_bytes("reply")[key_id],
             material_links(settings),
             timedelta(hours=settings.material_link_hours),
             GroupCommit(trail),

@@ -47,7 +47,7 @@ class TrackingLink(BaseModel):
 
 class TrackingLinks:
     def __init__(self, settings: Settings) -> None:
-        self._keys = settings.tracking_link_key_bytes()
+        self._keys = settings.secret_key_bytes("tracking_link")
         self._current = settings.tracking_link_key_id
         self._lifetime = timedelta(days=settings.tracking_link_days)
         self._portals = {n for n, k in settings.api_keys.items() if k.role in PORTAL_ROLES}

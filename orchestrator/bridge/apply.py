@@ -69,7 +69,7 @@ class ResultApplier:
         self._recording_grace = recording_grace
         self._settings = settings
         self._publish = publish
-        self._reply_keys = settings.reply_key_bytes()
+        self._reply_keys = settings.secret_key_bytes("reply")
         self._sealer = Sealer.of(settings)
         self._answer_keys = settings.answer_verifiers()
         self._trail = GroupCommit(audit_trail(settings))

@@ -172,5 +172,5 @@ class MaterialLinks:
 
 def material_links(settings: Settings) -> MaterialLinks:
     return MaterialLinks(
-        settings.api_url, settings.material_link_key_bytes(), settings.material_link_key_id
+        settings.api_url, settings.secret_key_bytes("material_link"), settings.material_link_key_id
     )

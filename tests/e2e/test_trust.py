@@ -159,7 +159,7 @@ async def test_a_leaked_reply_key_proves_no_answer_and_signs_no_link(
 ) -> None:
     """The reply key signs reply tokens and nothing else: whoever holds it cannot answer for a
     department, nor make a tracking link or a material link (once all derived from it)."""
-    leaked = settings.reply_key_bytes()[settings.reply_key_id]
+    leaked = settings.secret_key_bytes("reply")[settings.reply_key_id]
     app_id = await submit(http, body("enterprise opening", company_name=SLOW_HPF))
 
     articles = (await eventually(lambda: commands(observer, app_id).get("business_registration")))[

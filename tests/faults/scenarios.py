@@ -242,7 +242,7 @@ def stale_approval(settings: Settings, application_id: str, run_id: str) -> byte
         o=[],
         k=settings.reply_key_id,
     )
-    token = reply.issue(claims, settings.reply_key_bytes()[settings.reply_key_id])
+    token = reply.issue(claims, settings.secret_key_bytes("reply")[settings.reply_key_id])
     result = TaskResult(
         application_id=application_id,
         task_id="business_registration",
