@@ -38,10 +38,12 @@ def create_if_missing(state_dir: Path, catalogue_dir: Path | None = None) -> Pat
     file = keyset_path(state_dir)
     kept = load(state_dir)
     # imported here: every process reads the key set, only a deployment's first start makes
-    # one, so no other process loads key generation and serialisation for it
+    # one, so no other process loads key generation and the catalogue for it
     from infra.signing import new_pair
+    from one_things import load_catalogue
 
     state_dir.mkdir(parents=True, exist_ok=True)
+    departments = load_catalogue(catalogue_dir).departments()
     identity_private, identity_public = new_pair()
     keys = {
         "api_keys": {
@@ -49,7 +51,7 @@ def create_if_missing(state_dir: Path, catalogue_dir: Path | None = None) -> Pat
                 role: {"key": secrets.token_urlsafe(24), "role": role}
                 for role in ("portal", "operator")
             },
-            **_department_api_keys(catalogue_dir),
+            **_department_api_keys(departments),
         },
         "applicant_ref_key": secrets.token_urlsafe(32),
         "payload_keys": {"k1": base64.b64encode(os.urandom(32)).decode()},
@@ -59,21 +61,26 @@ def create_if_missing(state_dir: Path, catalogue_dir: Path | None = None) -> Pat
         "identity_key": identity_public,
         "identity_signing_key": identity_private,
         **_signing_keys(),
-        **_purpose_keys(catalogue_dir),
+        **_purpose_keys(departments),
     }
     if not kept:
-        descriptor = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "wb") as out:
-            out.write(orjson.dumps(keys, option=orjson.OPT_INDENT_2))
+        _write(file, keys, first=True)
         return file
     grown = {**keys, **_bound_department_keys(kept, keys["api_keys"])}
     if grown != kept:
-        written = file.with_suffix(".new")
-        descriptor = os.open(written, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "wb") as out:
-            out.write(orjson.dumps(grown, option=orjson.OPT_INDENT_2))
-        os.replace(written, file)
+        _write(file, grown, first=False)
     return file
+
+
+def _write(file: Path, keys: dict[str, Any], *, first: bool) -> None:
+    """Write the key set, readable by its owner only: the first one never over another made
+    meanwhile, a grown one in place of the old at once."""
+    target = file if first else file.with_suffix(".new")
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if first else os.O_TRUNC)
+    with os.fdopen(os.open(target, flags, 0o600), "wb") as out:
+        out.write(orjson.dumps(keys, option=orjson.OPT_INDENT_2))
+    if not first:
+        os.replace(target, file)
 
 
 def _bound_department_keys(kept: dict[str, Any], made: dict[str, Any]) -> dict[str, Any]:
@@ -89,27 +96,24 @@ def _bound_department_keys(kept: dict[str, Any], made: dict[str, Any]) -> dict[s
     return {**kept, "api_keys": {**made, **bound}}
 
 
-def _department_api_keys(catalogue_dir: Path | None) -> dict[str, Any]:
+def _department_api_keys(departments: list[str]) -> dict[str, Any]:
     """One API key per department of the catalogue, bound to its code (`department-amr`…)."""
-    from one_things import load_catalogue
-
     return {
         f"department-{code}": {
             "key": secrets.token_urlsafe(24),
             "role": "department",
             "department": code,
         }
-        for code in load_catalogue(catalogue_dir).departments()
+        for code in departments
     }
 
 
-def _purpose_keys(catalogue_dir: Path | None) -> dict[str, Any]:
+def _purpose_keys(departments: list[str]) -> dict[str, Any]:
     """A key of its own for tracking links and for material links; for each department of the
     catalogue, a pair proving its answers (OneThing's departments process answers for all)."""
     from infra.signing import new_pair
-    from one_things import load_catalogue
 
-    pairs = {code: new_pair() for code in load_catalogue(catalogue_dir).departments()}
+    pairs = {code: new_pair() for code in departments}
     return {
         "tracking_link_keys": {"t1": secrets.token_urlsafe(32)},
         "tracking_link_key_id": "t1",
