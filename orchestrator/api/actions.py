@@ -19,6 +19,7 @@ from one_things import Catalogue
 from orchestrator.api.applicants import ApplicationId, Assertion, TaskId
 from orchestrator.api.auth import Caller, Role
 from orchestrator.api.catalogue import check_supplement
+from orchestrator.api.materials import ReadBy
 from orchestrator.api.services import Services
 from orchestrator.errors import UpdateRefused
 from orchestrator.intake.identity import ASSERTION_HEADER
@@ -78,6 +79,7 @@ def actions_router(
     catalogue: Catalogue,
     materials: MaterialStore,
     sides: dict[str, Any],
+    read_by: ReadBy,
 ) -> APIRouter:
     """`sides`: the dependencies of `applicants` (portal, operator), `applicant_or_link` (and
     a tracking link) and `operators`."""
@@ -170,8 +172,7 @@ def actions_router(
         """Log a read an operator is about to make elsewhere (the CLI reads histories from
         Temporal): the CLI holds no audit key, and reads nothing this did not log."""
         await current(application_id, caller)  # 404 for no such application
-        detail: dict[str, JsonValue] = {"what": body.what, "why": body.why}
-        await asyncio.to_thread(up().audit.append, application_id, "read", caller.name, detail)
+        await read_by(application_id, caller.name, {"what": body.what, "why": body.why})
         return {"id": application_id, "logged": "read"}
 
     @router.post("/v1/applications/{application_id}/tracking-links/revoke", status_code=202)
@@ -192,8 +193,7 @@ def actions_router(
         entries = await asyncio.to_thread(up().audit.entries, application_id)
         _, broken = await asyncio.to_thread(up().audit.verify, application_id)
         if entries:
-            read: dict[str, JsonValue] = {"what": "audit trail", "why": "operator"}
-            await asyncio.to_thread(up().audit.append, application_id, "read", caller.name, read)
+            await read_by(application_id, caller.name, {"what": "audit trail", "why": "operator"})
         return AuditReport(entries=entries, intact=broken is None, broken=broken)
 
     @router.post("/v1/applications/{application_id}/supplements", status_code=202)

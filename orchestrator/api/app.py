@@ -301,7 +301,7 @@ def create_app(settings: Settings) -> FastAPI:
         "applicant_or_link": applicant_or_link,
         "operators": operators,
     }
-    app.include_router(actions_router(up, current, update, catalogue, materials, sides))
+    app.include_router(actions_router(up, current, update, catalogue, materials, sides, read_by))
     app.include_router(ratings_router(settings, up, current, sides, departments_side))
 
     @app.get("/v1/applications/{application_id}", name="progress")

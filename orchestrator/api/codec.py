@@ -18,15 +18,15 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, HTTPException
 from google.protobuf import json_format
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field
 from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.converter import PayloadCodec
 
 from infra.sealing import Unsealable
 from orchestrator.api.auth import Caller
+from orchestrator.api.materials import ReadBy
 
 Coding = Callable[[Sequence[Payload]], Awaitable[list[Payload]]]
-ReadBy = Callable[[str, str, dict[str, JsonValue]], Awaitable[None]]
 UNNAMED = "codec"  # the trail of decodes that name no application
 
 
