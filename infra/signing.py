@@ -84,9 +84,11 @@ class Verifier:
     def knows(self, key_id: str) -> bool:
         return key_id in self._keys
 
-    def verify(self, key_id: str, message: bytes, signature: str) -> bool:
-        key = self._keys.get(key_id)
-        if key is None:
+    def verify(self, key_id: str | None, message: bytes, signature: str | None) -> bool:
+        """Whether a key known here made `signature` over `message`; a message that names no
+        key or carries no signature is not proven."""
+        key = None if key_id is None else self._keys.get(key_id)
+        if key is None or signature is None:
             return False
         try:
             key.verify(_unb64(signature), message)

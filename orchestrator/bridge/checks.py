@@ -58,7 +58,7 @@ def check(
 
 
 def _proven(result: TaskResult, keys: Verifier | None) -> bool:
-    if keys is None or result.proof is None or result.proof_key_id is None:
+    if keys is None:
         return False
     signed = result_signing_bytes(result.model_dump(mode="json"))
     return keys.verify(result.proof_key_id, signed, result.proof)

@@ -111,8 +111,7 @@ class IntakeConsumer:
         if verifier is None:
             return f"{source!r} has no request key (ONETHING_PORTAL_REQUEST_KEYS)"
         signed = request_signing_bytes(source, request.model_dump(mode="json"))
-        key_id, signature = request.signature_key_id, request.signature
-        if key_id is None or signature is None or not verifier.verify(key_id, signed, signature):
+        if not verifier.verify(request.signature_key_id, signed, request.signature):
             return f"the request is not signed by {source!r}'s request key"
         return None
 

@@ -123,12 +123,8 @@ class LicenceLibrary:
         return named.model_copy(update={"signature": signer.sign(signing_bytes(named))})
 
     def _proven(self, licence: ELicence) -> bool:
-        proven = (
-            licence.signature is not None
-            and licence.signature_key_id is not None
-            and self._verifier.verify(
-                licence.signature_key_id, signing_bytes(licence), licence.signature
-            )
+        proven = self._verifier.verify(
+            licence.signature_key_id, signing_bytes(licence), licence.signature
         )
         if not proven:
             log.warning("licence_unproven", licence_id=licence.id)
